@@ -1,0 +1,61 @@
+package vigil
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/vigilhq/vigil/policy"
+)
+
+// Config configures a Guard. The zero value is a working, safe configuration: block mode,
+// the default policy, client IP from the connection only, an in-memory store, no telemetry,
+// and logs discarded.
+//
+// Fields that hold behaviour (Store, Events, Logger, hooks) are not serialised; the rest
+// load from YAML or JSON (see cmd/vigil's config file).
+type Config struct {
+	// Policy is the initial policy: thresholds, mode, lists, honeypots, limits, bot
+	// categories and rules. The zero value is policy.Default(). SetPolicy replaces it at
+	// run time.
+	Policy policy.Policy `json:"policy" yaml:"policy"`
+
+	// TrustedProxies lists the IPs and CIDRs of the proxies in front of the service.
+	// Forwarding headers (X-Forwarded-For, Forwarded or ClientIPHeader) are believed only
+	// when the connection comes from one of them, and are walked right to left past
+	// trusted hops. Empty (the default): the client IP is the connection's peer address
+	// and forwarding headers are ignored, so a client cannot choose its own IP.
+	TrustedProxies []string `json:"trusted_proxies,omitempty" yaml:"trusted_proxies,omitempty"`
+	// ClientIPHeader names a single-address header set by a trusted proxy, for example
+	// "X-Real-IP" or "CF-Connecting-IP", to use instead of X-Forwarded-For and
+	// Forwarded. Empty: X-Forwarded-For, then Forwarded. Ignored without TrustedProxies.
+	ClientIPHeader string `json:"client_ip_header,omitempty" yaml:"client_ip_header,omitempty"`
+	// TrustRequestID makes the guard keep a well-formed inbound X-Request-Id (1–128 bytes
+	// of letters, digits and "-_.:") instead of generating one. Off by default: an
+	// inbound ID is client input.
+	TrustRequestID bool `json:"trust_request_id,omitempty" yaml:"trust_request_id,omitempty"`
+	// MaxBodyBytes bounds how much of a request body is read for attack scanning. The
+	// body is always restored for the handler. A larger body is scanned up to the bound
+	// and produces a body_not_scanned signal, whose weight policy sets. Zero means 64 KiB.
+	MaxBodyBytes int64 `json:"max_body_bytes,omitempty" yaml:"max_body_bytes,omitempty"`
+	// FailClosed makes an internal fault (a store error, a detector panic) block the
+	// request with 503 instead of letting it through. Off by default: a fault fails open
+	// and is reported by an EventError event, a log line and OnError.
+	FailClosed bool `json:"fail_closed,omitempty" yaml:"fail_closed,omitempty"`
+	// MemoryStore configures the default store; ignored when Store is set.
+	MemoryStore MemoryStoreConfig `json:"memory_store,omitzero" yaml:"memory_store,omitempty"`
+
+	// Store holds rate limits, counters and bans. Nil means a MemoryStore.
+	Store Store `json:"-" yaml:"-"`
+	// Events receives an event for every request and for every ban and fault. Nil means
+	// events are not built.
+	Events EventSink `json:"-" yaml:"-"`
+	// Logger receives the guard's own log lines (faults, bans, policy changes). Nil
+	// means they are discarded.
+	Logger *slog.Logger `json:"-" yaml:"-"`
+	// OnBlock, when set, is called after the guard answered a request with a block,
+	// challenge or rate-limit response (in monitor mode: when it would have). It runs on
+	// the request goroutine and must be quick.
+	OnBlock func(r *http.Request, v *Verdict) `json:"-" yaml:"-"`
+	// OnError, when set, is called with every internal fault the guard survived.
+	OnError func(r *http.Request, err error) `json:"-" yaml:"-"`
+}

@@ -1,0 +1,493 @@
+package vigil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"path"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigilhq/vigil/fingerprint"
+	"github.com/vigilhq/vigil/internal/clientip"
+	"github.com/vigilhq/vigil/internal/detect"
+	"github.com/vigilhq/vigil/internal/detect/attack"
+	"github.com/vigilhq/vigil/internal/detect/bot"
+	"github.com/vigilhq/vigil/policy"
+)
+
+// Guard decides about requests. Build one with New, wrap handlers with Handler, and swap
+// its policy at run time with SetPolicy. A Guard is safe for concurrent use and starts no
+// goroutines of its own (crawler verification runs short, bounded look-ups in the
+// background).
+type Guard struct {
+	cfg     Config
+	log     *slog.Logger
+	ips     *clientip.Resolver
+	store   Store
+	attacks *attack.Scanner
+	bots    *bot.Detector
+	dna     *fingerprint.Hasher
+	state   atomic.Pointer[state]
+}
+
+// New validates cfg and returns a Guard. It starts nothing and makes no network calls.
+func New(cfg Config) (*Guard, error) {
+	g := &Guard{cfg: cfg, log: cfg.Logger, store: cfg.Store, dna: fingerprint.NewHasher()}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	if g.store == nil {
+		g.store = NewMemoryStore(cfg.MemoryStore)
+	}
+	if cfg.MaxBodyBytes < 0 {
+		return nil, errors.New("vigil: max_body_bytes must not be negative")
+	}
+	var err error
+	if g.ips, err = clientip.New(clientip.Config{TrustedProxies: cfg.TrustedProxies, Header: cfg.ClientIPHeader}); err != nil {
+		return nil, fmt.Errorf("vigil: trusted_proxies: %w", err)
+	}
+	if g.attacks, err = attack.New(attack.Config{MaxBodyBytes: cfg.MaxBodyBytes}); err != nil {
+		return nil, fmt.Errorf("vigil: attack detector: %w", err)
+	}
+	if g.bots, err = bot.New(bot.Config{}); err != nil {
+		return nil, fmt.Errorf("vigil: bot detector: %w", err)
+	}
+	st, err := compile(cfg.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("vigil: policy: %w", err)
+	}
+	g.state.Store(st)
+	return g, nil
+}
+
+// SetPolicy validates p and makes it the policy for every request that starts after it
+// returns. On error the current policy stays in force.
+func (g *Guard) SetPolicy(p policy.Policy) error {
+	st, err := compile(p)
+	if err != nil {
+		return fmt.Errorf("vigil: policy: %w", err)
+	}
+	old := g.state.Swap(st)
+	g.log.Info("policy updated", "version", p.Version, "previous_version", old.policy.Version, "mode", st.mode())
+	return nil
+}
+
+// Policy returns the policy in force.
+func (g *Guard) Policy() policy.Policy { return g.state.Load().policy }
+
+// Check decides about r without answering it. It has the same effects on state as a
+// request through Handler: it counts against rate limits and a honeypot hit bans the
+// client. It may read and restore r.Body.
+func (g *Guard) Check(r *http.Request) Verdict {
+	d := g.evaluate(r)
+	return *d.v
+}
+
+// Handler returns a handler that decides about each request before next sees it. Allowed
+// requests reach next with the verdict in their context (VerdictFrom). Blocked requests
+// get 403, rate-limited ones 429, both as application/problem+json (HTML for browsers)
+// carrying the request ID. Every response carries X-Request-Id and X-Vigil-Action; in
+// monitor mode X-Vigil-Action is always "allow" and nothing else reveals the decision.
+func (g *Guard) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		d := g.evaluate(r)
+		v := d.v
+		h := w.Header()
+		h["X-Request-Id"] = []string{v.RequestID}
+		h["X-Vigil-Action"] = actionHeader(v.Action)
+		if v.Action != ActionAllow {
+			status := g.respond(w, r, &d)
+			g.finish(r, &d, status, 0, start)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), verdictKey{}, v))
+		if g.cfg.Events == nil {
+			next.ServeHTTP(w, r)
+			g.finish(r, &d, 0, 0, start)
+			return
+		}
+		rec := &responseRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		g.finish(r, &d, rec.status(), rec.bytes, start)
+	})
+}
+
+// decision is the outcome of evaluate: the verdict plus what the response needs.
+type decision struct {
+	v          *Verdict
+	st         *state
+	quota      Quota  // the rate limit that denied the request, for its headers
+	limit      Limit  // that limit
+	limitName  string // that limit's name in RateLimit-Policy
+	failClosed bool   // a fault made the guard block (503)
+	ban        *Ban   // a ban this request placed
+}
+
+// evaluate runs the request pipeline: client IP, fast gates, detectors, score, limits.
+func (g *Guard) evaluate(r *http.Request) (d decision) {
+	st := g.state.Load()
+	v := &Verdict{RequestID: g.requestID(r), ClientIP: g.ips.ClientIP(r), Action: ActionAllow, WouldBe: ActionAllow}
+	d.v, d.st = v, st
+	defer func() {
+		if p := recover(); p != nil {
+			g.fault(r, v, "detector panic", fmt.Errorf("%v", p))
+			d.failClosed = g.cfg.FailClosed
+			g.settle(&d, ActionAllow)
+		}
+	}()
+
+	p := cleanPath(r.URL.Path)
+	if st.rules.Excluded(p) {
+		return d
+	}
+	ip := v.ClientIP
+	if st.rules.Allowed(ip) {
+		v.Signals = append(v.Signals, Signal{Detector: "gate", Code: "allow_list", Detail: "client IP is on the allow list"})
+		return d
+	}
+
+	class := g.bots.Classify(r.UserAgent())
+	kind := ""
+	if class.Kind != bot.Unknown {
+		kind = class.Kind.String()
+	}
+	v.DNA = g.dna.FromRequest(r, class.Name, kind)
+	v.Enrichment.Client, v.Enrichment.ClientKind, v.Enrichment.BotCategory = class.Name, kind, class.Category
+
+	// Hard gates: final, whatever the score.
+	if st.rules.Denied(ip) {
+		g.gate(&d, "deny_list", "client IP is on the deny list")
+		return d
+	}
+	ban, banned, err := g.store.Banned(r.Context(), ip, v.DNA.ID)
+	if err != nil {
+		g.fault(r, v, "ban look-up", err)
+		if g.cfg.FailClosed {
+			d.failClosed = true
+			g.settle(&d, ActionBlock)
+			return d
+		}
+	} else if banned {
+		g.gate(&d, "banned", banDetail(ban))
+		return d
+	}
+	if st.honeypot && st.rules.Honeypot(p) {
+		g.gate(&d, "honeypot", "request for bait path "+truncate(p, 64))
+		if !st.monitor && ip.IsValid() {
+			g.banClient(r, &d, "honeypot", st.honeypotTTL)
+		}
+		return d
+	}
+
+	// Detectors. Findings go to a stack buffer; the verdict gets a copy only when there
+	// are any.
+	var buf [8]detect.Finding
+	fs := buf[:0]
+	in := st.input(r, p, ip, &class, kind)
+	fs, ruleAction, rule := st.rules.Eval(in, fs)
+	if ruleAction == policy.ActionAllow {
+		g.settleFindings(&d, fs, st, ActionAllow)
+		return d
+	}
+	fs = g.bots.Inspect(fs, r, class)
+	fs = g.botPolicy(fs, st, ip, class, v)
+	if fs, err = g.attacks.Scan(fs, r); err != nil {
+		g.fault(r, v, "attack scan", err)
+		if g.cfg.FailClosed {
+			d.failClosed = true
+		}
+	}
+	route := st.rules.Route(r.Method, p)
+	weight := st.rules.Weight
+	threshold := st.threshold
+	if route != nil {
+		weight = route.Weight
+		threshold = route.BlockThreshold(threshold)
+	}
+	v.Score = detect.Combine(fs, weight)
+
+	action := ActionAllow
+	switch {
+	case d.failClosed:
+		action = ActionBlock
+	case ruleAction == policy.ActionBlock:
+		action = ActionBlock
+	case ruleAction == policy.ActionChallenge:
+		action = ActionChallenge
+	case v.Score >= threshold:
+		action = ActionBlock
+	}
+	if action == ActionAllow {
+		if g.rateLimit(r, &d, st, route, rule, ruleAction == policy.ActionRateLimit) {
+			action = ActionRateLimit
+		}
+	}
+	g.settleFindings(&d, fs, st, action)
+	if route != nil && route.Monitor() {
+		d.v.Action = ActionAllow
+	}
+	return d
+}
+
+// gate records a hard-gate signal and blocks.
+func (g *Guard) gate(d *decision, code, detail string) {
+	d.v.Signals = append(d.v.Signals, Signal{Detector: "gate", Code: code, Score: 100, Detail: detail})
+	d.v.Score = 100
+	g.settle(d, ActionBlock)
+}
+
+// settleFindings copies findings into the verdict and settles the action.
+func (g *Guard) settleFindings(d *decision, fs []detect.Finding, st *state, action Action) {
+	if len(fs) > 0 {
+		sig := make([]Signal, len(d.v.Signals), len(d.v.Signals)+len(fs))
+		copy(sig, d.v.Signals)
+		for _, f := range fs {
+			sig = append(sig, Signal(f))
+		}
+		d.v.Signals = sig
+	}
+	g.settle(d, action)
+}
+
+// settle sets WouldBe to the decided action and Action to what is enforced.
+func (g *Guard) settle(d *decision, action Action) {
+	d.v.WouldBe = action
+	if d.st.monitor && !d.failClosed {
+		d.v.Action = ActionAllow
+		return
+	}
+	d.v.Action = action
+}
+
+// botPolicy applies the policy's bot categories and crawler verification.
+func (g *Guard) botPolicy(fs []detect.Finding, st *state, ip netip.Addr, c bot.Class, v *Verdict) []detect.Finding {
+	if c.Kind == bot.Browser || c.Kind == bot.Unknown {
+		return fs
+	}
+	if c.Claimed != "" && st.verifyCrawlers {
+		switch g.bots.Verify(ip, c) {
+		case bot.Verified:
+			v.Enrichment.BotVerified = true
+		case bot.Failed:
+			return append(fs, detect.Finding{Detector: "bot", Code: "bot_spoofed", Score: 95,
+				Detail: "claims to be " + c.Name + " but reverse and forward DNS of the client IP disagree"})
+		}
+	}
+	switch {
+	case st.botAllow[c.Category] && (c.Claimed == "" || v.Enrichment.BotVerified || !st.verifyCrawlers):
+		// An allowed category: drop the bot's own findings about being a bot.
+		out := fs[:0]
+		for _, f := range fs {
+			if f.Detector != "bot" || f.Code == "scanner_ua" {
+				out = append(out, f)
+			}
+		}
+		return out
+	case st.botBlock[c.Category]:
+		return append(fs, detect.Finding{Detector: "bot", Code: "bot_category", Score: 100,
+			Detail: "client " + c.Name + " is in category " + c.Category + ", blocked by policy"})
+	}
+	return fs
+}
+
+// rateLimit runs the limits that apply to r and reports whether one of them denies it.
+func (g *Guard) rateLimit(r *http.Request, d *decision, st *state, route *routeRef, rule *ruleRef, ruleLimited bool) bool {
+	v := d.v
+	factor := 1.0
+	if st.adaptive && v.Score >= st.adaptiveScore {
+		factor = st.adaptiveFactor
+	}
+	var kb [96]byte
+	check := func(name string, key []byte, l Limit) bool {
+		if l.Rate <= 0 {
+			return false
+		}
+		if factor < 1 {
+			l = scaleLimit(l, factor)
+		}
+		q, err := g.store.Allow(r.Context(), string(key), l, 1)
+		if err != nil {
+			g.fault(r, v, "rate limit", err)
+			if g.cfg.FailClosed {
+				d.failClosed = true
+				return true
+			}
+			return false
+		}
+		if q.Allowed {
+			return false
+		}
+		d.quota, d.limit, d.limitName = q, l, name
+		v.Signals = append(v.Signals, Signal{Detector: "ratelimit", Code: "rate_limited", Detail: name + " limit " + limitString(l) + " exceeded"})
+		return true
+	}
+	if ip := v.ClientIP; ip.IsValid() {
+		if check("ip", appendIPKey(append(kb[:0], "rl:ip:"...), ip), st.perIP) {
+			return true
+		}
+		if route != nil && route.Limit.Rate > 0 {
+			key := appendIPKey(append(append(append(kb[:0], "rl:route:"...), route.Name...), ':'), ip)
+			if check("route", key, route.Limit) {
+				return true
+			}
+		}
+	}
+	if v.DNA.ID != "" && check("dna", append(append(kb[:0], "rl:dna:"...), v.DNA.ID...), st.perDNA) {
+		return true
+	}
+	if ruleLimited && rule != nil {
+		val := rule.KeyValue(r, v.ClientIP, v.DNA.ID)
+		key := append(append(append(append(kb[:0], "rl:rule:"...), rule.Name...), ':'), val...)
+		if check("rule:"+rule.Name, key, rule.Limit) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendIPKey appends the rate-limit key of ip: the address for IPv4, the /64 for IPv6.
+func appendIPKey(b []byte, ip netip.Addr) []byte {
+	return clientip.Prefix(ip).AppendTo(b)
+}
+
+func scaleLimit(l Limit, f float64) Limit {
+	l.Rate = max(1, int(float64(l.Rate)*f))
+	if l.Burst > 0 {
+		l.Burst = max(1, int(float64(l.Burst)*f))
+	}
+	return l
+}
+
+func limitString(l Limit) string {
+	s := strconv.Itoa(l.Rate) + "/" + l.Period.String()
+	if l.Burst > 0 {
+		s += " burst " + strconv.Itoa(l.Burst)
+	}
+	return s
+}
+
+// banClient bans the verdict's client IP with escalation: the n-th ban within the policy's
+// window lasts base·2^(n−1), capped at the policy's maximum. Trusted proxies are never
+// banned: that would ban everyone behind them.
+func (g *Guard) banClient(r *http.Request, d *decision, reason string, base time.Duration) {
+	st, v := d.st, d.v
+	ip := v.ClientIP
+	if g.ips.Trusted(ip) {
+		g.log.Warn("not banning a trusted proxy", "ip", ip, "reason", reason, "request_id", v.RequestID)
+		return
+	}
+	ctx := r.Context()
+	strikes, err := g.store.Add(ctx, "strikes:"+ip.String(), 1, st.banWindow)
+	if err != nil {
+		g.fault(r, v, "ban strikes", err)
+		strikes = 1
+	}
+	ttl := base
+	for i := int64(1); i < strikes && ttl < st.banMax; i++ {
+		ttl *= 2
+	}
+	ttl = min(ttl, st.banMax)
+	b := Ban{Kind: BanIP, Value: ip.String(), Reason: reason, Until: time.Now().Add(ttl), Strikes: int(strikes)}
+	if err := g.store.Ban(ctx, b); err != nil {
+		g.fault(r, v, "ban", err)
+		return
+	}
+	d.ban = &b
+	g.log.Info("client banned", "ip", b.Value, "reason", reason, "ttl", ttl, "strikes", strikes, "request_id", v.RequestID)
+}
+
+// fault reports an internal error the guard survived.
+func (g *Guard) fault(r *http.Request, v *Verdict, stage string, err error) {
+	err = fmt.Errorf("%s: %w", stage, err)
+	g.log.Error("guard fault", "err", err, "request_id", v.RequestID, "fail_closed", g.cfg.FailClosed)
+	if g.cfg.OnError != nil {
+		g.cfg.OnError(r, err)
+	}
+	if g.cfg.Events != nil {
+		g.cfg.Events.Record(Event{Kind: EventError, Time: time.Now(), Verdict: *v, Method: r.Method, Host: r.Host,
+			Path: r.URL.Path, Error: err.Error(), FailedOpen: !g.cfg.FailClosed})
+	}
+}
+
+// finish runs after the response: hooks, logs and events.
+func (g *Guard) finish(r *http.Request, d *decision, status int, n int64, start time.Time) {
+	v := d.v
+	if v.WouldBe != ActionAllow {
+		if g.cfg.OnBlock != nil {
+			g.cfg.OnBlock(r, v)
+		}
+		if d.st.monitor {
+			g.log.Info("monitor: request would be acted on", "would_be", v.WouldBe, "score", v.Score,
+				"ip", v.ClientIP, "method", r.Method, "path", r.URL.Path, "signals", signalCodes(v.Signals), "request_id", v.RequestID)
+		} else {
+			g.log.Info("request acted on", "action", v.Action, "score", v.Score,
+				"ip", v.ClientIP, "method", r.Method, "path", r.URL.Path, "signals", signalCodes(v.Signals), "request_id", v.RequestID)
+		}
+	}
+	if g.cfg.Events == nil {
+		return
+	}
+	now := time.Now()
+	if d.ban != nil {
+		g.cfg.Events.Record(Event{Kind: EventBan, Time: now, Verdict: *v, Method: r.Method, Host: r.Host, Path: r.URL.Path, Ban: d.ban})
+	}
+	g.cfg.Events.Record(Event{Kind: EventRequest, Time: now, Verdict: *v, Method: r.Method, Host: r.Host,
+		Path: r.URL.Path, UserAgent: r.UserAgent(), Status: status, Bytes: n, Latency: now.Sub(start)})
+}
+
+func signalCodes(s []Signal) string {
+	var b []byte
+	for i, x := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, x.Code...)
+	}
+	return string(b)
+}
+
+func banDetail(b Ban) string {
+	s := "client is banned (" + b.Reason
+	if !b.Until.IsZero() {
+		s += ", until " + b.Until.UTC().Format(time.RFC3339)
+	}
+	return s + ")"
+}
+
+// cleanPath returns the request path as matched against policy: decoded (net/url already
+// decoded it once), rooted, with dot segments and duplicate slashes removed.
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	return path.Clean(p)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+var actionHeaders = map[Action][]string{
+	ActionAllow:     {"allow"},
+	ActionBlock:     {"block"},
+	ActionChallenge: {"challenge"},
+	ActionRateLimit: {"ratelimit"},
+}
+
+// actionHeader returns the X-Vigil-Action header value. The slices are shared and have no
+// spare capacity, so appending to them copies.
+func actionHeader(a Action) []string {
+	if h, ok := actionHeaders[a]; ok {
+		return h
+	}
+	return []string{string(a)}
+}

@@ -1,0 +1,145 @@
+package vigil
+
+import (
+	"bufio"
+	"encoding/json"
+	"html/template"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// problem is an RFC 9457 problem document. Nothing in it comes from internal errors or
+// from the policy's reasons: a client learns that it was stopped and the request ID to
+// quote, not why.
+type problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	RequestID string `json:"request_id"`
+}
+
+var blockPage = template.Must(template.New("block").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex"><title>{{.Title}}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:15vh auto;padding:0 1rem;color:#222}
+code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}</style></head>
+<body><h1>{{.Title}}</h1><p>{{.Detail}}</p><p>Request ID: <code>{{.RequestID}}</code></p></body></html>
+`))
+
+// respond writes the block, challenge, rate-limit or fail-closed response and returns its
+// status.
+func (g *Guard) respond(w http.ResponseWriter, r *http.Request, d *decision) int {
+	v := d.v
+	p := problem{Type: "about:blank", RequestID: v.RequestID}
+	h := w.Header()
+	switch {
+	case d.failClosed:
+		p.Status, p.Title = http.StatusServiceUnavailable, "Service unavailable"
+		p.Detail = "The request could not be checked and was not let through. Try again later."
+	case v.Action == ActionRateLimit:
+		p.Status, p.Title = http.StatusTooManyRequests, "Too many requests"
+		p.Detail = "Slow down and try again later."
+		writeRateLimitHeaders(h, d.limitName, d.limit, d.quota)
+	default:
+		p.Status, p.Title = http.StatusForbidden, "Request blocked"
+		p.Detail = "This request was blocked by the site's security policy. If you think this is a mistake, contact the site and quote the request ID."
+	}
+	h.Set("Cache-Control", "no-store")
+	h.Del("Content-Length")
+	if wantsHTML(r) {
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(p.Status)
+		if r.Method != http.MethodHead {
+			_ = blockPage.Execute(w, p)
+		}
+		return p.Status
+	}
+	body, _ := json.Marshal(p) // cannot fail: plain strings and ints
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(p.Status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(append(body, '\n'))
+	}
+	return p.Status
+}
+
+// writeRateLimitHeaders writes Retry-After and the IETF RateLimit-Policy and RateLimit
+// headers (draft-ietf-httpapi-ratelimit-headers, structured-field form).
+func writeRateLimitHeaders(h http.Header, name string, l Limit, q Quota) {
+	secs := func(d interface{ Seconds() float64 }) int64 {
+		s := int64(d.Seconds())
+		if float64(s) < d.Seconds() {
+			s++
+		}
+		return s
+	}
+	quota := l.Burst
+	if quota <= 0 {
+		quota = l.Rate
+	}
+	retry := max(secs(q.RetryAfter), 1)
+	h.Set("Retry-After", strconv.FormatInt(retry, 10))
+	h.Set("RateLimit-Policy", `"`+name+`";q=`+strconv.Itoa(quota)+`;w=`+strconv.FormatInt(max(secs(l.Period), 1), 10))
+	h.Set("RateLimit", `"`+name+`";r=`+strconv.Itoa(max(q.Remaining, 0))+`;t=`+strconv.FormatInt(max(secs(q.ResetAfter), retry), 10))
+}
+
+// wantsHTML reports whether the client prefers an HTML page: a browser navigation.
+func wantsHTML(r *http.Request) bool {
+	a := r.Header.Get("Accept")
+	return strings.Contains(a, "text/html") && !strings.Contains(a, "application/json")
+}
+
+// responseRecorder observes the status and size of a response. It forwards the optional
+// interfaces through Unwrap (for http.ResponseController) and implements Flush and Hijack
+// for handlers that assert them directly.
+type responseRecorder struct {
+	http.ResponseWriter
+	code  int
+	bytes int64
+}
+
+func (w *responseRecorder) WriteHeader(code int) {
+	if w.code == 0 && code >= 200 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseRecorder) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *responseRecorder) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *responseRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush implements http.Flusher when the wrapped writer supports flushing.
+func (w *responseRecorder) Flush() {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack implements http.Hijacker when the wrapped writer supports it.
+func (w *responseRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.code == 0 {
+		w.code = http.StatusSwitchingProtocols
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}

@@ -1,0 +1,96 @@
+package vigil
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/vigilhq/vigil/fingerprint"
+)
+
+// Action is what the guard does with a request.
+type Action string
+
+// The actions. Every response the guard handles carries one of them in X-Vigil-Action.
+const (
+	// ActionAllow passes the request to the handler.
+	ActionAllow Action = "allow"
+	// ActionBlock answers 403 without calling the handler.
+	ActionBlock Action = "block"
+	// ActionChallenge answers with a challenge the client must solve before it is let
+	// through. Policy rules may ask for it; this version of Vigil has no challenge page
+	// yet and blocks instead, saying so in the verdict's signals.
+	ActionChallenge Action = "challenge"
+	// ActionRateLimit answers 429 with Retry-After and RateLimit headers.
+	ActionRateLimit Action = "ratelimit"
+)
+
+// Signal is one detector's observation about a request. Scores from all signals combine as
+// a probabilistic OR, 1 − Π(1 − wᵢ·sᵢ/100), with per-code weights wᵢ from policy.
+type Signal struct {
+	// Detector names the detector: "gate", "ratelimit", "attack", "bot" or "rule".
+	Detector string `json:"detector"`
+	// Code is the stable machine-readable reason, for example "sqli", "honeypot",
+	// "banned" or "rule:block-admin". Policy weights refer to signals by Code.
+	Code string `json:"code"`
+	// Score is the signal's strength from 0 to 100.
+	Score int `json:"score"`
+	// Detail says where and why, in a form that is safe to log.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Enrichment is what the guard learned about the client beyond the request itself.
+// Empty fields are unknown.
+type Enrichment struct {
+	// Country is the ISO 3166-1 alpha-2 code of the client IP, when a GeoIP source is
+	// configured. This version has none, so it is empty.
+	Country string `json:"country,omitempty"`
+	// ASN is the autonomous system number of the client IP, when known.
+	ASN uint32 `json:"asn,omitempty"`
+	// Client is the client family named by the User-Agent ("chrome", "curl",
+	// "googlebot", …).
+	Client string `json:"client,omitempty"`
+	// ClientKind is "browser", "crawler", "library", "automation" or "scanner".
+	ClientKind string `json:"client_kind,omitempty"`
+	// BotCategory is the category of a non-browser client ("search", "ai", "seo",
+	// "monitor", "automation", "scanner", …).
+	BotCategory string `json:"bot_category,omitempty"`
+	// BotVerified reports that a crawler's claim (for example Googlebot) was verified by
+	// reverse and forward DNS.
+	BotVerified bool `json:"bot_verified,omitempty"`
+}
+
+// Verdict is the guard's decision about one request. The handler finds it with
+// VerdictFrom; events carry it to telemetry. A Verdict must not be modified after the guard
+// returned it.
+type Verdict struct {
+	// RequestID identifies the request in the response (X-Request-Id), in logs and in
+	// events.
+	RequestID string `json:"request_id"`
+	// ClientIP is the client's address as established by the trusted-proxy rules.
+	ClientIP netip.Addr `json:"client_ip"`
+	// Score is the combined score, 0–100.
+	Score int `json:"score"`
+	// Action is what the guard did. In monitor mode it is always ActionAllow.
+	Action Action `json:"action"`
+	// WouldBe is what the policy decided. It equals Action in block mode and tells, in
+	// monitor mode, what would have happened.
+	WouldBe Action `json:"would_be"`
+	// Signals lists every observation that contributed, in the order they were made.
+	Signals []Signal `json:"signals,omitempty"`
+	// DNA identifies the client beyond its IP address.
+	DNA fingerprint.DNA `json:"dna"`
+	// Enrichment is what the guard learned about the client.
+	Enrichment Enrichment `json:"enrichment"`
+}
+
+// Blocked reports whether the guard did not let the request through.
+func (v *Verdict) Blocked() bool { return v.Action != ActionAllow }
+
+type verdictKey struct{}
+
+// VerdictFrom returns the verdict the guard made for the request whose context is ctx, or
+// nil when the request did not pass through a guard.
+func VerdictFrom(ctx context.Context) *Verdict {
+	v, _ := ctx.Value(verdictKey{}).(*Verdict)
+	return v
+}

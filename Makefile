@@ -1,0 +1,37 @@
+# Every target names go commands only; .ci/run calls `make test`, the README's test command.
+GO ?= go
+STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: test lint unit bench fuzz demo detection
+
+## test: everything CI checks — formatting, vet, staticcheck, tidy, race tests.
+test: lint unit
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	$(GO) mod tidy -diff
+
+unit:
+	$(GO) test -race -shuffle=on -timeout 20m ./...
+
+## bench: the hot-path benchmarks with allocations.
+bench:
+	$(GO) test -run '^$$' -bench 'Guard' -benchmem -count 5 .
+
+## fuzz: a short run of every fuzz target (FUZZTIME per target, default 10s).
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+demo:
+	$(GO) run ./cmd/vigil demo
+
+## detection: detection and false-positive rates on the OWASP CRS regression requests.
+detection:
+	$(GO) run ./bench/detection -data ../shared/data/requests.jsonl

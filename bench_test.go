@@ -1,0 +1,155 @@
+package vigil_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/policy"
+)
+
+// benchWriter is a ResponseWriter that costs nothing, so benchmarks measure the guard.
+type benchWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *benchWriter) Header() http.Header         { return w.h }
+func (w *benchWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *benchWriter) WriteHeader(code int)        { w.code = code }
+func (w *benchWriter) reset()                      { clear(w.h); w.code = 0 }
+
+// browserRequest is a browser-like GET: Chrome's twelve navigation headers.
+func browserRequest(target string) *http.Request {
+	r, _ := http.NewRequest(http.MethodGet, "https://shop.example"+target, nil)
+	r.RemoteAddr = "198.51.100.7:51234"
+	h := r.Header
+	h.Set("Sec-Ch-Ua", `"Chromium";v="142", "Google Chrome";v="142", "Not_A Brand";v="99"`)
+	h.Set("Sec-Ch-Ua-Mobile", "?0")
+	h.Set("Sec-Ch-Ua-Platform", `"Windows"`)
+	h.Set("Upgrade-Insecure-Requests", "1")
+	h.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36")
+	h.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7")
+	h.Set("Sec-Fetch-Site", "same-origin")
+	h.Set("Sec-Fetch-Mode", "navigate")
+	h.Set("Sec-Fetch-User", "?1")
+	h.Set("Sec-Fetch-Dest", "document")
+	h.Set("Accept-Encoding", "gzip, deflate, br, zstd")
+	h.Set("Accept-Language", "en-GB,en;q=0.9,de;q=0.8")
+	h.Set("Cookie", "session=3f1c2a9e8b7d6c5f4a3b2c1d0e9f8a7b; theme=dark")
+	return r
+}
+
+// benchGuard is the default guard with the per-IP limit raised so a benchmark loop from
+// one address measures the allow path, not 429s. The limit is still checked.
+func benchGuard(tb testing.TB) *vigil.Guard {
+	p := policy.Default()
+	p.RateLimit.PerIP = policy.Limit{Rate: 1 << 30, Period: policy.Duration(time.Second)}
+	g, err := vigil.New(vigil.Config{Policy: p})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return g
+}
+
+var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+
+// BenchmarkGuardAllow is the budgeted hot path (DESIGN §8: ≤ 5 µs/op, ≤ 16 allocs/op): a
+// browser-like GET with twelve headers through every header-level detector, memory store.
+func BenchmarkGuardAllow(b *testing.B) {
+	h := benchGuard(b).Handler(okHandler)
+	r := browserRequest("/products?page=2&sort=price")
+	w := &benchWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.reset()
+		h.ServeHTTP(w, r)
+	}
+	if w.code != 0 && w.code != http.StatusOK {
+		b.Fatalf("status %d, want 200", w.code)
+	}
+}
+
+// BenchmarkGuardBlock measures a request blocked for SQL injection.
+func BenchmarkGuardBlock(b *testing.B) {
+	h := benchGuard(b).Handler(okHandler)
+	r := browserRequest("/products?id=1%27%20OR%201%3D1--")
+	w := &benchWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.reset()
+		h.ServeHTTP(w, r)
+	}
+	if w.code != http.StatusForbidden {
+		b.Fatalf("status %d, want 403", w.code)
+	}
+}
+
+// BenchmarkGuardPostJSON measures a clean 1 KB JSON POST, body scanned and restored. Two
+// of its allocations are the benchmark's own (the body reader).
+func BenchmarkGuardPostJSON(b *testing.B) {
+	h := benchGuard(b).Handler(okHandler)
+	body := jsonBody(1024)
+	r := browserRequest("/api/cart")
+	r.Method = http.MethodPost
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Accept", "application/json")
+	r.Header.Set("Sec-Fetch-Mode", "cors")
+	r.Header.Set("Sec-Fetch-Dest", "empty")
+	r.Header.Del("Sec-Fetch-User")
+	r.Header.Del("Upgrade-Insecure-Requests")
+	w := &benchWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		w.reset()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		h.ServeHTTP(w, r)
+	}
+	if w.code != 0 && w.code != http.StatusOK {
+		b.Fatalf("status %d, want 200", w.code)
+	}
+}
+
+// jsonBody returns a plausible cart update of about n bytes.
+func jsonBody(n int) []byte {
+	var sb strings.Builder
+	sb.WriteString(`{"cart_id":"c9a8f7e6-5d4c-3b2a-1f0e-9d8c7b6a5f4e","currency":"EUR","items":[`)
+	for i := 0; sb.Len() < n-40; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(`{"sku":"SKU-10`)
+		sb.WriteByte(byte('0' + i%10))
+		sb.WriteString(`","qty":2,"note":"gift wrap, please"}`)
+	}
+	sb.WriteString(`],"coupon":"AUTUMN10"}`)
+	return []byte(sb.String())
+}
+
+// TestGuardAllowAllocs holds the allocation ceiling of the allow path (DESIGN §8).
+func TestGuardAllowAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation counts need a normal run")
+	}
+	h := benchGuard(t).Handler(okHandler)
+	r := browserRequest("/products?page=2&sort=price")
+	w := &benchWriter{h: http.Header{}}
+	h.ServeHTTP(w, r) // warm caches (User-Agent classification)
+	got := testing.AllocsPerRun(200, func() {
+		w.reset()
+		h.ServeHTTP(w, r)
+	})
+	const ceiling = 16
+	if got > ceiling {
+		t.Errorf("allow path: %.0f allocs per request, ceiling %d", got, ceiling)
+	}
+	if w.code != 0 && w.code != http.StatusOK {
+		t.Errorf("status %d, want 200", w.code)
+	}
+}

@@ -1,0 +1,286 @@
+package bot
+
+import (
+	"math/bits"
+	"strings"
+)
+
+// classify computes the Class of ua without the cache. ua is non-empty and at most
+// maxUALen+1 bytes long.
+//
+// Order: attack tools, driven browsers and verifiable crawlers (curated tokens); then a
+// browser whose User-Agent has nothing but a known browser's tokens; then the crawler
+// patterns; then HTTP libraries; then any other browser (web views, in-app browsers); then
+// generic crawler words. The crawler patterns never run on a clean browser User-Agent,
+// and run only when the scan found a literal they require.
+func (rs *rules) classify(ua string) Class {
+	var c Class
+	if lib, ok := exactLibrary(ua); ok {
+		c = Class{Kind: Library, Category: "library", Name: lib}
+		c.detail = lib + " (library)"
+		return c
+	}
+
+	var buf [32]uint64
+	hits := buf[:]
+	if rs.words > len(buf) {
+		hits = make([]uint64, rs.words)
+	}
+	hits = hits[:rs.words]
+	rs.m.scan(ua, hits)
+	np := len(rs.patterns)
+
+	// Curated tokens other than libraries.
+	tok, hasTok := rs.firstToken(ua, hits, np, func(t *token) bool { return t.kind != Library })
+	if hasTok {
+		c = rs.tokenClass(ua, tok)
+	} else {
+		b, browserish, clean := parseBrowser(ua)
+		switch {
+		case clean:
+			c = b
+		default:
+			if p, ok := rs.firstPattern(ua, hits, Crawler); ok {
+				c = p
+			} else if t, ok := rs.firstToken(ua, hits, np, func(t *token) bool { return t.kind == Library }); ok {
+				c = rs.tokenClass(ua, t)
+			} else if p, ok := rs.firstPattern(ua, hits, Library); ok {
+				c = p
+			} else if browserish {
+				c = b
+			} else if name, ok := genericCrawler(ua); ok {
+				c = Class{Kind: Crawler, Category: "other", Name: name, Major: versionAfter(ua, name)}
+				c.detail = name + " (other)"
+			}
+		}
+	}
+	if c.Kind != Browser {
+		c.Mobile = false
+	}
+	if malformed(ua) {
+		c.flags |= flagMalformed
+	}
+	return c
+}
+
+// firstToken returns the highest-priority token found whose kind keep accepts.
+func (rs *rules) firstToken(ua string, hits []uint64, np int, keep func(*token) bool) (*token, bool) {
+	for w := np / 64; w < len(hits); w++ {
+		word := hits[w]
+		for word != 0 {
+			b := bits.TrailingZeros64(word)
+			word &^= 1 << b
+			id := w*64 + b
+			if id < np {
+				continue
+			}
+			if t := &rs.tokens[id-np]; keep(t) && (!t.prefix || indexFold(ua[:min(len(ua), len(t.lit))], t.lit) == 0) {
+				return t, true
+			}
+		}
+	}
+	return nil, false
+}
+
+func (rs *rules) tokenClass(ua string, t *token) Class {
+	c := Class{Kind: t.kind, Category: t.category, Name: t.name, Claimed: t.claimed, detail: t.detail}
+	if i := indexFold(ua, t.lit); i >= 0 {
+		c.Major = leadingInt(ua[i+len(t.lit):])
+		if !strings.HasSuffix(t.lit, "/") && i+len(t.lit) < len(ua) && ua[i+len(t.lit)] == '/' {
+			c.Major = leadingInt(ua[i+len(t.lit)+1:])
+		}
+	}
+	if t.kind == Automation {
+		c.Mobile = strings.Contains(ua, "Mobi")
+	}
+	return c
+}
+
+// firstPattern runs, in file order, the patterns of the wanted kind group whose literals
+// the scan found (plus those without a literal) and returns the first that matches. The
+// Crawler group is every kind but Library; the Library group is Library only.
+func (rs *rules) firstPattern(ua string, hits []uint64, group Kind) (Class, bool) {
+	want := func(p *pattern) bool { return (p.kind == Library) == (group == Library) }
+	ai := 0
+	np := len(rs.patterns)
+	for w := 0; w*64 < np; w++ {
+		word := hits[w]
+		// Merge the always-run patterns of this word.
+		for ai < len(rs.always) && rs.always[ai] < (w+1)*64 {
+			word |= 1 << (rs.always[ai] - w*64)
+			ai++
+		}
+		for word != 0 {
+			b := bits.TrailingZeros64(word)
+			word &^= 1 << b
+			id := w*64 + b
+			if id >= np {
+				break
+			}
+			p := &rs.patterns[id]
+			if want(p) && p.re.MatchString(ua) {
+				c := Class{Kind: p.kind, Category: p.category, Name: p.name, detail: p.detail}
+				c.Major = versionAfter(ua, p.name)
+				return c, true
+			}
+		}
+	}
+	return Class{}, false
+}
+
+// genericCrawler reports a User-Agent that is no clean browser but names itself a bot,
+// crawler or spider, or carries a URL or an e-mail address (crawlers give a contact;
+// browsers and apps do not), and returns a name for it.
+func genericCrawler(ua string) (string, bool) {
+	if name, ok := crawlerWord(ua); ok {
+		return name, true
+	}
+	l := strings.ToLower(ua)
+	if !strings.Contains(l, "http://") && !strings.Contains(l, "https://") && !strings.Contains(l, "www.") &&
+		!isEmail(l) {
+		return "", false
+	}
+	for i := 0; i < len(ua); {
+		for i < len(ua) && !isNameByte(ua[i]) {
+			i++
+		}
+		j := i
+		for j < len(ua) && isNameByte(ua[j]) {
+			j++
+		}
+		w := strings.ToLower(strings.Trim(ua[i:j], ".-_"))
+		i = j
+		if w == "" || w == "mozilla" || w == "compatible" || w == "http" || w == "https" || leadingInt(w) > 0 || w[0] == '0' {
+			continue
+		}
+		return w[:min(len(w), 32)], true
+	}
+	return "other", true
+}
+
+// isEmail reports an "x@y.z" in l.
+func isEmail(l string) bool {
+	i := strings.IndexByte(l, '@')
+	return i > 0 && isNameByte(l[i-1]) && strings.Contains(l[i:], ".")
+}
+
+// crawlerWord returns the first word of ua that names a bot, crawler or spider.
+func crawlerWord(ua string) (string, bool) {
+	for i := 0; i < len(ua); {
+		for i < len(ua) && !isNameByte(ua[i]) {
+			i++
+		}
+		j := i
+		for j < len(ua) && isNameByte(ua[j]) {
+			j++
+		}
+		word := ua[i:j]
+		if isCrawlerWord(word) {
+			name := strings.ToLower(strings.Trim(word, ".-_"))
+			return name[:min(len(name), 32)], true
+		}
+		i = j
+	}
+	return "", false
+}
+
+func isNameByte(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '.' }
+
+func isCrawlerWord(w string) bool {
+	for _, suffix := range [...]string{"bot", "crawler", "spider", "robot", "scraper", "fetcher"} {
+		if len(w) >= len(suffix) && strings.EqualFold(w[len(w)-len(suffix):], suffix) {
+			return true
+		}
+	}
+	for _, infix := range [...]string{"crawl", "spider"} {
+		if indexFold(w, infix) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// versionAfter returns the major version that follows name and "/" (and an optional "v")
+// in ua, or 0.
+func versionAfter(ua, name string) int {
+	i := indexFold(ua, name)
+	if i < 0 {
+		return 0
+	}
+	rest := ua[i+len(name):]
+	if !strings.HasPrefix(rest, "/") {
+		return 0
+	}
+	rest = rest[1:]
+	if strings.HasPrefix(rest, "v") || strings.HasPrefix(rest, "V") {
+		rest = rest[1:]
+	}
+	return leadingInt(rest)
+}
+
+// leadingInt parses the decimal digits at the start of s, capped at 1e6.
+func leadingInt(s string) int {
+	n := 0
+	for i := 0; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		n = n*10 + int(s[i]-'0')
+		if n > 1e6 {
+			return 1e6
+		}
+	}
+	return n
+}
+
+// indexFold is strings.Index for a lower-case ASCII needle, ignoring ASCII case in s.
+func indexFold(s, lowerNeedle string) int {
+	n := len(lowerNeedle)
+	if n == 0 {
+		return 0
+	}
+	for i := 0; i+n <= len(s); i++ {
+		if lower(s[i]) != lowerNeedle[0] {
+			continue
+		}
+		j := 1
+		for j < n && lower(s[i+j]) == lowerNeedle[j] {
+			j++
+		}
+		if j == n {
+			return i
+		}
+	}
+	return -1
+}
+
+// malformed reports a User-Agent that no HTTP client would send: longer than maxUALen,
+// with control characters, or outside the RFC 9110 shape of products and comments in
+// the ways that injected text is (leading non-token character, unbalanced parentheses,
+// markup or template characters outside comments).
+func malformed(ua string) bool {
+	if len(ua) > maxUALen || !isTchar(ua[0]) {
+		return true
+	}
+	depth := 0
+	for i := 0; i < len(ua); i++ {
+		switch c := ua[i]; {
+		case c < 0x20 && c != '\t', c == 0x7f:
+			return true
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+			if depth < 0 {
+				return true
+			}
+		case c == '\\' && depth > 0:
+			i++ // quoted-pair inside a comment
+		case depth == 0 && (c == '<' || c == '>' || c == '{' || c == '}' || c == '`' || c == '\\' || c == '"'):
+			return true
+		}
+	}
+	return false
+}
+
+// isTchar reports an RFC 9110 token character.
+func isTchar(c byte) bool {
+	return isAlnum(c) || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}

@@ -1,0 +1,196 @@
+package bot
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// The crawler patterns of crawler-user-agents 1.60.0 with their MIT licence; see
+// data/README.md for the source and data/refresh.sh to update them.
+//
+//go:embed data/crawler-user-agents.json data/LICENSE
+var dataFS embed.FS
+
+// rules is the parsed, immutable classification data of one Detector.
+type rules struct {
+	patterns []pattern // crawler patterns in file order, RE2-compatible ones only
+	skipped  int       // patterns RE2 could not compile
+	always   []int     // patterns without a literal of minLiteral bytes: run on every scan
+	tokens   []token   // curated tokens, highest priority first
+	m        *matcher  // ids [0, len(patterns)) are patterns, then tokens
+	words    int       // uint64 words of a hit bitset
+}
+
+// pattern is one crawler-user-agents entry.
+type pattern struct {
+	re       *regexp.Regexp
+	kind     Kind
+	category string
+	name     string
+	detail   string
+}
+
+type entry struct {
+	Pattern string   `json:"pattern"`
+	Tags    []string `json:"tags"`
+}
+
+func loadRules() (*rules, error) {
+	b, err := dataFS.ReadFile("data/crawler-user-agents.json")
+	if err != nil {
+		return nil, err
+	}
+	var es []entry
+	if err := json.Unmarshal(b, &es); err != nil {
+		return nil, fmt.Errorf("crawler patterns: %w", err)
+	}
+	return buildRules(es, curatedTokens())
+}
+
+func buildRules(es []entry, toks []token) (rs *rules, err error) {
+	rs = &rules{tokens: toks}
+	var lits [][]string
+	for _, e := range es {
+		re, err := regexp.Compile(e.Pattern)
+		if err != nil {
+			// Written for JavaScript/PCRE; RE2 lacks look-around and back-references.
+			rs.skipped++
+			continue
+		}
+		kind, cat := kindOf(e.Tags)
+		name := patternName(e.Pattern)
+		p := pattern{re: re, kind: kind, category: cat, name: name, detail: name + " (" + cat + ")"}
+		rs.patterns = append(rs.patterns, p)
+		l := requiredLiterals(e.Pattern)
+		if l == nil {
+			rs.always = append(rs.always, len(rs.patterns)-1)
+		}
+		lits = append(lits, l)
+	}
+	for i := range rs.tokens {
+		t := &rs.tokens[i]
+		if t.lit != strings.ToLower(t.lit) {
+			return nil, fmt.Errorf("token %q is not lower case", t.lit)
+		}
+		t.detail = t.name
+		if t.kind != Scanner {
+			t.detail = t.name + " (" + t.category + ")"
+		}
+		lits = append(lits, []string{t.lit})
+	}
+	if len(lits) > 1<<16 {
+		return nil, fmt.Errorf("%d literals exceed the matcher's 16-bit ids", len(lits))
+	}
+	if rs.m, err = newMatcher(lits); err != nil {
+		return nil, err
+	}
+	rs.words = (len(lits) + 63) / 64
+	return rs, nil
+}
+
+// kindOf maps crawler-user-agents tags to a Kind and Category. A pattern with several tags
+// takes the first of this order.
+func kindOf(tags []string) (Kind, string) {
+	order := [...]struct {
+		tag  string
+		kind Kind
+		cat  string
+	}{
+		{"http-library", Library, "library"},
+		{"browser-automation", Automation, "automation"},
+		{"ai-crawler", Crawler, "ai"},
+		{"search-engine", Crawler, "search"},
+		{"advertising", Crawler, "ads"},
+		{"social-preview", Crawler, "social"},
+		{"feed-reader", Crawler, "feed"},
+		{"archiver", Crawler, "archiver"},
+		{"academic", Crawler, "academic"},
+		{"scanner", Crawler, "scanner"},
+		{"monitoring", Crawler, "monitor"},
+		{"seo", Crawler, "seo"},
+	}
+	for _, o := range order {
+		for _, t := range tags {
+			if t == o.tag {
+				return o.kind, o.cat
+			}
+		}
+	}
+	return Crawler, "other"
+}
+
+// patternName derives a short stable name from a pattern: its longest literal, lower-cased,
+// with runs of other characters turned into single hyphens.
+func patternName(p string) string {
+	var best, cur []byte
+	flush := func() {
+		if len(cur) > len(best) {
+			best = cur
+		}
+		cur = nil
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '\\' && i+1 < len(p):
+			i++
+			n := p[i]
+			if isAlnum(n) { // \s, \d, \b: a class, not a literal
+				flush()
+				continue
+			}
+			cur = append(cur, n)
+		case c == '[': // skip the class; a case pair like [wW] is one letter
+			j := strings.IndexByte(p[i:], ']')
+			if j < 0 {
+				flush()
+				i = len(p)
+				continue
+			}
+			cls := p[i+1 : i+j]
+			i += j
+			if len(cls) == 2 && lower(cls[0]) == lower(cls[1]) && isAlnum(cls[0]) {
+				cur = append(cur, lower(cls[0]))
+				continue
+			}
+			flush()
+		case strings.IndexByte("()|^$*+?.{}", c) >= 0:
+			flush()
+		default:
+			cur = append(cur, c)
+		}
+	}
+	flush()
+	var b strings.Builder
+	dash := false
+	for _, c := range []byte(strings.ToLower(string(best))) {
+		if isAlnum(c) || c == '.' || c == '_' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteByte(c)
+			continue
+		}
+		dash = true
+	}
+	name := strings.Trim(b.String(), "._")
+	if name == "" {
+		return "other"
+	}
+	return name
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}

@@ -1,0 +1,191 @@
+package bot
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/vigilhq/vigil/internal/detect"
+)
+
+// Detector name and finding scores; the package documentation lists them.
+const (
+	detectorName = "bot"
+
+	scoreMissing      = 40
+	scoreMalformed    = 50
+	scoreBot          = 40
+	scoreLibrary      = 40
+	scoreAutomation   = 60
+	scoreScanner      = 95
+	scoreCHMismatch   = 35
+	scoreCHForeign    = 35
+	scoreCHMissing    = 30
+	scoreFetchMissing = 30
+	scoreNoLanguage   = 25
+	scoreNoEncoding   = 25
+	scoreNoBrotli     = 20
+)
+
+func finding(code string, score int, detail string) detect.Finding {
+	return detect.Finding{Detector: detectorName, Code: code, Score: score, Detail: detail}
+}
+
+// Inspect appends findings about r's User-Agent and about cheap inconsistencies between
+// the browser it names and r's headers, and returns dst. c must be the Class that
+// [Detector.Classify] returned for r's User-Agent. Inspect does not verify crawler claims
+// (see [Detector.Verify]) and does not allocate for a browser request whose headers are
+// consistent. It is safe for concurrent use.
+//
+// Checks that depend on TLS (client hints, Fetch Metadata, br) run only when r.TLS is
+// set, because browsers send those headers only to secure origins; behind a
+// TLS-terminating proxy they are skipped. CORS preflights (OPTIONS) are not checked for
+// inconsistencies.
+func (d *Detector) Inspect(dst []detect.Finding, r *http.Request, c Class) []detect.Finding {
+	uas := r.Header["User-Agent"]
+	if len(uas) == 0 || strings.TrimSpace(uas[0]) == "" {
+		return append(dst, finding("ua_missing", scoreMissing, "no user-agent"))
+	}
+	switch {
+	case len(uas) > 1:
+		dst = append(dst, finding("ua_malformed", scoreMalformed, "several user-agent headers"))
+	case c.flags&flagMalformed != 0:
+		dst = append(dst, finding("ua_malformed", scoreMalformed, malformedReason(uas[0])))
+	}
+	detail := c.detail
+	if detail == "" {
+		detail = c.Name
+	}
+	switch c.Kind {
+	case Crawler:
+		dst = append(dst, finding("bot", scoreBot, detail))
+	case Library:
+		dst = append(dst, finding("automation", scoreLibrary, detail))
+	case Automation:
+		dst = append(dst, finding("automation", scoreAutomation, detail))
+	case Scanner:
+		dst = append(dst, finding("scanner_ua", scoreScanner, detail))
+	case Browser:
+		if r.Method != http.MethodOptions {
+			dst = inconsistencies(dst, r, c)
+		}
+	}
+	return dst
+}
+
+func malformedReason(ua string) string {
+	if len(ua) > maxUALen {
+		return "user-agent longer than 1 KiB"
+	}
+	for i := 0; i < len(ua); i++ {
+		if c := ua[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return "control character in user-agent"
+		}
+	}
+	return "user-agent is not product/comment grammar"
+}
+
+// inconsistencies appends one ua_inconsistent finding per header that the browser c
+// names would have sent differently.
+func inconsistencies(dst []detect.Finding, r *http.Request, c Class) []detect.Finding {
+	h := r.Header
+	tls := r.TLS != nil
+	chua, hasCHUA := first(h, "Sec-Ch-Ua")
+	switch {
+	case hasCHUA && c.flags&flagBlink != 0:
+		if !brandsAgree(chua, int(c.engine), c.Major) {
+			dst = append(dst, finding("ua_inconsistent", scoreCHMismatch, "sec-ch-ua version differs from the user-agent's chromium version"))
+		}
+	case hasCHUA && c.flags&flagLenient == 0 && c.flags&(flagGecko|flagWebKit) != 0:
+		dst = append(dst, finding("ua_inconsistent", scoreCHForeign, "sec-ch-ua sent under a non-chromium user-agent"))
+	case !hasCHUA && tls && c.flags&flagClientHints != 0:
+		dst = append(dst, finding("ua_inconsistent", scoreCHMissing, "chromium 89+ over tls without sec-ch-ua"))
+	}
+	if c.flags&flagLenient != 0 {
+		return dst
+	}
+	if tls && c.flags&flagFetchMeta != 0 {
+		if _, ok := first(h, "Sec-Fetch-Site"); !ok {
+			dst = append(dst, finding("ua_inconsistent", scoreFetchMissing, "no sec-fetch-site from a browser that sends fetch metadata"))
+		} else if _, ok := first(h, "Sec-Fetch-Mode"); !ok {
+			dst = append(dst, finding("ua_inconsistent", scoreFetchMissing, "no sec-fetch-mode from a browser that sends fetch metadata"))
+		}
+	}
+	if _, ok := first(h, "Accept-Language"); !ok {
+		dst = append(dst, finding("ua_inconsistent", scoreNoLanguage, "browser user-agent without accept-language"))
+	}
+	ae, ok := first(h, "Accept-Encoding")
+	switch {
+	case !ok:
+		dst = append(dst, finding("ua_inconsistent", scoreNoEncoding, "browser user-agent without accept-encoding"))
+	case tls && c.flags&flagBrotli != 0 && !hasToken(ae, "br") && len(h["Range"]) == 0:
+		dst = append(dst, finding("ua_inconsistent", scoreNoBrotli, "browser user-agent over tls without br in accept-encoding"))
+	}
+	return dst
+}
+
+// first returns the first non-empty value of the canonical header key.
+func first(h http.Header, key string) (string, bool) {
+	for _, v := range h[key] {
+		if strings.TrimSpace(v) != "" {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// hasToken reports whether the comma-separated list v (parameters after ";" ignored)
+// holds tok, ignoring ASCII case.
+func hasToken(v, tok string) bool {
+	for v != "" {
+		var item string
+		item, v, _ = strings.Cut(v, ",")
+		item, _, _ = strings.Cut(item, ";")
+		if strings.EqualFold(strings.TrimSpace(item), tok) {
+			return true
+		}
+	}
+	return false
+}
+
+// brandsAgree reports whether a sec-ch-ua brand list fits a User-Agent whose Chromium
+// major is engine and whose family major is major: the "Chromium" brand, when present,
+// must equal engine; otherwise some brand must equal engine or major. An empty or
+// unparseable list does not agree.
+func brandsAgree(v string, engine, major int) bool {
+	chromium, n, match := -1, 0, false
+	for v != "" {
+		// An item is "brand";v="major"; GREASE brands may hold ";" or "=" inside the quotes.
+		v = strings.TrimLeft(v, " \t,")
+		if !strings.HasPrefix(v, `"`) {
+			_, v, _ = strings.Cut(v, ",")
+			continue
+		}
+		brand, rest, ok := strings.Cut(v[1:], `"`)
+		if !ok {
+			break
+		}
+		var params string
+		params, v, _ = strings.Cut(rest, ",")
+		_, ver, ok := strings.Cut(params, "v=")
+		if brand == "" || !ok {
+			continue
+		}
+		ver = strings.Trim(strings.TrimSpace(ver), `"`)
+		if ver == "" || ver[0] < '0' || ver[0] > '9' {
+			continue
+		}
+		n++
+		maj := leadingInt(ver)
+		if brand == "Chromium" {
+			chromium = maj
+		}
+		match = match || maj == engine || maj == major
+	}
+	switch {
+	case n == 0:
+		return false
+	case chromium >= 0:
+		return chromium == engine
+	}
+	return match
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Load harness: throughput through the Vigil guard against bare net/http on the same
+# machine in the same run (DESIGN §8: the guard keeps at least 85 %). See README.md.
+#
+# It builds bench/load/server once, then runs interleaved rounds — bare, guard, bare,
+# guard, … — of wrk on loopback with a browser-like request (browser.lua). The server is
+# pinned to one CPU with GOMAXPROCS=1 and wrk to another, so the two do not compete for a
+# core. It prints req/s and p99 latency per round, the guard/bare ratio per pair of
+# rounds and overall, and exits 1 when the overall ratio is below MIN_RATIO.
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}                 # pairs of rounds (bare, then guard)
+DURATION=${DURATION:-10s}           # measured load per round
+WARMUP=${WARMUP:-2s}                # unmeasured load before each round
+CONNECTIONS=${CONNECTIONS:-32}      # wrk -c
+THREADS=${THREADS:-1}               # wrk -t
+MIN_RATIO=${MIN_RATIO:-0.85}        # guard/bare throughput below this fails
+SERVER_CPU=${SERVER_CPU:-0}         # taskset CPU of the server
+WRK_CPU=${WRK_CPU:-1}               # taskset CPU of wrk
+ADDR=${ADDR:-127.0.0.1:18088}       # the server's address
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=$(mktemp -d)
+server_pid=""
+
+cleanup() {
+	if [ -n "$server_pid" ]; then
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+die() {
+	echo "run.sh: $*" >&2
+	exit 2
+}
+
+if ! command -v wrk >/dev/null 2>&1; then
+	echo "run.sh: wrk not found; installing it (apt-get install -y wrk)" >&2
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get install -y wrk >/dev/null 2>&1 ||
+		{ $sudo apt-get update >/dev/null && $sudo apt-get install -y wrk >/dev/null; } ||
+		die "could not install wrk"
+fi
+
+pin_server=()
+pin_wrk=()
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+	pin_server=(taskset -c "$SERVER_CPU")
+	pin_wrk=(taskset -c "$WRK_CPU")
+else
+	echo "run.sh: warning: fewer than two CPUs or no taskset; server and wrk share the CPUs" >&2
+fi
+
+(cd "$root" && go build -o "$work/server" ./bench/load/server) || die "cannot build bench/load/server"
+
+# start_server bare|guard: starts the server and waits until it listens.
+start_server() {
+	local flags=(-addr "$ADDR")
+	[ "$1" = guard ] && flags+=(-guard)
+	GOMAXPROCS=1 "${pin_server[@]}" "$work/server" "${flags[@]}" >"$work/server.log" 2>&1 &
+	server_pid=$!
+	for _ in $(seq 200); do
+		grep -q '^listening' "$work/server.log" && return 0
+		kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; die "server exited"; }
+		sleep 0.05
+	done
+	die "server did not start listening on $ADDR"
+}
+
+stop_server() {
+	kill "$server_pid"
+	wait "$server_pid" 2>/dev/null || true
+	server_pid=""
+}
+
+# load DURATION FILE: runs wrk against the server, output to FILE.
+load() {
+	"${pin_wrk[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" --latency -s "$here/browser.lua" "http://$ADDR/" >"$2"
+}
+
+rps_of() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
+
+# p99_of FILE: wrk's 99th percentile latency in milliseconds.
+p99_of() {
+	awk '$1 == "99%" {
+		v = $2; u = $2
+		sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u)
+		f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : -1
+		printf "%.3f", v * f
+	}' "$1"
+}
+
+# bad_of FILE: non-2xx responses plus socket errors; a measured round must have none.
+bad_of() {
+	awk '/Non-2xx or 3xx responses:/ { n += $NF }
+		/Socket errors:/ { for (i = 3; i <= NF; i += 2) { x = $(i + 1); sub(/,/, "", x); n += x } }
+		END { print n + 0 }' "$1"
+}
+
+echo "load harness: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(go version | cut -d' ' -f3), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo))"
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (after ${WARMUP} warm-up), browser.lua; server on CPU ${pin_server[2]:-any} with GOMAXPROCS=1, wrk on CPU ${pin_wrk[2]:-any}; $ROUNDS rounds each"
+printf '%-6s %-6s %12s %10s %10s\n' round mode req/s p99_ms guard/bare
+
+declare -a bare_rps guard_rps bare_p99 guard_p99 ratios
+for ((i = 1; i <= ROUNDS; i++)); do
+	for mode in bare guard; do
+		start_server "$mode"
+		load "$WARMUP" "$work/warmup.txt"
+		out="$work/wrk.$mode.$i.txt"
+		load "$DURATION" "$out"
+		stop_server
+		rps=$(rps_of "$out")
+		p99=$(p99_of "$out")
+		bad=$(bad_of "$out")
+		[ -n "$rps" ] && [ -n "$p99" ] || { cat "$out" >&2; die "cannot read wrk's output"; }
+		if [ "$bad" -ne 0 ]; then
+			cat "$out" >&2
+			die "$mode round $i: $bad non-2xx responses or socket errors; the harness must measure allowed requests"
+		fi
+		if [ "$mode" = bare ]; then
+			bare_rps[i]=$rps
+			bare_p99[i]=$p99
+			printf '%-6s %-6s %12.1f %10.3f\n' "$i" "$mode" "$rps" "$p99"
+		else
+			guard_rps[i]=$rps
+			guard_p99[i]=$p99
+			ratios[i]=$(awk -v g="$rps" -v b="${bare_rps[i]}" 'BEGIN { printf "%.3f", g / b }')
+			printf '%-6s %-6s %12.1f %10.3f %10s\n' "$i" "$mode" "$rps" "$p99" "${ratios[i]}"
+		fi
+	done
+done
+
+mean() { printf '%s\n' "$@" | awk '{ s += $1; n++ } END { printf "%.3f", s / n }'; }
+bare_mean=$(mean "${bare_rps[@]}")
+guard_mean=$(mean "${guard_rps[@]}")
+ratio=$(awk -v g="$guard_mean" -v b="$bare_mean" 'BEGIN { printf "%.3f", g / b }')
+min_pair=$(printf '%s\n' "${ratios[@]}" | sort -g | head -n1)
+
+printf '%-13s %12.1f %10.3f\n' "mean bare" "$bare_mean" "$(mean "${bare_p99[@]}")"
+printf '%-13s %12.1f %10.3f\n' "mean guard" "$guard_mean" "$(mean "${guard_p99[@]}")"
+echo "guard/bare: $ratio (mean guard req/s over mean bare req/s); per pair: ${ratios[*]} (lowest $min_pair)"
+if awk -v r="$ratio" -v m="$MIN_RATIO" 'BEGIN { exit !(r < m) }'; then
+	echo "FAIL: guard/bare $ratio is below MIN_RATIO $MIN_RATIO"
+	exit 1
+fi
+echo "ok: guard/bare $ratio ≥ MIN_RATIO $MIN_RATIO"

@@ -1,0 +1,92 @@
+// Command server is the target of the load harness (bench/load/run.sh): it answers every
+// request with the same small 200 response, on bare net/http or, with -guard, behind a
+// Vigil guard with the default configuration (every detector on, memory store).
+//
+// The one departure from the default configuration: wrk sends every request from
+// 127.0.0.1, so the default per-IP limit (600 a minute) would answer almost all of them
+// 429 and the harness would measure 429s. The guarded server raises the per-IP limit to
+// 100 million a second instead of turning it off, so every request still takes its
+// rate-limit step.
+//
+// Usage:
+//
+//	server [-addr 127.0.0.1:8088] [-guard]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/policy"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends, then shuts down within five seconds.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8088", "address to listen on")
+	guard := fs.Bool("guard", false, "put a Vigil guard (default configuration, per-IP limit raised) in front of the handler")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	h, err := handler(*guard)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(stdout, "listening on %s, guard %v\n", ln.Addr(), *guard)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// body is the fixed response.
+const body = "ok: a small fixed response from the load target\n"
+
+// handler returns the fixed-response handler, behind a guard when guard is set.
+func handler(guard bool) (http.Handler, error) {
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, body)
+	})
+	if !guard {
+		return h, nil
+	}
+	p := policy.Default()
+	p.RateLimit.PerIP = policy.Limit{Rate: 100_000_000, Period: policy.Duration(time.Second)}
+	g, err := vigil.New(vigil.Config{Policy: p})
+	if err != nil {
+		return nil, err
+	}
+	return g.Handler(h), nil
+}

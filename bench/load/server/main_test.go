@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// browserRequest is the request of browser.lua.
+func browserRequest(target string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, target, nil)
+	r.RemoteAddr = "127.0.0.1:40000"
+	for k, v := range map[string]string{
+		"Sec-Ch-Ua":                 `"Chromium";v="142", "Google Chrome";v="142", "Not_A Brand";v="99"`,
+		"Sec-Ch-Ua-Mobile":          "?0",
+		"Sec-Ch-Ua-Platform":        `"Windows"`,
+		"Upgrade-Insecure-Requests": "1",
+		"User-Agent":                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36",
+		"Accept":                    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+		"Sec-Fetch-Site":            "same-origin",
+		"Sec-Fetch-Mode":            "navigate",
+		"Sec-Fetch-User":            "?1",
+		"Sec-Fetch-Dest":            "document",
+		"Accept-Encoding":           "gzip, deflate, br, zstd",
+		"Accept-Language":           "en-GB,en;q=0.9,de;q=0.8",
+		"Cookie":                    "session=3f1c2a9e8b7d6c5f4a3b2c1d0e9f8a7b; theme=dark",
+	} {
+		r.Header.Set(k, v)
+	}
+	return r
+}
+
+// TestHandler checks what the harness relies on: the guarded handler allows the
+// benchmark request again and again from one address (the raised per-IP limit), and is a
+// real guard (it blocks a bait path); the bare handler answers everything.
+func TestHandler(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		guard      bool
+		baitStatus int
+	}{
+		{"bare", false, http.StatusOK},
+		{"guard", true, http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := handler(tc.guard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 2000 {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, browserRequest("/products?page=2&sort=price"))
+				if w.Code != http.StatusOK || w.Body.String() != body {
+					t.Fatalf("request %d: %d %q", i, w.Code, w.Body.String())
+				}
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, browserRequest("/.env"))
+			if w.Code != tc.baitStatus {
+				t.Errorf("GET /.env: %d, want %d", w.Code, tc.baitStatus)
+			}
+		})
+	}
+}
+
+// TestRun starts the server on a free port, sends one request and stops it through the
+// context.
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-guard"}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	addr, _, ok := strings.Cut(strings.TrimPrefix(line, "listening on "), ",")
+	if !ok {
+		t.Fatalf("first line %q", line)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Vigil-Action") != "allow" {
+		t.Errorf("GET /: %d, X-Vigil-Action %q", resp.StatusCode, resp.Header.Get("X-Vigil-Action"))
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+}
+
+func TestRunBadFlag(t *testing.T) {
+	if err := run(context.Background(), []string{"-nope"}, io.Discard, io.Discard); err == nil {
+		t.Error("run with an unknown flag: no error")
+	}
+}

@@ -49,7 +49,6 @@ func parseBrowser(ua string) (c Class, browserish, clean bool) {
 	}
 
 	c.Kind = Browser
-	c.Mobile = strings.Contains(ua, "Mobi") || strings.Contains(ua, "iPhone") || strings.Contains(ua, "iPod")
 	ios := s.ios
 	blink := false
 	switch {

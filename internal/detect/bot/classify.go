@@ -54,8 +54,8 @@ func (rs *rules) classify(ua string) Class {
 			}
 		}
 	}
-	if c.Kind != Browser {
-		c.Mobile = false
+	if c.Kind != Unknown {
+		c.Mobile = isMobile(ua)
 	}
 	if malformed(ua) {
 		c.flags |= flagMalformed
@@ -89,9 +89,6 @@ func (rs *rules) tokenClass(ua string, t *token) Class {
 		if !strings.HasSuffix(t.lit, "/") && i+len(t.lit) < len(ua) && ua[i+len(t.lit)] == '/' {
 			c.Major = leadingInt(ua[i+len(t.lit)+1:])
 		}
-	}
-	if t.kind == Automation {
-		c.Mobile = strings.Contains(ua, "Mobi")
 	}
 	return c
 }
@@ -251,12 +248,17 @@ func indexFold(s, lowerNeedle string) int {
 	return -1
 }
 
+// isMobile reports a phone-class User-Agent: "Mobi" (as MDN recommends), iPhone or iPod.
+func isMobile(ua string) bool {
+	return strings.Contains(ua, "Mobi") || strings.Contains(ua, "iPhone") || strings.Contains(ua, "iPod")
+}
+
 // malformed reports a User-Agent that no HTTP client would send: longer than maxUALen,
 // with control characters, or outside the RFC 9110 shape of products and comments in
-// the ways that injected text is (leading non-token character, unbalanced parentheses,
-// markup or template characters outside comments).
+// the ways that injected text is (not starting with a letter or digit, unbalanced
+// parentheses, markup, quote or template characters outside comments).
 func malformed(ua string) bool {
-	if len(ua) > maxUALen || !isTchar(ua[0]) {
+	if len(ua) > maxUALen || !isAlnum(ua[0]) {
 		return true
 	}
 	depth := 0
@@ -278,9 +280,4 @@ func malformed(ua string) bool {
 		}
 	}
 	return false
-}
-
-// isTchar reports an RFC 9110 token character.
-func isTchar(c byte) bool {
-	return isAlnum(c) || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -122,60 +123,32 @@ func kindOf(tags []string) (Kind, string) {
 	return Crawler, "other"
 }
 
-// patternName derives a short stable name from a pattern: its longest literal, lower-cased,
-// with runs of other characters turned into single hyphens.
+// patternName derives a short stable name from a pattern: the first of the literals that
+// every match must contain, lower-cased, with runs of other characters turned into single
+// hyphens ("Ahrefs(Bot|SiteAudit)" is "ahrefs", "[wW]get" is "wget").
 func patternName(p string) string {
-	var best, cur []byte
-	flush := func() {
-		if len(cur) > len(best) {
-			best = cur
-		}
-		cur = nil
+	re, err := syntax.Parse(p, syntax.Perl)
+	if err != nil {
+		return "other"
 	}
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		switch {
-		case c == '\\' && i+1 < len(p):
-			i++
-			n := p[i]
-			if isAlnum(n) { // \s, \d, \b: a class, not a literal
-				flush()
-				continue
-			}
-			cur = append(cur, n)
-		case c == '[': // skip the class; a case pair like [wW] is one letter
-			j := strings.IndexByte(p[i:], ']')
-			if j < 0 {
-				flush()
-				i = len(p)
-				continue
-			}
-			cls := p[i+1 : i+j]
-			i += j
-			if len(cls) == 2 && lower(cls[0]) == lower(cls[1]) && isAlnum(cls[0]) {
-				cur = append(cur, lower(cls[0]))
-				continue
-			}
-			flush()
-		case strings.IndexByte("()|^$*+?.{}", c) >= 0:
-			flush()
-		default:
-			cur = append(cur, c)
-		}
+	set := need(re.Simplify())
+	if len(set) == 0 {
+		return "other"
 	}
-	flush()
 	var b strings.Builder
 	dash := false
-	for _, c := range []byte(strings.ToLower(string(best))) {
-		if isAlnum(c) || c == '.' || c == '_' {
+	for _, c := range []byte(set[0]) {
+		switch {
+		case isAlnum(c) || c == '.' || c == '_':
 			if dash && b.Len() > 0 {
 				b.WriteByte('-')
 			}
 			dash = false
 			b.WriteByte(c)
-			continue
+		case c == '\'', c >= 0x80:
+		default:
+			dash = true
 		}
-		dash = true
 	}
 	name := strings.Trim(b.String(), "._")
 	if name == "" {

@@ -361,3 +361,88 @@ func pathNeedsClean(s string) bool {
 	}
 	return false
 }
+
+// Escapes decodes the backslash escapes of JavaScript, JSON and many template
+// languages, which attackers use to hide keywords from byte matching ("$\u007Bjndi",
+// "\x3cscript"): \uXXXX (with surrogate pairs joined), \u{X…} (up to six hex digits)
+// and \xXX. Anything else, including a backslash before other text such as a Windows
+// path, is left as it is. It is not part of [String], because in most contexts a
+// backslash means nothing; callers apply it where such escapes are plausible. The
+// result is never longer than s.
+func Escapes(s string) string {
+	first := -1
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '\\' && escapeLen(s, i) > 0 {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:first])
+	for i := first; i < len(s); {
+		n := 0
+		if s[i] == '\\' {
+			n = escapeLen(s, i)
+		}
+		if n == 0 {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		var r rune
+		switch {
+		case s[i+1] == 'x':
+			r = rune(unhex(s[i+2])<<4 | unhex(s[i+3]))
+		case s[i+2] == '{':
+			for _, c := range []byte(s[i+3 : i+n-1]) {
+				r = r<<4 | rune(unhex(c))
+			}
+		default:
+			r = hex4(s[i+2:])
+			if utf16IsHigh(r) && i+n+5 < len(s) && s[i+n] == '\\' && s[i+n+1] == 'u' && escapeLen(s, i+n) == 6 {
+				if lo := hex4(s[i+n+2:]); utf16IsLow(lo) {
+					r = 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00)
+					n += 6
+				}
+			}
+		}
+		if !utf8.ValidRune(r) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+		i += n
+	}
+	return b.String()
+}
+
+// escapeLen returns the length of the escape starting with the backslash at s[i], or 0.
+func escapeLen(s string, i int) int {
+	if i+1 >= len(s) {
+		return 0
+	}
+	switch s[i+1] {
+	case 'x':
+		if i+3 < len(s) && isHex(s[i+2]) && isHex(s[i+3]) {
+			return 4
+		}
+	case 'u', 'U':
+		if i+2 < len(s) && s[i+2] == '{' {
+			j := i + 3
+			for j < len(s) && j-(i+3) < 6 && isHex(s[j]) {
+				j++
+			}
+			if j > i+3 && j < len(s) && s[j] == '}' {
+				return j + 1 - i
+			}
+			return 0
+		}
+		if i+5 < len(s) && isHex(s[i+2]) && isHex(s[i+3]) && isHex(s[i+4]) && isHex(s[i+5]) {
+			return 6
+		}
+	}
+	return 0
+}

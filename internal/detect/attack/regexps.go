@@ -1,0 +1,40 @@
+package attack
+
+import "regexp"
+
+// compile builds every expression. All are RE2 (linear time), case-insensitive, and
+// run only on values that already passed a keyword or character-class gate.
+func (re *regexps) compile() error {
+	for _, e := range []struct {
+		dst **regexp.Regexp
+		src string
+	}{
+		// SQL.
+		{&re.unionSelect, `(?i)\bunion\b(?:[\s/*()!+\-.]|\bdistinctrow\b|\bdistinct\b|\ball\b|/\*.*?\*/)*\bselect\b`},
+		{&re.sqlStacked, `(?i);\s*(?:drop\s+(?:table|database|schema|user|view|index|procedure|function)\b|insert\s+(?:/\*.*?\*/\s*)?into\b|delete\s+from\b|update\s+[\w.` + "`" + `"\[\]]+\s+set\b|truncate\s+table\b|create\s+(?:table|user|database|procedure|function|login)\b|alter\s+(?:table|user|database|login)\b|exec(?:ute)?\s*(?:\(|@|master\.|xp_|sp_)|declare\s+@|shutdown\b|grant\s+\w+|revoke\s+\w+|select\b.{0,80}\bfrom\b|select\s*(?:\*|@@|\(|\d)|waitfor\s+(?:delay|time)\b|replace\b.{0,40}\bvalues\b|set\s+@)`},
+		{&re.sqlTimeFunc, `(?i)(?:\b(?:sleep|pg_sleep|benchmark)\s*(?:/\*.*?\*/\s*)*\(\s*[\d'"(@\-]|\bwaitfor\b\s+(?:delay|time)\s+['"\d]|\bdbms_pipe\.receive_message\s*\(|\bdbms_lock\.sleep\s*\(|\b(?:load_file|extractvalue|updatexml|utl_http\.request|utl_inaddr\.\w+|dbms_ldap\.init|xp_cmdshell|xp_dirtree|sp_executesql|pg_read_file|lo_import)\b\s*\(?|\binto\s+(?:out|dump)file\b|\binformation_schema\b|\b(?:sysobjects|syscolumns|sqlite_master|msysaccessobjects|pg_shadow)\b|@@(?:version|datadir|hostname|basedir)\b|/\*!\d{0,5}\s*\w)`},
+		{&re.sqlFunc, `(?i)\bselect\b\s*(?:\*|@@\w|(?:top\s+\d+|distinct)\s|(?:count|concat|group_concat|char|user|version|database|substring|ascii|load_file|sleep|null)\s*\(|null\b|\d+\s*,)[\s\S]{0,120}?\bfrom\b`},
+		{&re.sqlTautology, `(?i)['"` + "`" + `]\s*(?:\)\s*)*(?:or|and|\|\||&&|xor)\b\s*(?:\(\s*)*['"` + "`" + `]?[\w.]+['"` + "`" + `]?\s*(?:=|<>|!=|<=>|\blike\b|\bis\b|>|<)`},
+		// XSS.
+		{&re.xssTag, `(?i)<\s*/?\s*(?:script|iframe|frame|frameset|object|embed|applet|base|meta\b[^>]*\bhttp-equiv|link\b[^>]*\b(?:rel\s*=\s*["']?import|href\s*=\s*["']?\s*(?:javascript|data):)|style\b[^>]*>[^<]*(?:expression\s*\(|@import|javascript:|-moz-binding)|xss|isindex|svg\b[^>]*>\s*<\s*script|math\b[^>]*>.*?(?:href|xlink)|form\b[^>]*\baction\s*=\s*["']?\s*javascript|[a-z][\w:-]*\b[^>]*\b(?:src|href|action|formaction|data|xlink:href|srcdoc|background|dynsrc|lowsrc|poster|code|codebase)\s*=\s*["'\x60]?\s*(?:javascript|vbscript|livescript|data\s*:\s*(?:text/html|image/svg|application/)))(?:[\s/>]|$)`},
+		{&re.xssHandler, `(?i)(?:<\s*[a-z!][\w:-]*|["'\x60]|\s)[^<>]*?[\s/"'\x60;]on[a-z]{3,}\s*=\s*["'\x60]?[^\s"'\x60]`},
+		{&re.xssJSCall, `(?i)(?:^|[;'"\x60(){}\[\]+\-*/|&=,!?:<>\s])\s*(?:alert|prompt|confirm)\s*(?:\(|\x60)|\b(?:document\s*\.\s*(?:cookie|domain|write(?:ln)?\s*\()|window\s*\.\s*location\s*=|location\s*\.\s*(?:href|hash)\s*=|(?:self|top|parent|window|frames|globalThis|this)\s*\[\s*["'\x60]\s*(?:alert|eval|prompt|confirm|document|constructor|fetch|atob))|\b(?:string\.fromcharcode|eval\s*\(\s*(?:atob|string\.fromcharcode|unescape|decodeuri|location|name)|settimeout\s*\(\s*["'\x60]|\.constructor\s*\(\s*["'\x60]|\[\s*\]\s*\.\s*constructor\s*\.\s*constructor|\.map\s*\.\s*call\s*\x60)`},
+		// PHP.
+		{&re.phpCall, `(?i)(?:^|[^\w$>.-])\(?\s*@?\s*(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|eval|assert|create_function|call_user_func(?:_array)?|preg_replace|base64_decode|gzinflate|gzuncompress|gzdecode|str_rot13|convert_uudecode|hex2bin|file_get_contents|file_put_contents|fopen|fwrite|fputs|readfile|fpassthru|highlight_file|show_source|include(?:_once)?|require(?:_once)?|phpinfo|posix_\w+|ini_set|putenv|unserialize|move_uploaded_file|symlink|scandir|glob|opendir|dl|curl_exec|fsockopen|pfsockopen|stream_socket_client|var_dump|print_r|var_export|get_defined_vars|get_current_user|getcwd|php_uname|phpversion|parse_str|extract|escapeshellcmd|array_map|array_filter|array_walk|usort|uasort|register_shutdown_function|iterator_apply|ob_start|func_get_args|strrev|chr)\s*(?:/\*.*?\*/\s*)*\)?\s*(?:/\*.*?\*/\s*)*\(\s*(?:["'\x60$@(\[]|\)|\w+\s*\(|[\w./-]+\s*\)|\d)`},
+		{&re.phpVarCall, `(?:\$\{?_?\w*\}?|@\$\w*)\s*(?:\[[^\]]{0,20}\]\s*|\{[^}]{0,20}\}\s*|\s*/\*.*?\*/\s*|\s*#[^\r\n]*[\r\n]+\s*|\s*//[^\r\n]*[\r\n]+\s*)*\(\s*[\w'"$.()\[\]-]{0,40}\s*\)`},
+		{&re.phpSerial, `(?:^|[;{}\s"'=])[OCa]:\d+:(?:"[\w\\]+":\d+:)?\{`},
+		// Java.
+		{&re.javaFQCN, `(?i)\b(?:java|javax|jdk|sun|com\.sun|org\.apache|org\.springframework|org\.codehaus|org\.omg|com\.opensymphony|bsh|groovy)(?:\s*\.\s*[a-z_$][\w$]*)+`},
+		// Protocol.
+		{&re.crlfHeader, `(?i)[\r\n][ \t]*(?:set-cookie|location|content-type|content-length|refresh|x-xss-protection|access-control-[\w-]+|transfer-encoding|host|cache-control|content-security-policy|link|x-forwarded-[\w-]+|content-disposition|connection|cookie|upgrade)[ \t]*:|\r?\n\r?\n\s*(?:<|http/\d)|[\r\n]\s*http/\d\.\d\s+\d{3}`},
+		// Code injection.
+		{&re.ssti, `(?i)\{\{[^}]{0,120}(?:__\w+__|\bconfig\b|\brequest\b|\bself\b|\blipsum\b|\bcycler\b|\bjoiner\b|\bnamespace\b|\bget_flashed_messages\b|\burl_for\b|\d+\s*[*+/-]\s*\d+|\|\s*attr\b)[^}]{0,120}\}\}|\{%[^%]{0,120}\b(?:import|for|if|set|include|extends|debug)\b[^%]{0,120}(?:__\w+__|os\b|popen|system|subprocess|config)[^%]{0,120}%\}|<%=?[^%]{0,120}(?:\bsystem\b|\bexec\b|\bIO\.popen|\bFile\.|` + "`" + `|\bRuntime\b|\bprocess\b|\brequire\b|\d+\s*[*+]\s*\d+)[^%]{0,120}%>|[$#*@]\{[^}]{0,120}(?:\bT\s*\(|\bnew\s+java|getclass|getruntime|forname|\.exec\s*\(|\d+\s*[*+]\s*\d+)[^}]{0,120}\}|\$\{\{|#set\s*\(\s*\$\w+\s*=|\bfreemarker\.template\.utility\.execute|\?new\s*\(\s*\)`},
+	} {
+		r, err := regexp.Compile(e.src)
+		if err != nil {
+			return err
+		}
+		*e.dst = r
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vigilhq/vigil/policy"
+)
+
+// Server timeouts. There is no read or write timeout on whole requests: they would cut
+// long uploads, long downloads and WebSocket connections.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+func newProxy(env func(string) (string, bool)) *cobra.Command {
+	var cf configFlags
+	var shutdownTimeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "proxy --upstream URL [flags]",
+		Short: "Run the guard as a reverse proxy in front of an HTTP service",
+		Long: `Proxy listens on --listen and sends every request through the guard to --upstream.
+Blocked requests never reach the upstream; allowed ones carry X-Forwarded-For and
+X-Real-IP set to the client IP as the guard established it (forwarding headers are
+believed only from --trusted-proxies), X-Forwarded-Host, X-Forwarded-Proto and the
+guard's X-Request-Id. GET /healthz is answered by the proxy itself.
+
+Logs are JSON lines on stderr. In monitor mode nothing is enforced, and every request
+that would have been blocked or rate-limited is logged at info level as
+"monitor: request would be acted on", with the would-be action.
+
+On SIGINT or SIGTERM the proxy stops accepting connections, lets requests in flight
+finish for up to --shutdown-timeout, then closes what is left and exits 0.
+
+`+envHelp(),
+		Example: `  vigil proxy --upstream http://127.0.0.1:8000
+  vigil proxy --config vigil.yaml --mode monitor
+  VIGIL_UPSTREAM=http://app:8000 vigil proxy --listen :8080 --trusted-proxies 10.0.0.0/8`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if shutdownTimeout <= 0 {
+				return usageError{err: errors.New("--shutdown-timeout must be positive"), usage: cmd.UseLine()}
+			}
+			c, err := cf.load(cmd, env)
+			if err != nil {
+				return err
+			}
+			level, _ := c.Level() // validated by load
+			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			_, p, err := c.Build(log)
+			if err != nil {
+				return err // load built the same configuration without error
+			}
+			ln, err := net.Listen("tcp", c.Listen)
+			if err != nil {
+				return err
+			}
+			log.Info("vigil proxy listening", "addr", ln.Addr().String(), "upstream", c.Proxy.Upstream,
+				"mode", c.Guard.Policy.Mode, "trusted_proxies", c.Guard.TrustedProxies)
+			if c.Guard.Policy.Mode == policy.ModeMonitor {
+				log.Info("monitor mode: decisions are logged, not enforced")
+			}
+			defer p.CloseIdleConnections()
+			err = serve(cmd.Context(), ln, p, log, shutdownTimeout)
+			log.Info("vigil proxy stopped")
+			return err
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().DurationVar(&shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long requests in flight may take to finish on shutdown")
+	return cmd
+}
+
+// serve serves h on ln until ctx ends, then shuts down gracefully: it stops accepting,
+// waits up to timeout for requests in flight, then cancels the contexts of those left
+// (which ends proxied WebSocket connections) and closes their connections. It returns
+// after every handler has returned, with nil, or with the error that stopped the
+// server early.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, timeout time.Duration) error {
+	// Requests get a context of their own that outlives ctx until shutdown is over, so
+	// that a signal lets them finish; http.Server does not track hijacked connections,
+	// so handlers are counted here.
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	var handlers running
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			handlers.add(1)
+			defer handlers.add(-1)
+			h.ServeHTTP(w, r)
+		}),
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down", "timeout", timeout)
+		sctx, cancel := context.WithTimeout(base, timeout)
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		cancelBase()
+		if err != nil {
+			log.Warn("requests still in flight after the shutdown timeout were cut off", "timeout", timeout)
+			_ = srv.Close()
+		}
+		handlers.wait()
+		return nil
+	})
+	return g.Wait()
+}
+
+// running counts the handlers that are running. Unlike a sync.WaitGroup, it may be
+// incremented while wait is waiting, as a request may slip in while its connection is
+// being closed. The zero value counts none.
+type running struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed and reset when n drops to zero while wait waits
+}
+
+func (r *running) add(d int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n += d
+	if r.n == 0 && r.zero != nil {
+		close(r.zero)
+		r.zero = nil
+	}
+}
+
+// wait returns when no handler is running.
+func (r *running) wait() {
+	r.mu.Lock()
+	if r.n == 0 {
+		r.mu.Unlock()
+		return
+	}
+	if r.zero == nil {
+		r.zero = make(chan struct{})
+	}
+	zero := r.zero
+	r.mu.Unlock()
+	<-zero
+}

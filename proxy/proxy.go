@@ -1,0 +1,271 @@
+// Package proxy runs a vigil.Guard in front of any HTTP service, whatever its language: a
+// reverse proxy that lets through only what the guard allows.
+//
+//	g, err := vigil.New(vigil.Config{})
+//	…
+//	p, err := proxy.New(g, proxy.Config{Upstream: "http://127.0.0.1:8000"})
+//	…
+//	http.ListenAndServe("127.0.0.1:8080", p)
+//
+// # What the upstream sees
+//
+// Every request that reaches the upstream passed the guard. Its forwarding headers are
+// set by the proxy, never copied from the client:
+//
+//   - X-Forwarded-For and X-Real-IP carry exactly one address, the client IP as the guard
+//     established it (vigil.Verdict.ClientIP): the connection's peer, or an address from
+//     forwarding headers only when they came through the guard's trusted proxies. An
+//     inbound X-Forwarded-For chain and Forwarded header are dropped, so an upstream
+//     that trusts the proxy can take X-Forwarded-For as the client IP.
+//   - X-Forwarded-Host is the host the client asked for and X-Forwarded-Proto the scheme
+//     of the client's connection to the proxy ("http" or "https").
+//   - X-Request-Id is the guard's request ID, the same one the client gets back.
+//
+// Protocol upgrades (WebSocket) and streamed responses (server-sent events, responses of
+// unknown length) pass through. When the upstream cannot be reached the client gets 502
+// (504 on a timeout) as application/problem+json with the request ID and nothing of the
+// internal error, which goes to the log.
+//
+// # Health
+//
+// GET and HEAD requests for Config.HealthPath are answered by the proxy itself with 200
+// "ok", before the guard, so load balancers polling it are neither rate-limited nor
+// banned, and the upstream's own health is not involved.
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/vigilhq/vigil"
+)
+
+// Config configures a Proxy. Only Upstream is required; every other field's zero value is
+// a working default.
+type Config struct {
+	// Upstream is the URL of the protected service, for example
+	// "http://127.0.0.1:8000". The scheme must be http or https and a host is
+	// required. A path is a base path: with "http://app/base", a request for /x goes
+	// to /base/x. User info, a query and a fragment are refused.
+	Upstream string `json:"upstream" yaml:"upstream"`
+	// PreserveHost sends the client's Host header to the upstream. False (the default):
+	// the upstream gets its own host from Upstream, and the client's in
+	// X-Forwarded-Host.
+	PreserveHost bool `json:"preserve_host,omitempty" yaml:"preserve_host,omitempty"`
+	// HealthPath is the path the proxy answers itself (GET and HEAD only) with 200
+	// "ok". Empty means "/healthz".
+	HealthPath string `json:"health_path,omitempty" yaml:"health_path,omitempty"`
+	// FlushInterval is how often a buffered response body is flushed to the client
+	// while it is copied. Zero means only when the buffer fills, except for event
+	// streams and responses of unknown length, which are always flushed at once. It
+	// must not be negative.
+	FlushInterval time.Duration `json:"flush_interval,omitempty" yaml:"flush_interval,omitempty"`
+
+	// Transport sends requests to the upstream. Nil means a transport of the Proxy's
+	// own, configured like http.DefaultTransport; CloseIdleConnections closes its idle
+	// connections.
+	Transport http.RoundTripper `json:"-" yaml:"-"`
+	// Logger receives upstream errors, with the request ID. Nil means they are
+	// discarded.
+	Logger *slog.Logger `json:"-" yaml:"-"`
+}
+
+// Proxy is an http.Handler that answers health checks and sends every other request
+// through the guard to the upstream. Build one with New; the zero value is not usable. A
+// Proxy is safe for concurrent use and starts no goroutines of its own beyond those of
+// the requests it serves.
+type Proxy struct {
+	health  string
+	guarded http.Handler
+	own     *http.Transport // the transport New made, nil when Config.Transport was set
+	log     *slog.Logger
+}
+
+// New validates cfg and returns a Proxy that sends requests through g to cfg.Upstream. It
+// starts nothing and makes no network calls.
+func New(g *vigil.Guard, cfg Config) (*Proxy, error) {
+	if g == nil {
+		return nil, errors.New("proxy: guard is nil")
+	}
+	target, err := parseUpstream(cfg.Upstream)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	if cfg.FlushInterval < 0 {
+		return nil, errors.New("proxy: flush_interval must not be negative")
+	}
+	p := &Proxy{health: cfg.HealthPath, log: cfg.Logger}
+	if p.health == "" {
+		p.health = "/healthz"
+	}
+	if p.health[0] != '/' {
+		return nil, fmt.Errorf("proxy: health_path %q does not start with /", cfg.HealthPath)
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	transport := cfg.Transport
+	if transport == nil {
+		p.own = http.DefaultTransport.(*http.Transport).Clone()
+		transport = p.own
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			if cfg.PreserveHost {
+				pr.Out.Host = pr.In.Host
+			}
+			setForwarded(pr)
+		},
+		ModifyResponse: func(res *http.Response) error {
+			// The guard already set these on the response; an upstream that echoes
+			// them must not add a second value.
+			res.Header.Del("X-Request-Id")
+			res.Header.Del("X-Vigil-Action")
+			return nil
+		},
+		Transport:     transport,
+		FlushInterval: cfg.FlushInterval,
+		ErrorLog:      slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+		ErrorHandler:  p.upstreamError,
+	}
+	p.guarded = g.Handler(rp)
+	return p, nil
+}
+
+// parseUpstream parses and checks an upstream URL: scheme http or https, a host, no user
+// info, query or fragment.
+func parseUpstream(s string) (*url.URL, error) {
+	if s == "" {
+		return nil, errors.New("upstream is required")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("upstream %q is not a URL such as http://127.0.0.1:8000", s)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("upstream %q: scheme must be http or https", s)
+	case u.Opaque != "" || u.Hostname() == "":
+		return nil, fmt.Errorf("upstream %q: host is missing", s)
+	case u.User != nil:
+		return nil, fmt.Errorf("upstream %q: user info is not supported", u.Redacted())
+	case u.RawQuery != "" || u.ForceQuery:
+		return nil, fmt.Errorf("upstream %q: a query is not supported", s)
+	case u.Fragment != "":
+		return nil, fmt.Errorf("upstream %q: a fragment is not supported", s)
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("upstream %q: invalid port %q", s, port)
+		}
+	}
+	return u, nil
+}
+
+// ServeHTTP answers health checks and sends every other request through the guard to the
+// upstream.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == p.health && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		h := w.Header()
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Length", "3")
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write([]byte("ok\n"))
+		}
+		return
+	}
+	p.guarded.ServeHTTP(w, r)
+}
+
+// CloseIdleConnections closes the idle upstream connections of the transport New made.
+// It does nothing when Config.Transport was set: that transport belongs to the caller.
+func (p *Proxy) CloseIdleConnections() {
+	if p.own != nil {
+		p.own.CloseIdleConnections()
+	}
+}
+
+// setForwarded sets the forwarding headers of the outbound request from the guard's
+// verdict. ReverseProxy has already removed the client's Forwarded and X-Forwarded-*
+// headers from pr.Out before Rewrite runs.
+func setForwarded(pr *httputil.ProxyRequest) {
+	h := pr.Out.Header
+	var ip netip.Addr
+	v := vigil.VerdictFrom(pr.In.Context())
+	if v != nil {
+		ip = v.ClientIP
+		h.Set("X-Request-Id", v.RequestID)
+	} else if ap, err := netip.ParseAddrPort(pr.In.RemoteAddr); err == nil {
+		// Not reached through New, which always puts the guard first; the peer is the
+		// only address that is known.
+		ip = ap.Addr()
+	}
+	if ip.IsValid() {
+		s := ip.Unmap().WithZone("").String()
+		h.Set("X-Forwarded-For", s)
+		h.Set("X-Real-Ip", s)
+	} else {
+		h.Del("X-Forwarded-For")
+		h.Del("X-Real-Ip")
+	}
+	h.Set("X-Forwarded-Host", pr.In.Host)
+	if pr.In.TLS != nil {
+		h.Set("X-Forwarded-Proto", "https")
+	} else {
+		h.Set("X-Forwarded-Proto", "http")
+	}
+}
+
+// problem is an RFC 9457 problem document, as the guard writes them.
+type problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// upstreamError answers a request the upstream did not: 504 when it timed out, else 502.
+// The client learns nothing of err, which is logged with the request ID.
+func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	var id string
+	if v := vigil.VerdictFrom(r.Context()); v != nil {
+		id = v.RequestID
+	}
+	pb := problem{Type: "about:blank", Status: http.StatusBadGateway, Title: "Bad gateway", RequestID: id,
+		Detail: "The service behind this gateway did not answer. Try again later; quote the request ID if the problem persists."}
+	var ne net.Error
+	switch {
+	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
+		// The client went away; nobody reads the answer.
+		p.log.Debug("client gone before the upstream answered", "err", err, "request_id", id, "method", r.Method, "path", r.URL.Path)
+	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded):
+		pb.Status, pb.Title = http.StatusGatewayTimeout, "Gateway timeout"
+		pb.Detail = "The service behind this gateway did not answer in time. Try again later; quote the request ID if the problem persists."
+		p.log.Error("upstream timed out", "err", err, "request_id", id, "method", r.Method, "path", r.URL.Path)
+	default:
+		p.log.Error("upstream error", "err", err, "request_id", id, "method", r.Method, "path", r.URL.Path)
+	}
+	body, _ := json.Marshal(pb) // cannot fail: plain strings and ints
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(pb.Status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(append(body, '\n'))
+	}
+}

@@ -15,7 +15,7 @@ them. A valid configuration is printed as YAML with every default written out; o
 every problem is printed with its line in the file, or the variable or flag it came
 from, and the exit status is 1.
 
-`+envHelp(),
+` + envHelp(),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := cf.load(cmd, env)

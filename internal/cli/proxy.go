@@ -42,7 +42,7 @@ that would have been blocked or rate-limited is logged at info level as
 On SIGINT or SIGTERM the proxy stops accepting connections, lets requests in flight
 finish for up to --shutdown-timeout, then closes what is left and exits 0.
 
-`+envHelp(),
+` + envHelp(),
 		Example: `  vigil proxy --upstream http://127.0.0.1:8000
   vigil proxy --config vigil.yaml --mode monitor
   VIGIL_UPSTREAM=http://app:8000 vigil proxy --listen :8080 --trusted-proxies 10.0.0.0/8`,

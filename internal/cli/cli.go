@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -85,9 +84,4 @@ func problems(what string, err error) error {
 		noun = "problem"
 	}
 	return fmt.Errorf("%s: %d %s:\n%w", what, n, noun, err)
-}
-
-// isCanceled reports whether err only says that ctx ended.
-func isCanceled(ctx context.Context, err error) bool {
-	return ctx.Err() != nil && errors.Is(err, context.Canceled)
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -194,18 +193,4 @@ func checkNoLeaks(t *testing.T, before []string) {
 		}
 	}
 	t.Errorf("%d goroutines leaked:\n%s", len(extra), strings.Join(extra, "\n\n"))
-}
-
-// readResponse reads one HTTP response from br and returns it with its body.
-func readResponse(t *testing.T, br *bufio.Reader, req *http.Request) (*http.Response, string) {
-	t.Helper()
-	res, err := http.ReadResponse(br, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, string(b)
 }

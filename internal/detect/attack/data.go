@@ -6,21 +6,21 @@ package attack
 
 // Keyword groups. A detector runs its expensive checks only when its group was hit.
 const (
-	gSQL       group = 1 << iota // SQL keywords that rarely occur in prose
-	gSQLFunc                     // SQL functions used by injections (sleep, benchmark, …)
-	gXSS                         // HTML/JS sinks: tags, schemes, handlers
-	gFile                        // sensitive files: /etc/passwd, win.ini, …
-	gShell                       // shell syntax: ${IFS}, /bin/sh, /dev/tcp, …
-	gJava                        // Java classes, gadgets, OGNL/SpEL syntax
-	gJNDI                        // jndi
-	gPHP                         // PHP syntax and wrappers
-	gPHPFunc                     // PHP functions that execute or read
-	gSSRF                        // URL schemes and internal host names
-	gCode                        // template and server-side JavaScript/Python injection
-	gXXE                         // <!DOCTYPE / <!ENTITY
-	gCRLF                        // response header names used in CRLF injection
-	gNoSQL                       // MongoDB query operators
-	gProbe                       // sensitive path segments scanners probe
+	gSQL     group = 1 << iota // SQL keywords that rarely occur in prose
+	gSQLFunc                   // SQL functions used by injections (sleep, benchmark, …)
+	gXSS                       // HTML/JS sinks: tags, schemes, handlers
+	gFile                      // sensitive files: /etc/passwd, win.ini, …
+	gShell                     // shell syntax: ${IFS}, /bin/sh, /dev/tcp, …
+	gJava                      // Java classes, gadgets, OGNL/SpEL syntax
+	gJNDI                      // jndi
+	gPHP                       // PHP syntax and wrappers
+	gPHPFunc                   // PHP functions that execute or read
+	gSSRF                      // URL schemes and internal host names
+	gCode                      // template and server-side JavaScript/Python injection
+	gXXE                       // <!DOCTYPE / <!ENTITY
+	gCRLF                      // response header names used in CRLF injection
+	gNoSQL                     // MongoDB query operators
+	gProbe                     // sensitive path segments scanners probe
 )
 
 func keywords() []keyword {
@@ -68,7 +68,10 @@ func keywords() []keyword {
 		"window.location", "location.href", "innerhtml", "outerhtml", "fromcharcode",
 		"alert(", "alert`", "prompt(", "prompt`", "confirm(", "confirm`", "eval(",
 		"settimeout(", "setinterval(", "constructor(", "atob(", "top[", "self[",
-		"window[", "parent[", "globalthis", "import(", "<!--", "-->", "<![cdata[")
+		"window[", "parent[", "globalthis", "import(", "<!--", "-->", "<![cdata[",
+		"+adw-", "window.", "document", "settimeout", "setinterval", "function", "atob",
+		"btoa", ".call", ".apply", ".bind", "reflect.", "![]", "+[]", "url(", "formaction",
+		"innerhtml", "textcontent", "innertext")
 	// Shell.
 	add(gShell, 0, "${ifs", "$ifs", "/bin/", "/usr/bin/", "/usr/local/bin/", "/sbin/",
 		"/dev/tcp/", "/dev/udp/", "/dev/null", "$(", "${", "<(", ">(", "() {",
@@ -111,7 +114,7 @@ func keywords() []keyword {
 		"expect://", "allow_url_include", "allow_url_fopen", "auto_prepend_file",
 		"auto_append_file", "disable_functions", "open_basedir", "safe_mode",
 		"o:", "a:", "c:", "__destruct", "__wakeup", "__tostring", ".php", ".phtml",
-		".phar", "[php]", "@$", "${@")
+		".phar", "[php]", "@$", "${@", "<?", "php]", "php}")
 	add(gPHPFunc, kwStart, phpFunctions()...)
 	// SSRF.
 	add(gSSRF, 0, "://", "localhost", "127.", "169.254", "0x", "metadata", "[::",
@@ -128,7 +131,8 @@ func keywords() []keyword {
 		"self._templatereference", "request.application", "config.items",
 		"freemarker", "?new(", "new()", ".exec(", "$class", "#set(", "#foreach",
 		"velocity", "@(", "#{7", "${7", "{{7", "this.constructor", "function(",
-		"=>", "while(", "for(;;", "import os", "compile(", "range(")
+		"=>", "while(", "while (", "for(;;", "for (;;", "import os", "compile(", "range(",
+		"@{", "_$$nd_func$$_", "require.", "._load", "new function", ".spawn(")
 	add(gXXE, 0, "<!doctype", "<!entity", "<!element", "<!attlist", "system \"",
 		"system '", "public \"", "%xxe", "xinclude", "<xi:include")
 	add(gCRLF, 0, "set-cookie", "location:", "content-type", "content-length",

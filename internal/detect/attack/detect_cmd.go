@@ -20,41 +20,51 @@ const (
 func commandTable() map[string]cmdClass {
 	strong := []string{
 		"whoami", "uname", "ifconfig", "ipconfig", "netstat", "wget", "curl", "nc", "ncat",
-		"netcat", "bash", "sh", "zsh", "ksh", "csh", "tcsh", "dash", "busybox", "python",
-		"python2", "python3", "perl", "ruby", "php", "nslookup", "systeminfo", "tasklist",
-		"taskkill", "powershell", "pwsh", "cmd", "certutil", "bitsadmin", "socat", "telnet",
-		"chmod", "chown", "crontab", "useradd", "usermod", "base64", "xxd", "hexdump",
-		"nmap", "wmic", "id", "ls", "ps", "pwd", "df", "du", "lsof", "printenv", "getent",
-		"passwd", "sudo", "su", "ping", "uptime", "hostname", "whois", "tracert",
-		"traceroute", "mkfifo", "mknod", "nohup", "xargs", "awk", "gawk", "sed", "grep",
-		"egrep", "fgrep", "tac", "nl", "od", "strace", "ltrace", "jrunscript", "jshell",
-		"irb", "tclsh", "lua", "openssl", "rm", "mv", "cp", "dig", "scp", "ssh", "rsync",
-		"tftp", "ftp", "kill", "killall", "pkill", "chattr", "lsattr", "dmesg",
-		"journalctl", "iptables", "sysctl", "modprobe", "insmod", "lsmod", "tcpdump",
-		"netsh", "reg", "regedit", "schtasks", "icacls", "cacls", "findstr", "nltest",
-		"dsquery", "qwinsta", "mshta", "rundll32", "regsvr32", "cscript", "wscript",
-		"msiexec", "forfiles", "attrib", "getmac", "iex", "iwr", "wc", "uniq", "md5sum",
-		"sha1sum", "sha256sum", "zcat", "bzcat", "xzcat", "gunzip", "unzip", "uuencode",
-		"uudecode", "base32", "readlink", "realpath", "whereis", "ldd", "gdb", "chroot",
-		"setsid", "nsenter", "unshare", "capsh", "php-cgi", "lwp-download", "lynx",
-		"printf", "vim", "emacs", "nano", "uudecode", "tmux", "screen", "systemctl",
-		"invoke-expression", "invoke-webrequest", "start-process", "get-content",
-		"get-childitem", "get-process", "new-object", "shutdown", "reboot", "halt",
+		"netcat", "bash", "sh", "zsh", "ksh", "csh", "tcsh", "dash", "busybox", "nslookup",
+		"systeminfo", "tasklist", "taskkill", "powershell", "pwsh", "certutil", "bitsadmin",
+		"socat", "telnet", "chmod", "chown", "crontab", "useradd", "usermod", "base64", "xxd",
+		"hexdump", "nmap", "wmic", "ls", "pwd", "lsof", "printenv", "getent", "passwd", "sudo",
+		"uptime", "hostname", "whois", "tracert", "traceroute", "mkfifo", "mknod", "nohup",
+		"xargs", "awk", "gawk", "nawk", "sed", "grep", "egrep", "fgrep", "tac", "strace",
+		"ltrace", "jrunscript", "jshell", "irb", "tclsh", "openssl", "killall", "pkill",
+		"chattr", "lsattr", "dmesg", "journalctl", "iptables", "sysctl", "modprobe", "insmod",
+		"lsmod", "tcpdump", "netsh", "regedit", "schtasks", "icacls", "cacls", "findstr",
+		"nltest", "dsquery", "qwinsta", "mshta", "rundll32", "regsvr32", "cscript", "wscript",
+		"msiexec", "forfiles", "getmac", "iex", "iwr", "md5sum", "sha1sum", "sha256sum", "zcat",
+		"bzcat", "xzcat", "zstdcat", "gunzip", "unzip", "uuencode", "uudecode", "base32",
+		"readlink", "realpath", "whereis", "ldd", "gdb", "chroot", "setsid", "nsenter",
+		"unshare", "capsh", "php-cgi", "lwp-download", "lynx", "vim", "emacs", "nano", "tmux",
+		"systemctl", "invoke-expression", "invoke-webrequest", "start-process", "get-content",
+		"get-childitem", "get-process", "new-object", "ansible", "ansible-playbook",
+		"ansible-galaxy", "ansible-doc", "ansible-console", "ansible-pull", "ansible-vault",
+		"ansible-config", "ansible-inventory", "chef-client", "chef-shell", "chef-solo",
+		"chef-vault", "chef-apply", "knife", "puppet", "salt-call", "salt-run", "terraform",
+		"flock", "perf", "rmt", "rmt-dump", "zstd", "7z", "7za", "bzip2", "cscli", "ipset",
+		"nft", "ethtool", "tshark", "ngrep", "hashcat", "msfconsole", "msfvenom", "objdump",
+		"readelf", "pkexec", "doas", "runuser", "setcap", "getcap", "chpasswd", "visudo",
+		"dpkg-query", "rpm2cpio", "cpio", "ftpget", "ftpput", "sshpass", "proxychains",
+		"telnetd", "httpd", "inetd", "xterm", "gnome-terminal", "ksh93", "mksh", "rbash",
+		"sftp", "smbclient", "rpcclient", "ldapsearch", "mysql", "psql", "sqlite3", "mongo",
+		"redis-cli", "vssadmin", "wevtutil", "bcdedit", "takeown", "whoami.exe", "reg.exe",
+		"net1", "ntdsutil", "psexec", "wsl", "bash.exe", "curl.exe", "wget.exe",
 	}
 	weak := []string{
 		"cat", "more", "less", "head", "tail", "find", "locate", "sort", "cut", "echo",
 		"env", "set", "export", "fetch", "sleep", "time", "timeout", "touch", "mkdir",
-		"rmdir", "ln", "tar", "zip", "gzip", "exec", "eval", "source", "last", "lastlog",
-		"w", "who", "users", "history", "mount", "free", "top", "service", "init", "dd",
-		"file", "stat", "which", "type", "command", "alias", "vi", "ed", "tee", "diff",
-		"cmp", "at", "batch", "jobs", "expr", "test", "yes", "seq", "tr", "rev", "paste",
-		"split", "docker", "kubectl", "apt", "apt-get", "yum", "dnf", "rpm", "dpkg", "pip",
-		"npm", "gem", "git", "svn", "mail", "sendmail", "node", "nodejs", "java", "gcc",
-		"cc", "make", "host", "date", "cal", "bc", "factor", "dir", "copy", "del", "erase",
-		"ren", "move", "start", "call", "ver", "vol", "where", "query", "for", "if", "net",
-		"sc", "view", "pg", "nice", "script", "groups", "finger", "arp", "route", "ss",
-		"ip", "strings", "printf", "crypt", "true", "false", "disown", "bg", "fg", "gci",
-		"gc", "tee", "column", "stdbuf", "renice", "expect", "wish", "unalias", "phpinfo",
+		"rmdir", "ln", "zip", "gzip", "exec", "eval", "source", "last", "lastlog", "w",
+		"who", "users", "history", "mount", "free", "top", "service", "init", "dd", "file",
+		"stat", "which", "type", "command", "alias", "vi", "ed", "tee", "diff", "cmp", "at",
+		"batch", "jobs", "expr", "test", "yes", "seq", "tr", "rev", "paste", "split", "docker",
+		"kubectl", "apt", "apt-get", "yum", "dnf", "rpm", "dpkg", "pip", "npm", "gem", "git",
+		"svn", "mail", "sendmail", "node", "nodejs", "java", "gcc", "cc", "make", "host",
+		"date", "cal", "bc", "factor", "dir", "copy", "del", "erase", "ren", "move", "start",
+		"call", "ver", "vol", "where", "query", "net", "sc", "view", "nice", "script",
+		"groups", "finger", "arp", "route", "ss", "ip", "strings", "printf", "crypt", "true",
+		"false", "bg", "fg", "gci", "gc", "column", "renice", "expect", "wish", "python",
+		"python2", "python3", "perl", "ruby", "php", "lua", "ping", "su", "ps", "cmd", "reg",
+		"id", "kill", "rm", "mv", "cp", "dig", "ssh", "scp", "rsync", "ftp", "tftp", "nl",
+		"od", "df", "du", "uniq", "wc", "shutdown", "reboot", "halt", "salt", "vagrant",
+		"xz", "watch", "nproc", "arch", "tty", "stty", "logger", "wall", "write",
 	}
 	t := make(map[string]cmdClass, len(strong)+len(weak))
 	for _, w := range weak {
@@ -66,25 +76,54 @@ func commandTable() map[string]cmdClass {
 	return t
 }
 
+// prefixCommands run the command that follows them: "time curl …", "nohup sh …".
+func isPrefixCommand(w string) bool {
+	switch w {
+	case "time", "nohup", "sudo", "env", "exec", "timeout", "nice", "xargs", "command", "builtin",
+		"eval", "watch", "strace", "busybox", "doas", "setsid", "stdbuf", "unbuffer", "flock":
+		return true
+	}
+	return false
+}
+
 // cmdGate are the classes a command injection needs: a separator, a substitution or
 // a shell construct.
 const cmdGate = clsSemi | clsPipe | clsAmp | clsTick | clsDollar | clsNL | clsBrace | clsLT | clsGT | clsParen
 
 // detectCmdi reports OS command injection: a shell separator or substitution
 // followed by a command, and shell constructs that have no other use (${IFS},
-// /dev/tcp, shellshock's "() {"). Ordinary prose with semicolons or pipes passes
-// because the word after the separator must be a command and, for commands that are
-// also English words, be followed by command-line arguments.
+// /dev/tcp, shellshock's "() {", glob-obfuscated paths). Ordinary prose with
+// semicolons or pipes passes because the word after the separator must be a command
+// and, for commands that are also English words, be followed by command-line
+// arguments.
 func (s *Scanner) detectCmdi(v *value, res *result) {
-	if !v.has(cmdGate) && v.hits.groups&gShell == 0 {
+	if !v.has(cmdGate) && v.hits.groups&gShell == 0 && !v.has(clsQuestion|clsBracket|clsStar) && !v.has(clsSpace) {
 		return
 	}
 	t := v.norm
-	if v.hits.groups&gShell != 0 {
+	if v.hits.groups&gShell != 0 || v.has(clsPct) {
 		if sc, at := s.shellConstruct(t); sc > 0 {
 			res.add(CodeCmdi, sc, excerptAt(t, at))
 			return
 		}
+	}
+	if v.has(clsQuestion|clsBracket|clsStar) && v.has(clsSlash) {
+		if at, ok := globSensitivePath(t); ok {
+			res.add(CodeCmdi, 90, excerptAt(t, at))
+			return
+		}
+	}
+	if v.has(clsDollar | clsBrace) {
+		if loc := s.re.shellParamExp.FindStringIndex(t); loc != nil {
+			res.add(CodeCmdi, 85, excerptAt(t, loc[0]))
+			return
+		}
+	}
+	// A command at the very start of the value: only with a command line that could
+	// not be prose.
+	if sc, ok := s.commandAt(t, 0, 0, false); ok {
+		res.add(CodeCmdi, sc, excerptAt(t, 0))
+		return
 	}
 	if !v.has(cmdGate) {
 		return
@@ -124,11 +163,25 @@ func (s *Scanner) detectCmdi(v *value, res *result) {
 }
 
 // commandAt reads the shell word at t[start:] and reports whether it is a command
-// used as an injection, with its score. sep is the separator byte before it.
+// used as an injection, with its score. sep is the separator byte before it, 0 for
+// the start of the value.
 func (s *Scanner) commandAt(t string, start int, sep byte, strongSep bool) (int, bool) {
 	word, next := shellWord(t, start)
 	if word == "" {
 		return 0, false
+	}
+	tight := next-len(word) <= start+1 // no blank between separator and command
+	prefixed := false
+	for hops := 0; isPrefixCommand(word) && hops < 3; hops++ {
+		// "time curl …": judge the command the prefix runs.
+		w2, n2 := shellWord(t, skipArgsOfPrefix(t, next))
+		if w2 == "" {
+			break
+		}
+		if _, ok := s.cmds[w2]; !ok {
+			break
+		}
+		word, next, prefixed = w2, n2, true
 	}
 	class, ok := s.cmds[word]
 	if !ok {
@@ -142,29 +195,69 @@ func (s *Scanner) commandAt(t string, start int, sep byte, strongSep bool) (int,
 		return 0, false
 	}
 	args := t[next:]
-	if class == cmdStrong {
-		if strongSep || looksLikeArgs(args, true) {
+	if sep == 0 {
+		// The value starts with the command: the text must read as a command line.
+		if class == cmdStrong && (prefixed || looksLikeArgs(args, false, true)) {
+			return 90, true
+		}
+		if class == cmdWeak && prefixed && looksLikeArgs(args, true, true) {
+			return 90, true
+		}
+		if class == cmdWeak && looksLikeArgs(args, false, true) && pathArg(args) {
 			return 90, true
 		}
 		return 0, false
 	}
-	if looksLikeArgs(args, strongSep || sep == '|' && word != "w") {
+	if class == cmdStrong || prefixed {
+		// After a separator an unambiguous command is enough, unless a word
+		// continues it ("|PG|" is not pg).
+		return 90, args == "" || !isWordByte(args[0])
+	}
+	if looksLikeArgs(args, strongSep || tight, false) {
 		return 90, true
 	}
 	return 0, false
 }
 
+// skipArgsOfPrefix skips the options and numeric arguments of a prefix command
+// ("timeout 5 sh", "nice -n 10 sh") and returns where the next word starts.
+func skipArgsOfPrefix(t string, i int) int {
+	for {
+		j := i
+		for j < len(t) && (t[j] == ' ' || t[j] == '\t' || t[j] == '+') {
+			j++
+		}
+		k := j
+		if k < len(t) && (t[k] == '-' || t[k] >= '0' && t[k] <= '9') {
+			for k < len(t) && t[k] != ' ' && t[k] != '\t' && t[k] != '+' {
+				k++
+			}
+			i = k
+			continue
+		}
+		return j
+	}
+}
+
+// pathArg reports whether the first argument is an absolute or home path or an
+// option, which a sentence starting with an English command word would not have.
+func pathArg(args string) bool {
+	a := strings.TrimLeft(args, " \t+")
+	return a != "" && (a[0] == '/' || a[0] == '~' || a[0] == '-' && len(a) > 1 && a[1] != ' ')
+}
+
 // looksLikeArgs reports whether the text after a command word reads as its command
 // line: nothing (when endOK), another separator, a redirection, or an argument that
-// starts like an option, a path, a variable or a quoted string.
-func looksLikeArgs(args string, endOK bool) bool {
+// starts like an option, a path, a variable or a quoted string. strict (for a
+// command at the start of a value) refuses numbers and lone separators.
+func looksLikeArgs(args string, endOK, strict bool) bool {
 	i := 0
 	sp := 0
 	for i < len(args) && (args[i] == ' ' || args[i] == '\t' || args[i] == '+') {
 		i++
 		sp++
 	}
-	if strings.HasPrefix(strings.ToLower(args[i:]), "${ifs}") || strings.HasPrefix(strings.ToLower(args[i:]), "$ifs") {
+	if hasPrefixFold(args[i:], "${ifs") || hasPrefixFold(args[i:], "$ifs") {
 		return true
 	}
 	if i == len(args) {
@@ -175,11 +268,10 @@ func looksLikeArgs(args string, endOK bool) bool {
 		// Directly after the word: only a separator, redirection or end counts
 		// ("cat/etc/passwd" does not run).
 		switch c {
-		case ';', '|', '&', '`', ')', '\n', '\r', '<', '>':
-			return endOK || c == '<' || c == '>'
-		case '\'', '"':
-			// c''at: handled by shellWord; a trailing quote ends a substitution.
-			return endOK
+		case ';', '|', '&', '`', ')', '\n', '\r':
+			return endOK && !strict
+		case '<', '>':
+			return true
 		}
 		return false
 	}
@@ -187,31 +279,87 @@ func looksLikeArgs(args string, endOK bool) bool {
 	case '-':
 		// An option: "-la", "--help", "-c". Not a dash used as punctuation (" - ").
 		return i+1 < len(args) && (isWordByte(args[i+1]) || args[i+1] == '-')
-	case '/', '~', '$', '\\', '>', '<', '*', '?', '`', '|', ';', '&':
+	case '/', '~', '$', '\\', '>', '<', '`':
 		return true
+	case '*', '?', '|', ';', '&':
+		return !strict
 	case '.':
-		return i+1 < len(args) && (args[i+1] == '/' || args[i+1] == '.' || isWordByte(args[i+1]))
+		return i+1 < len(args) && (args[i+1] == '/' || args[i+1] == '.')
 	case '\'', '"':
-		return true
+		return !strict
 	}
-	if c >= '0' && c <= '9' {
+	if c >= '0' && c <= '9' && !strict {
 		// sleep 5, ping 127.0.0.1, kill 9: a number argument.
 		j := i
 		for j < len(args) && (args[j] >= '0' && args[j] <= '9' || args[j] == '.') {
 			j++
 		}
-		return j == len(args) || args[j] == ' ' || args[j] == ';' || args[j] == '|' || args[j] == '&' || args[j] == '`' || args[j] == ')'
-	}
-	// A word argument: only IP-ish or file-ish words ("cat passwd" is too English).
-	j := i
-	for j < len(args) && (isWordByte(args[j]) || args[j] == '.' || args[j] == '-') {
-		j++
-	}
-	w := args[i:j]
-	if strings.Contains(w, ".") && j < len(args) && (args[j] == ';' || args[j] == '|' || args[j] == '&' || args[j] == '`') {
-		return true
+		return j == len(args) || strings.IndexByte(" ;|&`)\n", args[j]) >= 0
 	}
 	return false
+}
+
+// globSensitivePath finds a path written with shell globs that matches a sensitive
+// file or shell binary: /e??/p?sswd, /[e]tc/pa[s]swd, /bi[n]/ba*h.
+func globSensitivePath(t string) (int, bool) {
+	for i := 0; i < len(t); i++ {
+		if t[i] != '/' || i > 0 && (isWordByte(t[i-1]) || t[i-1] == '/') {
+			continue
+		}
+		j := i
+		for j < len(t) && !isSpace(t[j]) && strings.IndexByte(";|&'\"`)<>", t[j]) < 0 {
+			j++
+		}
+		tok := t[i:j]
+		if !strings.ContainsAny(tok, "?*[") {
+			continue
+		}
+		for _, target := range []string{"/etc/passwd", "/etc/shadow", "/etc/group", "/etc/hosts", "/bin/sh", "/bin/bash",
+			"/bin/cat", "/bin/nc", "/usr/bin/id", "/usr/bin/wget", "/usr/bin/curl", "/bin/busybox", "/usr/bin/whoami",
+			"/bin/ls", "/usr/bin/python", "/usr/bin/perl", "/proc/self/environ"} {
+			if globMatch(tok, target) {
+				return i, true
+			}
+		}
+		i = j
+	}
+	return 0, false
+}
+
+// globMatch matches a shell glob against a name: '?' and a bracket expression each
+// match one byte, '*' any run of bytes not crossing '/'.
+func globMatch(pat, name string) bool {
+	for len(pat) > 0 {
+		switch pat[0] {
+		case '*':
+			for k := 0; k <= len(name); k++ {
+				if k > 0 && name[k-1] == '/' {
+					return false
+				}
+				if globMatch(pat[1:], name[k:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if name == "" || name[0] == '/' {
+				return false
+			}
+			pat, name = pat[1:], name[1:]
+		case '[':
+			end := strings.IndexByte(pat, ']')
+			if end < 0 || name == "" || name[0] == '/' {
+				return false
+			}
+			pat, name = pat[end+1:], name[1:]
+		default:
+			if name == "" || lower(pat[0]) != name[0] {
+				return false
+			}
+			pat, name = pat[1:], name[1:]
+		}
+	}
+	return name == ""
 }
 
 // shellWord reads one shell word from t[i:] the way a shell would see it after
@@ -303,6 +451,9 @@ func (s *Scanner) shellConstruct(t string) (int, int) {
 			}
 			off = i + len(p)
 		}
+	}
+	if loc := s.re.winFor.FindStringIndex(lt); loc != nil {
+		return 90, loc[0]
 	}
 	if i := indexFold(lt, "/???/"); i >= 0 {
 		return 85, i // glob evasion: /???/c?t

@@ -204,17 +204,18 @@ func resolveLookup(t string, i int, out []byte, depth int) ([]byte, int) {
 // superglobals, variable functions, serialized objects and php.ini directives.
 func (s *Scanner) detectPHP(v *value, res *result) {
 	g := v.hits.groups
-	if g&(gPHP|gPHPFunc) == 0 {
+	varCall := v.has(clsDollar) && v.has(clsParen)
+	if g&(gPHP|gPHPFunc) == 0 && !varCall {
 		return
 	}
 	t := v.norm
 	if g&gPHP != 0 {
-		if i := indexFold(t, "<?php"); i >= 0 {
-			res.add(CodePHPInjection, 95, excerptAt(t, i))
-			return
-		}
-		if i := strings.Index(t, "<?="); i >= 0 {
-			res.add(CodePHPInjection, 90, excerptAt(t, i))
+		if loc := s.re.phpOpenTag.FindStringIndex(t); loc != nil {
+			sc := 90
+			if hasPrefixFold(t[loc[0]:], "<?php") {
+				sc = 95
+			}
+			res.add(CodePHPInjection, sc, excerptAt(t, loc[0]))
 			return
 		}
 		if i := indexFold(t, "php://"); i >= 0 {
@@ -244,21 +245,48 @@ func (s *Scanner) detectPHP(v *value, res *result) {
 			}
 		}
 	}
-	if v.has(clsParen) {
-		if g&gPHPFunc != 0 {
-			if loc := s.re.phpCall.FindStringIndex(t); loc != nil {
-				res.add(CodePHPInjection, 90, excerptAt(t, loc[0]))
-				return
-			}
+	if !v.has(clsParen) {
+		return
+	}
+	if g&gPHPFunc != 0 {
+		if loc := s.re.phpCall.FindStringIndex(t); loc != nil {
+			res.add(CodePHPInjection, 90, excerptAt(t, loc[0]))
+			return
 		}
-		if v.has(clsDollar) {
-			if loc := s.re.phpVarCall.FindStringIndex(t); loc != nil && !strings.HasPrefix(t[loc[0]:], "$(") {
-				res.add(CodePHPInjection, 85, excerptAt(t, loc[0]))
-				return
-			}
+		if loc := s.re.phpCallWeak.FindStringIndex(t); loc != nil && phpWeakCallOK(t[loc[0]:loc[1]]) {
+			res.add(CodePHPInjection, 90, excerptAt(t, loc[0]))
+			return
+		}
+	}
+	if varCall {
+		if loc := s.re.phpVarCall.FindStringIndex(t); loc != nil && !strings.HasPrefix(t[loc[0]:], "$(") && !strings.HasPrefix(t[loc[0]:], "${") || loc != nil && strings.HasPrefix(t[loc[0]:], "${") && strings.Contains(t[loc[0]:loc[1]], "}(") {
+			res.add(CodePHPInjection, 85, excerptAt(t, loc[0]))
+			return
 		}
 	}
 }
+
+// phpWeakCallOK decides a call of a PHP function whose name is also an English word
+// ("system", "file", "copy"): written with a space before the parenthesis it must
+// have code-like arguments, because prose has "the system (really)".
+func phpWeakCallOK(m string) bool {
+	open := strings.IndexByte(m, '(')
+	if open <= 0 {
+		return false
+	}
+	name := strings.TrimLeft(m[:open], " \t(\"'@")
+	if strings.ContainsAny(name, "\"')") {
+		// ("system")(…) or (system)(…): only code writes that.
+		return true
+	}
+	if name != "" && !isSpace(name[len(name)-1]) && !strings.Contains(name, "/*") {
+		return true
+	}
+	arg := strings.TrimLeft(m[open+1:], " \t")
+	return arg != "" && strings.IndexByte("\"'`$@([", arg[0]) >= 0
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // detectCodeInjection reports server-side template injection and server-side
 // JavaScript/Python code: {{…__class__…}}, <%= … %>, require('child_process'),
@@ -286,6 +314,22 @@ func (s *Scanner) detectCodeInjection(v *value, res *result) {
 	for _, p := range []string{"__proto__", "constructor.prototype", "constructor[prototype]", "[constructor][prototype]"} {
 		if i := indexFold(t, p); i >= 0 {
 			res.add(CodeCodeInjection, 90, excerptAt(t, i))
+			return
+		}
+	}
+	if v.has(clsAt) {
+		if loc := s.re.perlInterp.FindStringIndex(t); loc != nil {
+			res.add(CodeCodeInjection, 90, excerptAt(t, loc[0]))
+			return
+		}
+	}
+	if i := indexFold(t, "_$$nd_func$$_"); i >= 0 {
+		res.add(CodeCodeInjection, 95, excerptAt(t, i))
+		return
+	}
+	for _, p := range []string{"require.main", ".constructor._load", "new function(", "new function (", "process.spawn(", "module.constructor", "while(true)", "while (true)", "while(!0)", "while(1)", "for(;;)", "for (;;)"} {
+		if i := indexFold(t, p); i >= 0 {
+			res.add(CodeCodeInjection, 85, excerptAt(t, i))
 			return
 		}
 	}

@@ -135,7 +135,7 @@ func sensitiveFile(t string, k kind) (int, bool) {
 // file-name suffix.
 func (s *Scanner) detectPath(v *value, res *result) {
 	t := v.norm
-	if !v.has(clsDot | clsTilde) && v.hits.groups&gProbe == 0 {
+	if !v.has(clsDot|clsTilde) && v.hits.groups&gProbe == 0 {
 		// Only probe names with a dot or a tilde are listed, apart from a few
 		// that the keyword scan flags.
 		return

@@ -11,53 +11,181 @@ import (
 const sqlStructure = clsParen | clsEq | clsSemi | clsHash | clsStar | clsPipe | clsAmp | clsLT | clsGT | clsAt | clsBang | clsComma | clsDash
 
 // detectSQLi reports SQL injection: libinjection's tokenizer on the application's
-// view and on the normalised view, plus a few expressions for constructs libinjection
-// does not fingerprint (stacked queries, time functions, schema tables).
+// view and on the normalised view, plus expressions for constructs libinjection does
+// not fingerprint (stacked queries, time functions, schema tables, PostgreSQL casts,
+// numeric tautologies, a quote broken out of and the rest commented away).
 func (s *Scanner) detectSQLi(v *value, res *result) {
 	g := v.hits.groups
 	quote := v.has(clsQuote | clsTick)
 	if !quote && !(v.has(sqlStructure) && (g&(gSQL|gSQLFunc) != 0 || v.has(clsSpace))) {
 		return
 	}
+	t := v.norm
 	if g&(gSQL|gSQLFunc) != 0 {
-		if loc := s.re.unionSelect.FindStringIndex(v.norm); loc != nil {
-			res.add(CodeSQLi, 95, excerptAt(v.norm, loc[0]))
+		if loc := s.re.unionSelect.FindStringIndex(t); loc != nil {
+			res.add(CodeSQLi, 95, excerptAt(t, loc[0]))
 			return
 		}
-		if loc := s.re.sqlTimeFunc.FindStringIndex(v.norm); loc != nil {
-			res.add(CodeSQLi, 90, excerptAt(v.norm, loc[0]))
+		if loc := s.re.sqlTimeFunc.FindStringIndex(t); loc != nil {
+			res.add(CodeSQLi, 90, excerptAt(t, loc[0]))
 			return
 		}
 		if v.has(clsSemi) {
-			if loc := s.re.sqlStacked.FindStringIndex(v.norm); loc != nil {
-				res.add(CodeSQLi, 90, excerptAt(v.norm, loc[0]))
+			if loc := s.re.sqlStacked.FindStringIndex(t); loc != nil {
+				res.add(CodeSQLi, 90, excerptAt(t, loc[0]))
 				return
 			}
 		}
-		if loc := s.re.sqlFunc.FindStringIndex(v.norm); loc != nil {
-			res.add(CodeSQLi, 85, excerptAt(v.norm, loc[0]))
+		if loc := s.re.sqlFunc.FindStringIndex(t); loc != nil {
+			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
 			return
 		}
 	}
-	if s.isSQLi(v.app) {
-		res.add(CodeSQLi, 90, v.app)
+	if quote {
+		if loc := s.re.sqlQuoteComment.FindStringIndex(t); loc != nil {
+			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
+			return
+		}
+		if loc := s.re.sqlCast.FindStringIndex(t); loc != nil {
+			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
+			return
+		}
+	}
+	if v.has(clsEq|clsLT|clsGT|clsBang) && v.has(clsAlnum) {
+		if at, ok := numericTautology(t); ok {
+			res.add(CodeSQLi, 85, excerptAt(t, at))
+			return
+		}
+	}
+	if sc := s.libSQLi(v.app, quote); sc > 0 {
+		res.add(CodeSQLi, sc, v.app)
 		return
 	}
-	if v.norm != v.app && s.isSQLi(v.norm) {
-		res.add(CodeSQLi, 90, v.norm)
-		return
+	if t != v.app {
+		if sc := s.libSQLi(t, quote); sc > 0 {
+			res.add(CodeSQLi, sc, t)
+			return
+		}
 	}
 	if quote {
-		if loc := s.re.sqlTautology.FindStringIndex(v.norm); loc != nil {
-			res.add(CodeSQLi, 85, excerptAt(v.norm, loc[0]))
+		if loc := s.re.sqlTautology.FindStringIndex(t); loc != nil {
+			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
 		}
 	}
 }
 
-// isSQLi runs libinjection, which reads at most the first MaxValueBytes.
-func (s *Scanner) isSQLi(t string) bool {
-	ok, _ := libinjection.IsSQLi(t)
-	return ok
+// libSQLi runs libinjection and scores its verdict. libinjection tries the value as
+// written and as if it sat inside quotes. A fingerprint from a value without quotes
+// is trusted only when it has SQL structure prose does not (a leading number as in
+// "1 or 1=1", UNION, a statement separator or a comment): prose with parentheses
+// tokenizes like function calls ("Left (WA, RR)" is f(n),).
+func (s *Scanner) libSQLi(t string, quoted bool) int {
+	ok, fp := libinjection.IsSQLi(t)
+	if !ok {
+		return 0
+	}
+	if quoted || strings.HasPrefix(fp, "s") || strings.HasPrefix(fp, "1") || strings.HasPrefix(fp, "v") ||
+		strings.ContainsAny(fp, "U;cE") {
+		return 90
+	}
+	return 60
+}
+
+// numericTautology finds "<n> <op> <m>" comparisons that are true (1=1, 42<=>42,
+// 11!=1, 2 like 2, 1 is not 2), or any numeric comparison right after a logical
+// operator ("and 2771=1709": boolean-blind probes use false ones too). Arithmetic such
+// as "1+1=2" is not a bare comparison and does not match.
+func numericTautology(t string) (int, bool) {
+	for i := 0; i < len(t); i++ {
+		if t[i] < '0' || t[i] > '9' || i > 0 && (isWordByte(t[i-1]) || t[i-1] == '.' || t[i-1] == '+' || t[i-1] == '-' || t[i-1] == '*' || t[i-1] == '/') {
+			continue
+		}
+		a, j := readNum(t, i)
+		k := skipBlank(t, j)
+		op, k2 := readCmpOp(t, k)
+		if op == "" {
+			i = j
+			continue
+		}
+		k2 = skipBlank(t, k2)
+		if k2 >= len(t) || t[k2] < '0' || t[k2] > '9' {
+			i = j
+			continue
+		}
+		b, end := readNum(t, k2)
+		if end < len(t) && (isWordByte(t[end]) || t[end] == '.' || t[end] == '+' || t[end] == '*' || t[end] == '/') {
+			i = j
+			continue
+		}
+		if afterLogic(t, i) || cmpTrue(a, op, b) {
+			return i, true
+		}
+		i = j
+	}
+	return 0, false
+}
+
+func readNum(t string, i int) (int64, int) {
+	var n int64
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		if n < 1e15 {
+			n = n*10 + int64(t[i]-'0')
+		}
+		i++
+	}
+	return n, i
+}
+
+func skipBlank(t string, i int) int {
+	for i < len(t) && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r' || t[i] == '\v' || t[i] == '\f') {
+		i++
+	}
+	return i
+}
+
+// readCmpOp reads an SQL comparison operator at t[i].
+func readCmpOp(t string, i int) (string, int) {
+	for _, op := range []string{"<=>", "!=", "<>", "==", ">=", "<=", "=", "<", ">"} {
+		if strings.HasPrefix(t[i:], op) {
+			return op, i + len(op)
+		}
+	}
+	for _, op := range []string{"is not ", "like ", "rlike ", "regexp ", "is "} {
+		if hasPrefixFold(t[i:], op) {
+			return op, i + len(op)
+		}
+	}
+	return "", i
+}
+
+func cmpTrue(a int64, op string, b int64) bool {
+	switch op {
+	case "=", "==", "<=>", "like ", "rlike ", "regexp ", "is ":
+		return a == b
+	case "!=", "<>", "is not ":
+		return a != b
+	}
+	// <, >, <=, >= between bare numbers are too common in prose ("3 < 5").
+	return false
+}
+
+// afterLogic reports whether the number at t[i] follows a logical operator
+// ("or ", "and ", "||", "&&", "xor "), optionally with an opening parenthesis.
+func afterLogic(t string, i int) bool {
+	j := i
+	for j > 0 && (t[j-1] == ' ' || t[j-1] == '(' || t[j-1] == '\t' || t[j-1] == '\n') {
+		j--
+	}
+	p := strings.ToLower(t[max(0, j-4):j])
+	for _, w := range []string{"or", "and", "xor", "||", "&&"} {
+		if strings.HasSuffix(p, w) {
+			k := j - len(w)
+			if k == 0 || !isWordByte(t[k-1]) || w == "||" || w == "&&" {
+				return j < i
+			}
+		}
+	}
+	return false
 }
 
 // detectNoSQL reports MongoDB query operators where a client could inject them: as a
@@ -107,6 +235,10 @@ func (s *Scanner) detectXSS(v *value, res *result) {
 		return
 	}
 	t := v.norm
+	if v.has(clsStar) && strings.Contains(t, "/*") {
+		// JavaScript comments split keywords: document/*x*/.cookie.
+		t = stripComments(t)
+	}
 	if v.has(clsLT) {
 		if loc := s.re.xssTag.FindStringIndex(t); loc != nil {
 			res.add(CodeXSS, 95, excerptAt(t, loc[0]))
@@ -119,18 +251,22 @@ func (s *Scanner) detectXSS(v *value, res *result) {
 			return
 		}
 	}
-	if g&gXSS != 0 {
+	if v.has(clsColon) {
+		// Browsers drop tabs and newlines inside a URL scheme: "ja\tvascript:".
+		sq := squeezeScheme(t)
 		for _, scheme := range []string{"javascript:", "vbscript:", "livescript:"} {
-			if i := indexFold(t, scheme); i >= 0 && scriptURLContext(t, i) {
-				res.add(CodeXSS, 95, excerptAt(t, i))
+			if i := indexFold(sq, scheme); i >= 0 && scriptURLContext(sq, i) {
+				res.add(CodeXSS, 95, excerptAt(sq, i))
 				return
 			}
 		}
+	}
+	if g&gXSS != 0 {
 		if i := indexFold(t, "data:text/html"); i >= 0 && scriptURLContext(t, i) {
 			res.add(CodeXSS, 90, excerptAt(t, i))
 			return
 		}
-		if loc := s.re.xssJSCall.FindStringIndex(t); loc != nil {
+		if loc := s.re.xssJSCall.FindStringIndex(t); loc != nil && v.kind != kindPath {
 			res.add(CodeXSS, 85, excerptAt(t, loc[0]))
 			return
 		}
@@ -140,14 +276,77 @@ func (s *Scanner) detectXSS(v *value, res *result) {
 		}
 	}
 	if v.has(clsLT | clsQuote | clsTick) {
-		if libinjection.IsXSS(v.app) || t != v.app && libinjection.IsXSS(t) {
-			res.add(CodeXSS, 90, t)
+		if libinjection.IsXSS(stripXMLDecl(v.app)) || t != v.app && libinjection.IsXSS(stripXMLDecl(t)) {
+			// libinjection alone also flags markup that rich-text editors send
+			// (style attributes, a bare <svg>); without an active part it is weak.
+			sc := 70
+			if v.has(clsParen|clsTick) || containsFold(t, "javascript") || containsFold(t, "src") || containsFold(t, "href") {
+				sc = 90
+			}
+			res.add(CodeXSS, sc, t)
 			return
 		}
 	}
 	if i := indexFold(t, "+adw-"); i >= 0 && (containsFold(t, "script") || containsFold(t, "+ad4-")) {
 		// UTF-7: "+ADw-script+AD4-" is "<script>".
 		res.add(CodeXSS, 90, excerptAt(t, i))
+	}
+}
+
+// stripComments removes /* … */ comments, which JavaScript and SQL treat as
+// whitespace, so keywords split by them join up again.
+func stripComments(t string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(t, "/*")
+		if i < 0 {
+			b.WriteString(t)
+			return b.String()
+		}
+		b.WriteString(t[:i])
+		j := strings.Index(t[i+2:], "*/")
+		if j < 0 {
+			return b.String()
+		}
+		t = t[i+2+j+2:]
+	}
+}
+
+// squeezeScheme removes what browsers ignore inside a URL scheme: tabs, newlines,
+// NULs and the spellings of tab and newline as entities that HTML decoding left in
+// the wrong case (&tab;, &newline;).
+func squeezeScheme(t string) string {
+	if !strings.ContainsAny(t, "\t\n\r\x00&") {
+		return t
+	}
+	var b strings.Builder
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c == '\t' || c == '\n' || c == '\r' || c == 0:
+		case c == '&' && hasPrefixFold(t[i:], "&tab;"):
+			i += 4
+		case c == '&' && hasPrefixFold(t[i:], "&newline;"):
+			i += 8
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// stripXMLDecl removes a leading XML declaration or processing instruction
+// ("<?xml version="1.0"?>"), which libinjection reads as an HTML tag.
+func stripXMLDecl(t string) string {
+	for {
+		i := strings.Index(t, "<?")
+		if i < 0 {
+			return t
+		}
+		j := strings.Index(t[i:], "?>")
+		if j < 0 || !hasPrefixFold(t[i+2:], "xml") {
+			return t
+		}
+		t = t[:i] + t[i+j+2:]
 	}
 }
 

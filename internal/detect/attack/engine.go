@@ -24,38 +24,38 @@ const (
 
 // Character classes: each byte of a value sets one bit, and detectors gate on them.
 const (
-	clsAlnum uint64 = 1 << iota // letters, digits, '_'
-	clsSpace                    // ' ', '\t'
-	clsNL                       // '\r', '\n'
-	clsCtl                      // other C0 controls, DEL
-	clsHigh                     // bytes ≥ 0x80
-	clsQuote                    // ' "
-	clsTick                     // `
-	clsLT                       // <
-	clsGT                       // >
-	clsParen                    // ( )
-	clsSemi                     // ;
-	clsPipe                     // |
-	clsAmp                      // &
-	clsDollar                   // $
-	clsBrace                    // { }
-	clsBracket                  // [ ]
-	clsEq                       // =
-	clsPct                      // %
-	clsPlus                     // +
-	clsBackslash                // \
-	clsHash                     // #
-	clsStar                     // *
-	clsSlash                    // /
-	clsDot                      // .
-	clsColon                    // :
-	clsDash                     // -
-	clsComma                    // ,
-	clsAt                       // @
-	clsBang                     // !
-	clsQuestion                 // ?
-	clsTilde                    // ~
-	clsCaret                    // ^
+	clsAlnum     uint64 = 1 << iota // letters, digits, '_'
+	clsSpace                        // ' ', '\t'
+	clsNL                           // '\r', '\n'
+	clsCtl                          // other C0 controls, DEL
+	clsHigh                         // bytes ≥ 0x80
+	clsQuote                        // ' "
+	clsTick                         // `
+	clsLT                           // <
+	clsGT                           // >
+	clsParen                        // ( )
+	clsSemi                         // ;
+	clsPipe                         // |
+	clsAmp                          // &
+	clsDollar                       // $
+	clsBrace                        // { }
+	clsBracket                      // [ ]
+	clsEq                           // =
+	clsPct                          // %
+	clsPlus                         // +
+	clsBackslash                    // \
+	clsHash                         // #
+	clsStar                         // *
+	clsSlash                        // /
+	clsDot                          // .
+	clsColon                        // :
+	clsDash                         // -
+	clsComma                        // ,
+	clsAt                           // @
+	clsBang                         // !
+	clsQuestion                     // ?
+	clsTilde                        // ~
+	clsCaret                        // ^
 )
 
 // clsDecode marks bytes after which decode.String may change the value.

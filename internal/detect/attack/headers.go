@@ -12,13 +12,13 @@ import (
 type headerRole uint8
 
 const (
-	hdrGeneric  headerRole = iota // scanned with the generic engine
-	hdrSkip                       // structured, browser-set or credential: not scanned
-	hdrCookie                     // parsed into cookie names and values
-	hdrUA                         // scanner signatures plus the generic engine
-	hdrReferer                    // a URL the browser sets: no SSRF rules
-	hdrFilename                   // an upload file name
-	hdrContentType                // content-type confusion, OGNL, charset tricks
+	hdrGeneric     headerRole = iota // scanned with the generic engine
+	hdrSkip                          // structured, browser-set or credential: not scanned
+	hdrCookie                        // parsed into cookie names and values
+	hdrUA                            // scanner signatures plus the generic engine
+	hdrReferer                       // a URL the browser sets: no SSRF rules
+	hdrFilename                      // an upload file name
+	hdrContentType                   // content-type confusion, OGNL, charset tricks
 )
 
 // roleOf classifies a header by its canonical name. Headers that are not listed

@@ -17,21 +17,23 @@ const Detector = "attack"
 
 // Finding codes. They are stable: policy weights refer to them.
 const (
-	CodeSQLi           = "sqli"
-	CodeXSS            = "xss"
-	CodePathTraversal  = "path_traversal"
-	CodeCmdi           = "cmdi"
-	CodeSSRF           = "ssrf"
-	CodeScannerProbe   = "scanner_probe"
-	CodeLog4Shell      = "log4shell"
-	CodeJavaInjection  = "java_injection"
-	CodePHPInjection   = "php_injection"
-	CodeCodeInjection  = "code_injection"
-	CodeXXE            = "xxe"
-	CodeProtocol       = "protocol"
-	CodeBodyNotScanned = "body_not_scanned"
-	CodeTooManyParams  = "too_many_params"
-	CodeValueTooLong   = "value_too_long"
+	CodeSQLi            = "sqli"
+	CodeXSS             = "xss"
+	CodePathTraversal   = "path_traversal"
+	CodeCmdi            = "cmdi"
+	CodeSSRF            = "ssrf"
+	CodeScannerProbe    = "scanner_probe"
+	CodeLog4Shell       = "log4shell"
+	CodeJavaInjection   = "java_injection"
+	CodePHPInjection    = "php_injection"
+	CodeCodeInjection   = "code_injection"
+	CodeXXE             = "xxe"
+	CodeLDAPInjection   = "ldap_injection"
+	CodeSessionFixation = "session_fixation"
+	CodeProtocol        = "protocol"
+	CodeBodyNotScanned  = "body_not_scanned"
+	CodeTooManyParams   = "too_many_params"
+	CodeValueTooLong    = "value_too_long"
 )
 
 // Limits on the work one request can cause.
@@ -76,20 +78,30 @@ type Scanner struct {
 // regexps are the RE2 expressions that confirm a keyword hit. Each runs only after
 // cheaper checks have made a match likely, and on at most MaxValueBytes of input.
 type regexps struct {
-	unionSelect  *regexp.Regexp
-	sqlStacked   *regexp.Regexp
-	sqlTimeFunc  *regexp.Regexp
-	sqlFunc      *regexp.Regexp
-	sqlTautology *regexp.Regexp
-	xssTag       *regexp.Regexp
-	xssHandler   *regexp.Regexp
-	xssJSCall    *regexp.Regexp
-	phpCall      *regexp.Regexp
-	phpVarCall   *regexp.Regexp
-	phpSerial    *regexp.Regexp
-	javaFQCN     *regexp.Regexp
-	crlfHeader   *regexp.Regexp
-	ssti         *regexp.Regexp
+	unionSelect     *regexp.Regexp
+	sqlStacked      *regexp.Regexp
+	sqlTimeFunc     *regexp.Regexp
+	sqlFunc         *regexp.Regexp
+	sqlTautology    *regexp.Regexp
+	sqlQuoteComment *regexp.Regexp
+	sqlCast         *regexp.Regexp
+	xssTag          *regexp.Regexp
+	xssHandler      *regexp.Regexp
+	xssJSCall       *regexp.Regexp
+	phpCall         *regexp.Regexp
+	phpCallWeak     *regexp.Regexp
+	phpOpenTag      *regexp.Regexp
+	perlInterp      *regexp.Regexp
+	ldapInj         *regexp.Regexp
+	winFor          *regexp.Regexp
+	shellParamExp   *regexp.Regexp
+	requestLine     *regexp.Regexp
+	cookieSet       *regexp.Regexp
+	phpVarCall      *regexp.Regexp
+	phpSerial       *regexp.Regexp
+	javaFQCN        *regexp.Regexp
+	crlfHeader      *regexp.Regexp
+	ssti            *regexp.Regexp
 }
 
 // New compiles the Scanner's keyword tables and expressions. It returns an error only

@@ -51,10 +51,12 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
-// Class is what a User-Agent claims to be. The zero value is an unknown client. Classes
-// are compared with ==; pass the Class that [Detector.Classify] returned to
-// [Detector.Inspect], because it also carries unexported facts (engine, platform, the
-// versions that send client hints) that Inspect needs.
+// Class is what a User-Agent claims to be. The zero value is an unknown client. A Class
+// is a plain value, safe to copy and share; two Classes of the same User-Agent are equal
+// (==). Besides its exported fields it carries unexported facts that [Detector.Inspect]
+// needs (network stack, platform, which headers the browser version sends), so pass
+// Inspect the Class that [Detector.Classify] returned: a Class built by hand is
+// inspected without the browser-specific checks.
 type Class struct {
 	// Kind is the broad class.
 	Kind Kind
@@ -70,7 +72,8 @@ type Class struct {
 	Name string
 	// Major is the major version of the family when the User-Agent gives it, else 0.
 	Major int
-	// Mobile reports a phone-class User-Agent ("Mobi" or iPhone/iPod).
+	// Mobile reports a phone-class User-Agent: it contains "Mobi" (as MDN advises; iPad
+	// Safari's does too), "iPhone" or "iPod". It is false for unknown clients.
 	Mobile bool
 	// Claimed names the operator a crawler claims to belong to when that claim can be
 	// checked: "google", "bing", "apple", "yandex", "baidu", "duckduckgo", "openai".

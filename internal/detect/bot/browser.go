@@ -250,10 +250,10 @@ func (s *uaScan) comment(c string, n int) {
 	if s.trid && s.ie == 0 {
 		s.ie = 11
 	}
-	l := strings.ToLower(c)
 	for _, w := range [...]string{"http", "www.", "@", "bot", "crawl", "spider", "+"} {
-		if strings.Contains(l, w) {
+		if indexFold(c, w) >= 0 {
 			s.oddComment = true
+			break
 		}
 	}
 }

@@ -132,9 +132,7 @@ func genericCrawler(ua string) (string, bool) {
 	if name, ok := crawlerWord(ua); ok {
 		return name, true
 	}
-	l := strings.ToLower(ua)
-	if !strings.Contains(l, "http://") && !strings.Contains(l, "https://") && !strings.Contains(l, "www.") &&
-		!isEmail(l) {
+	if indexFold(ua, "http://") < 0 && indexFold(ua, "https://") < 0 && indexFold(ua, "www.") < 0 && !isEmail(ua) {
 		return "", false
 	}
 	for i := 0; i < len(ua); {
@@ -155,10 +153,10 @@ func genericCrawler(ua string) (string, bool) {
 	return "other", true
 }
 
-// isEmail reports an "x@y.z" in l.
-func isEmail(l string) bool {
-	i := strings.IndexByte(l, '@')
-	return i > 0 && isNameByte(l[i-1]) && strings.Contains(l[i:], ".")
+// isEmail reports an "x@y.z" in s.
+func isEmail(s string) bool {
+	i := strings.IndexByte(s, '@')
+	return i > 0 && isNameByte(s[i-1]) && strings.Contains(s[i:], ".")
 }
 
 // crawlerWord returns the first word of ua that names a bot, crawler or spider.

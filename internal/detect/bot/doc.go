@@ -36,7 +36,8 @@
 // Scores combine as a probabilistic OR, so several inconsistencies together score high
 // while one alone stays modest. Benign scanners (certificate authorities, cookie and
 // header auditors, internet surveys) are crawlers with category "scanner", not
-// scanner_ua. The checks skip the legitimate mismatches of docs/fingerprinting §11: every
+// scanner_ua. The checks skip the legitimate mismatches listed in the project's
+// fingerprinting reference (§11, "legitimate mismatches"): every
 // iOS browser uses WebKit's network stack, so Chrome, Firefox and Edge on iOS are judged
 // as Safari; Android WebView and in-app browsers (User-Agents with tokens beyond a known
 // browser's) are judged only on sec-ch-ua agreement. Header order and header-name case

@@ -54,16 +54,29 @@ func (s *Scanner) detectSSRF(v *value, res *result) {
 	}
 	// A bare host with a path or port, as a URL parameter's whole value:
 	// "169.254.169.254/latest", "localhost:8080/", "metadata.google.internal/".
-	if best == 0 {
+	if best == 0 && !allDigits(t) {
 		if h := hostOf(t); h != t || isMetadataHost(h) {
 			if sc := hostScore(h); sc >= 90 {
 				best = sc - 5
 			}
 		}
 	}
+	if i := indexFold(t, "jar:"); i >= 0 && (i == 0 || !isWordByte(t[i-1])) && strings.Contains(t[i:], "!") {
+		// jar:http://host/x.jar!/path fetches and opens an archive.
+		best, at = max(best, 85), i
+	}
 	if best > 0 {
 		res.add(CodeSSRF, best, excerptAt(t, at))
 	}
+}
+
+func allDigits(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if t[i] < '0' || t[i] > '9' {
+			return false
+		}
+	}
+	return t != ""
 }
 
 // schemeScore scores URL schemes that fetch from servers but not browsers.
@@ -90,6 +103,10 @@ func hostOf(s string) string {
 		}
 	}
 	a := s[:end]
+	for _, dot := range []string{"\u3002", "\uff0e", "\uff61"} {
+		// Ideographic and fullwidth full stops are label separators to IDNA.
+		a = strings.ReplaceAll(a, dot, ".")
+	}
 	if i := strings.LastIndexByte(a, '@'); i >= 0 {
 		a = a[i+1:]
 	}
@@ -263,18 +280,33 @@ func (s *Scanner) detectScannerUA(v *value, res *result) {
 }
 
 // detectProtocol reports protocol-level tricks inside a value: CRLF injection of
-// headers or a response split, NUL bytes, other control characters and overlong
-// UTF-8, none of which a browser puts in a form field.
+// headers or a response split, a smuggled request line, NUL bytes, other control
+// characters and overlong UTF-8, none of which a browser puts in a form field.
 func (s *Scanner) detectProtocol(v *value, res *result) {
-	if !v.has(clsNL | clsCtl | clsHigh) {
+	if !v.has(clsNL|clsCtl|clsHigh) && !v.has(clsSlash) {
 		return
 	}
 	t := v.norm
 	if v.has(clsNL) {
+		if v.kind == kindKey || v.kind == kindPath {
+			// Names and paths never hold a line break.
+			i := strings.IndexAny(t, "\r\n")
+			res.add(CodeProtocol, 85, excerptAt(t, max(i-16, 0)))
+			return
+		}
 		if loc := s.re.crlfHeader.FindStringIndex(t); loc != nil {
 			res.add(CodeProtocol, 90, excerptAt(t, loc[0]))
 			return
 		}
+	}
+	if v.has(clsSlash) && v.has(clsSpace|clsNL) && v.has(clsAlnum) {
+		if loc := s.re.requestLine.FindStringIndex(t); loc != nil {
+			res.add(CodeProtocol, 90, excerptAt(t, loc[0]))
+			return
+		}
+	}
+	if !v.has(clsNL | clsCtl | clsHigh) {
+		return
 	}
 	if i := strings.IndexByte(v.app, 0); i >= 0 {
 		res.add(CodeProtocol, 85, excerptAt(v.app, max(i-16, 0)))

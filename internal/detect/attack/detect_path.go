@@ -86,8 +86,10 @@ func sensitiveFile(t string, k kind) (int, bool) {
 	for _, f := range []string{"etc/passwd", "etc/shadow", "etc/group", "etc/hosts", "etc/issue",
 		"etc/sudoers", "etc/crontab", "etc/fstab", "etc/master.passwd", "etc/resolv.conf",
 		"etc/environment", "etc/motd", "etc/profile", "proc/self/", "proc/version", "proc/cpuinfo",
-		"proc/1/", "proc/sched_debug", "windows/system32", "winnt/system32", "windows\\system32",
-		"system32/drivers/etc", "system32/config/sam", "autoexec.bat", "win.ini", "boot.ini",
+		"proc/1/", "proc/sched_debug", "proc/sys/", "proc/net/", "proc/interrupts", "sys/class/",
+		"sys/kernel/", "etc/subuid", "etc/subgid", "etc/apache2/", "etc/httpd/", "etc/nginx/",
+		"etc/mysql/", "etc/ssh/", "etc/php", "etc/security/", "system32/drivers/etc", "system32/config/sam",
+		"system32/cmd.exe", "windows/win.ini", ".docker/", ".kube/config", "autoexec.bat", "win.ini", "boot.ini",
 		"system.ini", ".ssh/id_", ".ssh/authorized_keys", ".aws/credentials", ".htpasswd",
 		"id_rsa", ".bash_history", ".git/config", "wp-config.php", "web.config", ".env"} {
 		for off := 0; off < len(t); {
@@ -174,13 +176,15 @@ func (s *Scanner) probeSegment(seg string, last bool) int {
 	if sc, ok := s.probes[string(ls)]; ok {
 		return sc
 	}
-	if ls[0] == '.' && n > 1 {
-		// .env.production, .git.bak, .htpasswd~ : a listed dotfile with a suffix.
+	if ls[0] == '.' && n > 1 && ls[1] != '.' && !isServedDotSegment(string(ls)) {
+		// Any other hidden file or directory: tool and editor metadata, never
+		// content ("/.cursorignore", "/.zed/settings.json").
 		if i := indexByte(ls[1:], '.'); i > 0 {
 			if sc, ok := s.probes[string(ls[:i+1])]; ok && sc >= 85 {
 				return sc
 			}
 		}
+		return 80
 	}
 	if !last {
 		return 0
@@ -192,6 +196,15 @@ func (s *Scanner) probeSegment(seg string, last bool) int {
 		}
 	}
 	return 0
+}
+
+// isServedDotSegment reports hidden path segments that sites serve on purpose.
+func isServedDotSegment(seg string) bool {
+	switch seg {
+	case ".well-known", ".auth", ".netlify", ".vercel", ".cdn-cgi", ".within.website":
+		return true
+	}
+	return false
 }
 
 func indexByte(b []byte, c byte) int {
@@ -225,21 +238,56 @@ func probeTable() map[string]int {
 }
 
 // detectFilename reports upload file names that carry a server-side script
-// extension, a traversal, or a NUL-truncation trick.
+// extension (also hidden as "shell.php.jpg", "photo. php", "x.php%00.png", "a.php5"),
+// a traversal, or a NUL-truncation trick.
 func (s *Scanner) detectFilename(v *value, res *result) {
-	t := strings.TrimRight(v.norm, " .\t")
 	if strings.IndexByte(v.app, 0) >= 0 {
 		res.add(CodeProtocol, 85, v.app)
 	}
-	lt := strings.ToLower(t)
-	for _, ext := range s.uploadExts {
-		if strings.HasSuffix(lt, ext) || strings.Contains(lt, ext+".") && ext != ".config" && ext != ".cer" && ext != ".pl" && ext != ".py" && ext != ".rb" && ext != ".sh" && ext != ".cgi" {
-			res.add(CodePHPInjection, 90, t)
-			return
+	// Windows and some servers ignore trailing dots and blanks, and blanks around a
+	// dot: "shell.php. " and "photo. php" are both .php.
+	var b strings.Builder
+	for i := 0; i < len(v.norm); i++ {
+		c := v.norm[i]
+		if c == ' ' || c == '\t' {
+			continue
 		}
-		if i := strings.Index(lt, ext); i >= 0 && i+len(ext) < len(lt) && (lt[i+len(ext)] == ' ' || lt[i+len(ext)] == ';' || lt[i+len(ext)] == ':') {
-			res.add(CodePHPInjection, 90, t)
+		b.WriteByte(lower(c))
+	}
+	name := strings.TrimRight(b.String(), ".")
+	if i := strings.LastIndexAny(name, "/\\"); i >= 0 {
+		name = name[i+1:]
+	}
+	parts := strings.Split(name, ".")
+	if len(parts) < 2 {
+		return
+	}
+	for i, ext := range parts[1:] {
+		last := i == len(parts)-2
+		if code, ok := scriptExtension(ext, last); ok {
+			res.add(code, 90, v.norm)
 			return
 		}
 	}
+}
+
+// scriptExtension reports whether ext (lower case, no dot) makes a server run the
+// file, and with which finding code. Inner extensions ("a.php.jpg") count for the
+// script types Apache's AddHandler runs anywhere in the name.
+func scriptExtension(ext string, last bool) (string, bool) {
+	switch {
+	case strings.HasPrefix(ext, "php") || ext == "phtml" || ext == "pht" || ext == "phar" || ext == "pgif" || ext == "inc" && last:
+		return CodePHPInjection, true
+	case strings.HasPrefix(ext, "jsp") || ext == "jsw" || ext == "jsv" || ext == "war" && last:
+		return CodeJavaInjection, true
+	}
+	if !last {
+		return "", false
+	}
+	switch ext {
+	case "asp", "aspx", "asa", "asax", "ascx", "ashx", "asmx", "cer", "cshtml", "vbhtml", "shtml", "shtm",
+		"stm", "cfm", "cfml", "cfc", "cgi", "pl", "htaccess", "user.ini":
+		return CodeCodeInjection, true
+	}
+	return "", false
 }

@@ -48,7 +48,7 @@ func browserRequest(target string) *http.Request {
 // one address measures the allow path, not 429s. The limit is still checked.
 func benchGuard(tb testing.TB) *vigil.Guard {
 	p := policy.Default()
-	p.RateLimit.PerIP = policy.Limit{Rate: 1 << 30, Period: policy.Duration(time.Second)}
+	p.RateLimit.PerIP = policy.Limit{Rate: 1_000_000_000, Period: policy.Duration(time.Second)}
 	g, err := vigil.New(vigil.Config{Policy: p})
 	if err != nil {
 		tb.Fatal(err)

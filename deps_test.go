@@ -31,7 +31,7 @@ func TestDependencyDirection(t *testing.T) {
 	}
 	for _, pkg := range strings.Fields(string(out)) {
 		for _, f := range forbiddenOwn {
-			if strings.HasPrefix(pkg, f) {
+			if pkg == f || strings.HasPrefix(pkg, strings.TrimSuffix(f, "/")+"/") {
 				t.Errorf("root package depends on %s", pkg)
 			}
 		}

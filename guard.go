@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"path"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/detect/attack"
 	"github.com/vigilhq/vigil/internal/detect/bot"
+	"github.com/vigilhq/vigil/internal/rules"
 	"github.com/vigilhq/vigil/policy"
 )
 
@@ -126,6 +126,7 @@ type decision struct {
 	limit      Limit  // that limit
 	limitName  string // that limit's name in RateLimit-Policy
 	failClosed bool   // a fault made the guard block (503)
+	monitor    bool   // decide but do not enforce (policy or route mode)
 	ban        *Ban   // a ban this request placed
 }
 
@@ -133,16 +134,20 @@ type decision struct {
 func (g *Guard) evaluate(r *http.Request) (d decision) {
 	st := g.state.Load()
 	v := &Verdict{RequestID: g.requestID(r), ClientIP: g.ips.ClientIP(r), Action: ActionAllow, WouldBe: ActionAllow}
-	d.v, d.st = v, st
+	d.v, d.st, d.monitor = v, st, st.monitor
 	defer func() {
 		if p := recover(); p != nil {
 			g.fault(r, v, "detector panic", fmt.Errorf("%v", p))
 			d.failClosed = g.cfg.FailClosed
-			g.settle(&d, ActionAllow)
+			action := ActionAllow
+			if d.failClosed {
+				action = ActionBlock
+			}
+			g.settle(&d, action)
 		}
 	}()
 
-	p := cleanPath(r.URL.Path)
+	p := rules.ParsePath(r.URL.EscapedPath())
 	if st.rules.Excluded(p) {
 		return d
 	}
@@ -177,40 +182,47 @@ func (g *Guard) evaluate(r *http.Request) (d decision) {
 		g.gate(&d, "banned", banDetail(ban))
 		return d
 	}
-	if st.honeypot && st.rules.Honeypot(p) {
-		g.gate(&d, "honeypot", "request for bait path "+truncate(p, 64))
-		if !st.monitor && ip.IsValid() {
-			g.banClient(r, &d, "honeypot", st.honeypotTTL)
+	if st.rules.Honeypot(p) {
+		g.gate(&d, "honeypot", "request for bait path "+truncate(p.Clean, 64))
+		if !d.monitor && ip.IsValid() {
+			g.banClient(r, &d, "honeypot")
 		}
 		return d
 	}
 
-	// Detectors. Findings go to a stack buffer; the verdict gets a copy only when there
-	// are any.
+	route := st.rules.Route(r.Method, p)
+	if route != nil && route.Mode != "" {
+		d.monitor = route.Mode == policy.ModeMonitor
+	}
+
+	// Rules, then detectors. Findings go to a stack buffer; the verdict gets a copy
+	// only when there are any.
 	var buf [8]detect.Finding
 	fs := buf[:0]
-	in := st.input(r, p, ip, &class, kind)
-	fs, ruleAction, rule := st.rules.Eval(in, fs)
+	in := rules.Input{Method: r.Method, Path: p, IP: ip, DNAFamily: class.Name, DNAKind: kind, BotCategory: class.Category, Request: r}
+	fs, ruleAction, rule := st.rules.Eval(&in, fs)
 	if ruleAction == policy.ActionAllow {
-		g.settleFindings(&d, fs, st, ActionAllow)
+		g.settleFindings(&d, fs, ActionAllow)
 		return d
 	}
-	fs = g.bots.Inspect(fs, r, class)
-	fs = g.botPolicy(fs, st, ip, class, v)
-	if fs, err = g.attacks.Scan(fs, r); err != nil {
-		g.fault(r, v, "attack scan", err)
-		if g.cfg.FailClosed {
-			d.failClosed = true
+	if !disabled(route, "bot") {
+		fs = g.bots.Inspect(fs, r, class)
+		fs = g.botPolicy(fs, st, ip, class, v)
+	}
+	if !disabled(route, "attack") {
+		if fs, err = g.attacks.Scan(fs, r); err != nil {
+			g.fault(r, v, "attack scan", err)
+			d.failClosed = g.cfg.FailClosed
 		}
 	}
-	route := st.rules.Route(r.Method, p)
-	weight := st.rules.Weight
-	threshold := st.threshold
 	if route != nil {
-		weight = route.Weight
-		threshold = route.BlockThreshold(threshold)
+		fs = dropDisabled(fs, route)
 	}
-	v.Score = detect.Combine(fs, weight)
+	v.Score = detect.Combine(fs, st.rules.Weight)
+	threshold := st.eff.BlockThreshold
+	if route != nil && route.BlockThreshold > 0 {
+		threshold = route.BlockThreshold
+	}
 
 	action := ActionAllow
 	switch {
@@ -222,17 +234,32 @@ func (g *Guard) evaluate(r *http.Request) (d decision) {
 		action = ActionChallenge
 	case v.Score >= threshold:
 		action = ActionBlock
-	}
-	if action == ActionAllow {
-		if g.rateLimit(r, &d, st, route, rule, ruleAction == policy.ActionRateLimit) {
+	default:
+		if g.rateLimit(r, &d, &in, route, rule) {
 			action = ActionRateLimit
+			if d.failClosed {
+				action = ActionBlock
+			}
 		}
 	}
-	g.settleFindings(&d, fs, st, action)
-	if route != nil && route.Monitor() {
-		d.v.Action = ActionAllow
-	}
+	g.settleFindings(&d, fs, action)
 	return d
+}
+
+// disabled reports whether the route (nil for none) turns off the detector or code.
+func disabled(route *rules.Route, name string) bool {
+	return route != nil && route.Disabled(name)
+}
+
+// dropDisabled removes the findings whose detector or code the route disables.
+func dropDisabled(fs []detect.Finding, route *rules.Route) []detect.Finding {
+	out := fs[:0]
+	for _, f := range fs {
+		if !route.Disabled(f.Detector) && !route.Disabled(f.Code) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // gate records a hard-gate signal and blocks.
@@ -243,7 +270,7 @@ func (g *Guard) gate(d *decision, code, detail string) {
 }
 
 // settleFindings copies findings into the verdict and settles the action.
-func (g *Guard) settleFindings(d *decision, fs []detect.Finding, st *state, action Action) {
+func (g *Guard) settleFindings(d *decision, fs []detect.Finding, action Action) {
 	if len(fs) > 0 {
 		sig := make([]Signal, len(d.v.Signals), len(d.v.Signals)+len(fs))
 		copy(sig, d.v.Signals)
@@ -258,7 +285,7 @@ func (g *Guard) settleFindings(d *decision, fs []detect.Finding, st *state, acti
 // settle sets WouldBe to the decided action and Action to what is enforced.
 func (g *Guard) settle(d *decision, action Action) {
 	d.v.WouldBe = action
-	if d.st.monitor && !d.failClosed {
+	if d.monitor && !d.failClosed {
 		d.v.Action = ActionAllow
 		return
 	}
@@ -296,14 +323,17 @@ func (g *Guard) botPolicy(fs []detect.Finding, st *state, ip netip.Addr, c bot.C
 	return fs
 }
 
-// rateLimit runs the limits that apply to r and reports whether one of them denies it.
-func (g *Guard) rateLimit(r *http.Request, d *decision, st *state, route *routeRef, rule *ruleRef, ruleLimited bool) bool {
-	v := d.v
+// rateLimit runs the limits that apply to the request and reports whether one of them
+// denies it: the per-IP limit (or the route's own, which replaces it), the per-DNA limit
+// and the limit of a matching ratelimit rule. Limits are scaled down for clients with a
+// raised score.
+func (g *Guard) rateLimit(r *http.Request, d *decision, in *rules.Input, route *rules.Route, rule *rules.Rule) bool {
+	st, v := d.st, d.v
 	factor := 1.0
 	if st.adaptive && v.Score >= st.adaptiveScore {
 		factor = st.adaptiveFactor
 	}
-	var kb [96]byte
+	var kb [128]byte
 	check := func(name string, key []byte, l Limit) bool {
 		if l.Rate <= 0 {
 			return false
@@ -314,11 +344,8 @@ func (g *Guard) rateLimit(r *http.Request, d *decision, st *state, route *routeR
 		q, err := g.store.Allow(r.Context(), string(key), l, 1)
 		if err != nil {
 			g.fault(r, v, "rate limit", err)
-			if g.cfg.FailClosed {
-				d.failClosed = true
-				return true
-			}
-			return false
+			d.failClosed = g.cfg.FailClosed
+			return d.failClosed
 		}
 		if q.Allowed {
 			return false
@@ -327,24 +354,32 @@ func (g *Guard) rateLimit(r *http.Request, d *decision, st *state, route *routeR
 		v.Signals = append(v.Signals, Signal{Detector: "ratelimit", Code: "rate_limited", Detail: name + " limit " + limitString(l) + " exceeded"})
 		return true
 	}
-	if ip := v.ClientIP; ip.IsValid() {
-		if check("ip", appendIPKey(append(kb[:0], "rl:ip:"...), ip), st.perIP) {
-			return true
-		}
-		if route != nil && route.Limit.Rate > 0 {
-			key := appendIPKey(append(append(append(kb[:0], "rl:route:"...), route.Name...), ':'), ip)
-			if check("route", key, route.Limit) {
+	ip := v.ClientIP
+	if ip.IsValid() {
+		if route != nil && !route.RateLimit.IsZero() {
+			key := appendIPKey(append(append(strconv.AppendInt(append(kb[:0], "rl:route:"...), int64(route.Index), 10), ':'), route.Name...), ip)
+			if check("route", key, limitOf(route.RateLimit)) {
 				return true
 			}
+		} else if check("ip", appendIPKey(append(kb[:0], "rl:ip:"...), ip), st.perIP) {
+			return true
 		}
 	}
 	if v.DNA.ID != "" && check("dna", append(append(kb[:0], "rl:dna:"...), v.DNA.ID...), st.perDNA) {
 		return true
 	}
-	if ruleLimited && rule != nil {
-		val := rule.KeyValue(r, v.ClientIP, v.DNA.ID)
-		key := append(append(append(append(kb[:0], "rl:rule:"...), rule.Name...), ':'), val...)
-		if check("rule:"+rule.Name, key, rule.Limit) {
+	if rule != nil && rule.Action == policy.ActionRateLimit {
+		key := append(append(strconv.AppendInt(append(kb[:0], "rl:rule:"...), int64(rule.Index), 10), ':'), rule.Name...)
+		key = append(key, ':')
+		switch val, ok := rule.Key.Value(in); {
+		case ok:
+			key = append(append(key, byte('0'+rule.Key.Kind), ':'), val...)
+		case rule.Key.Kind == rules.KeyDNA && v.DNA.ID != "":
+			key = append(append(key, "dna:"...), v.DNA.ID...)
+		default:
+			key = appendIPKey(append(key, "ip:"...), ip)
+		}
+		if check(rule.Name, key, limitOf(rule.RateLimit)) {
 			return true
 		}
 	}
@@ -375,7 +410,7 @@ func limitString(l Limit) string {
 // banClient bans the verdict's client IP with escalation: the n-th ban within the policy's
 // window lasts base·2^(n−1), capped at the policy's maximum. Trusted proxies are never
 // banned: that would ban everyone behind them.
-func (g *Guard) banClient(r *http.Request, d *decision, reason string, base time.Duration) {
+func (g *Guard) banClient(r *http.Request, d *decision, reason string) {
 	st, v := d.st, d.v
 	ip := v.ClientIP
 	if g.ips.Trusted(ip) {
@@ -383,16 +418,12 @@ func (g *Guard) banClient(r *http.Request, d *decision, reason string, base time
 		return
 	}
 	ctx := r.Context()
-	strikes, err := g.store.Add(ctx, "strikes:"+ip.String(), 1, st.banWindow)
+	strikes, err := g.store.Add(ctx, "strikes:"+ip.String(), 1, time.Duration(st.eff.Bans.Window))
 	if err != nil {
 		g.fault(r, v, "ban strikes", err)
 		strikes = 1
 	}
-	ttl := base
-	for i := int64(1); i < strikes && ttl < st.banMax; i++ {
-		ttl *= 2
-	}
-	ttl = min(ttl, st.banMax)
+	ttl := st.banLength(reason, int(strikes))
 	b := Ban{Kind: BanIP, Value: ip.String(), Reason: reason, Until: time.Now().Add(ttl), Strikes: int(strikes)}
 	if err := g.store.Ban(ctx, b); err != nil {
 		g.fault(r, v, "ban", err)
@@ -422,7 +453,7 @@ func (g *Guard) finish(r *http.Request, d *decision, status int, n int64, start 
 		if g.cfg.OnBlock != nil {
 			g.cfg.OnBlock(r, v)
 		}
-		if d.st.monitor {
+		if d.monitor {
 			g.log.Info("monitor: request would be acted on", "would_be", v.WouldBe, "score", v.Score,
 				"ip", v.ClientIP, "method", r.Method, "path", r.URL.Path, "signals", signalCodes(v.Signals), "request_id", v.RequestID)
 		} else {
@@ -458,15 +489,6 @@ func banDetail(b Ban) string {
 		s += ", until " + b.Until.UTC().Format(time.RFC3339)
 	}
 	return s + ")"
-}
-
-// cleanPath returns the request path as matched against policy: decoded (net/url already
-// decoded it once), rooted, with dot segments and duplicate slashes removed.
-func cleanPath(p string) string {
-	if p == "" || p[0] != '/' {
-		p = "/" + p
-	}
-	return path.Clean(p)
 }
 
 func truncate(s string, n int) string {

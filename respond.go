@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/vigilhq/vigil/internal/ratelimit"
 )
 
 // problem is an RFC 9457 problem document. Nothing in it comes from internal errors or
@@ -68,23 +70,9 @@ func (g *Guard) respond(w http.ResponseWriter, r *http.Request, d *decision) int
 }
 
 // writeRateLimitHeaders writes Retry-After and the IETF RateLimit-Policy and RateLimit
-// headers (draft-ietf-httpapi-ratelimit-headers, structured-field form).
+// headers for the limit that denied the request.
 func writeRateLimitHeaders(h http.Header, name string, l Limit, q Quota) {
-	secs := func(d interface{ Seconds() float64 }) int64 {
-		s := int64(d.Seconds())
-		if float64(s) < d.Seconds() {
-			s++
-		}
-		return s
-	}
-	quota := l.Burst
-	if quota <= 0 {
-		quota = l.Rate
-	}
-	retry := max(secs(q.RetryAfter), 1)
-	h.Set("Retry-After", strconv.FormatInt(retry, 10))
-	h.Set("RateLimit-Policy", `"`+name+`";q=`+strconv.Itoa(quota)+`;w=`+strconv.FormatInt(max(secs(l.Period), 1), 10))
-	h.Set("RateLimit", `"`+name+`";r=`+strconv.Itoa(max(q.Remaining, 0))+`;t=`+strconv.FormatInt(max(secs(q.ResetAfter), retry), 10))
+	ratelimit.Result{Limit: ratelimit.Limit(l), Remaining: q.Remaining, RetryAfter: q.RetryAfter, ResetAfter: q.ResetAfter}.Headers(name, h)
 }
 
 // wantsHTML reports whether the client prefers an HTML page: a browser navigation.

@@ -238,6 +238,7 @@ func (s *Scanner) scanPart(dst []detect.Finding, st *reqState, p *multipart.Part
 	if fn, ok := dparams["filename*"]; ok {
 		filename, hasFile = fn, true
 	}
+	st.noteName(name)
 	if name != "" && st.admit() {
 		dst = s.scan(dst, loc{kind: "body:multipart-name", name: name}, name, kindKey)
 	}
@@ -251,9 +252,20 @@ func (s *Scanner) scanPart(dst []detect.Finding, st *reqState, p *multipart.Part
 	if pct != "" {
 		dst = s.scanContentType(dst, "Content-Type", pct)
 	}
+	if cs := partCharset(pct); cs != "" && cs != "utf-8" && cs != "us-ascii" && cs != "iso-8859-1" && cs != "iso-8859-15" && cs != "windows-1252" {
+		// Browsers send field parts without a charset; a declared exotic one is
+		// an attempt to make the application decode what a filter did not see.
+		dst = append(dst, finding(CodeProtocol, max(80, charsetScore(cs)), where, "part charset "+cs))
+	}
 	val, _ := io.ReadAll(io.LimitReader(p, s.maxBody))
 	if len(val) == 0 || !st.admit() {
 		return dst
+	}
+	if strings.EqualFold(name, "_charset_") {
+		// The HTML form charset field, which PHP and others honour.
+		if sc := charsetScore(strings.ToLower(strings.TrimSpace(string(val)))); sc > 0 {
+			dst = append(dst, finding(CodeProtocol, sc, where, "_charset_ "+string(val)))
+		}
 	}
 	fieldWhere := loc{kind: "body:multipart", name: name}
 	switch bodyKindOf(pct) {
@@ -266,6 +278,18 @@ func (s *Scanner) scanPart(dst []detect.Finding, st *reqState, p *multipart.Part
 		return s.scanText(dst, st, string(val), fieldWhere.String(), kindParam)
 	}
 	return s.scan(dst, fieldWhere, string(val), kindParam)
+}
+
+// partCharset returns the lower-case charset parameter of a part's Content-Type.
+func partCharset(ct string) string {
+	if ct == "" {
+		return ""
+	}
+	_, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(params["charset"])
 }
 
 // validHeaderName reports whether a part header name is an RFC 7230 token.
@@ -581,6 +605,7 @@ func (w *jsonWalker) emit(v string, key bool) {
 	if key {
 		l.kind = w.kind + "-key"
 		k = kindKey
+		w.st.noteName(v)
 	}
 	if len(v) > MaxValueBytes {
 		w.dst = w.s.scanText(w.dst, w.st, v, l.String(), k)

@@ -6,21 +6,22 @@ package attack
 
 // Keyword groups. A detector runs its expensive checks only when its group was hit.
 const (
-	gSQL     group = 1 << iota // SQL keywords that rarely occur in prose
-	gSQLFunc                   // SQL functions used by injections (sleep, benchmark, …)
-	gXSS                       // HTML/JS sinks: tags, schemes, handlers
-	gFile                      // sensitive files: /etc/passwd, win.ini, …
-	gShell                     // shell syntax: ${IFS}, /bin/sh, /dev/tcp, …
-	gJava                      // Java classes, gadgets, OGNL/SpEL syntax
-	gJNDI                      // jndi
-	gPHP                       // PHP syntax and wrappers
-	gPHPFunc                   // PHP functions that execute or read
-	gSSRF                      // URL schemes and internal host names
-	gCode                      // template and server-side JavaScript/Python injection
-	gXXE                       // <!DOCTYPE / <!ENTITY
-	gCRLF                      // response header names used in CRLF injection
-	gNoSQL                     // MongoDB query operators
-	gProbe                     // sensitive path segments scanners probe
+	gSQL        group = 1 << iota // SQL keywords that rarely occur in prose
+	gSQLFunc                      // SQL functions used by injections (sleep, benchmark, …)
+	gSQLCatalog                   // system catalogs and procedures only injections name
+	gXSS                          // HTML/JS sinks: tags, schemes, handlers
+	gFile                         // sensitive files: /etc/passwd, win.ini, …
+	gShell                        // shell syntax: ${IFS}, /bin/sh, /dev/tcp, …
+	gJava                         // Java classes, gadgets, OGNL/SpEL syntax
+	gJNDI                         // jndi
+	gPHP                          // PHP syntax and wrappers
+	gPHPFunc                      // PHP functions that execute or read
+	gSSRF                         // URL schemes and internal host names
+	gCode                         // template and server-side JavaScript/Python injection
+	gXXE                          // <!DOCTYPE / <!ENTITY
+	gCRLF                         // response header names used in CRLF injection
+	gNoSQL                        // MongoDB query operators
+	gProbe                        // sensitive path segments scanners probe
 )
 
 func keywords() []keyword {
@@ -51,6 +52,14 @@ func keywords() []keyword {
 		"sqlite_version", "randomblob", "exp", "isnull", "charindex", "len",
 		"dbms_xmlgen", "ctxsys", "openrowset", "opendatasource", "bulk", "master..",
 		"xp_", "sp_", "0x")
+	add(gSQLCatalog, kwWord, "information_schema", "pg_catalog", "sysobjects", "syscolumns",
+		"sqlite_master", "msysaccessobjects", "msysobjects", "pg_shadow", "xp_cmdshell",
+		"xp_dirtree", "xp_regread", "xp_regwrite", "xp_fileexist", "sp_password",
+		"sp_executesql", "sp_oacreate", "sp_makewebtask", "dbms_pipe", "utl_http", "utl_inaddr",
+		"dbms_ldap", "dbms_xmlgen", "sqlite_compileoption_used", "sqlite_compileoption_get",
+		"pg_read_file", "pg_ls_dir", "lo_import", "lo_export", "mysql.user", "sys.sql_logins",
+		"master..sysdatabases", "sys.databases", "@@version", "@@datadir", "@@basedir",
+		"@@hostname", "load_file", "into outfile", "into dumpfile")
 	add(gSQLFunc, kwStart, "sleep", "benchmark", "pg_sleep", "waitfor", "load_file",
 		"extractvalue", "updatexml", "dbms_pipe", "utl_http", "xp_cmdshell")
 
@@ -114,7 +123,7 @@ func keywords() []keyword {
 		"expect://", "allow_url_include", "allow_url_fopen", "auto_prepend_file",
 		"auto_append_file", "disable_functions", "open_basedir", "safe_mode",
 		"o:", "a:", "c:", "__destruct", "__wakeup", "__tostring", ".php", ".phtml",
-		".phar", "[php]", "@$", "${@", "<?", "php]", "php}")
+		".phar", "[php]", "@$", "${@", "<?", "php]", "php}", "data:text/plain")
 	add(gPHPFunc, kwStart, phpFunctions()...)
 	// SSRF.
 	add(gSSRF, 0, "://", "localhost", "127.", "169.254", "0x", "metadata", "[::",

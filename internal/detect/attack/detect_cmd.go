@@ -54,7 +54,7 @@ func commandTable() map[string]cmdClass {
 		"rmdir", "ln", "zip", "gzip", "exec", "eval", "source", "last", "lastlog", "w",
 		"who", "users", "history", "mount", "free", "top", "service", "init", "dd", "file",
 		"stat", "which", "type", "command", "alias", "vi", "ed", "tee", "diff", "cmp", "at",
-		"batch", "jobs", "expr", "test", "yes", "seq", "tr", "rev", "paste", "split", "docker",
+		"batch", "jobs", "expr", "yes", "seq", "tr", "rev", "paste", "split", "docker",
 		"kubectl", "apt", "apt-get", "yum", "dnf", "rpm", "dpkg", "pip", "npm", "gem", "git",
 		"svn", "mail", "sendmail", "node", "nodejs", "java", "gcc", "cc", "make", "host",
 		"date", "cal", "bc", "factor", "dir", "copy", "del", "erase", "ren", "move", "start",
@@ -113,6 +113,13 @@ func (s *Scanner) detectCmdi(v *value, res *result) {
 			return
 		}
 	}
+	if v.has(clsDollar) {
+		if i := strings.Index(t, "$(("); i >= 0 {
+			// Arithmetic expansion, $((93+33)): a probe commix uses.
+			res.add(CodeCmdi, 85, excerptAt(t, i))
+			return
+		}
+	}
 	if v.has(clsDollar | clsBrace) {
 		if loc := s.re.shellParamExp.FindStringIndex(t); loc != nil {
 			res.add(CodeCmdi, 85, excerptAt(t, loc[0]))
@@ -140,8 +147,9 @@ func (s *Scanner) detectCmdi(v *value, res *result) {
 				start++
 			}
 		case '`':
+			// Backticks are also how chat and Markdown quote code ("use `npm
+			// install`"), so they count as a plain separator.
 			start = i + 1
-			strong = strings.IndexByte(t[start:], '`') >= 0
 		case '$', '<', '>':
 			if i+1 < len(t) && t[i+1] == '(' {
 				start = i + 2
@@ -170,7 +178,7 @@ func (s *Scanner) commandAt(t string, start int, sep byte, strongSep bool) (int,
 	if word == "" {
 		return 0, false
 	}
-	tight := next-len(word) <= start+1 // no blank between separator and command
+	tight := start < len(t) && !isSpace(t[start]) && t[start] != '+' // no blank between separator and command
 	prefixed := false
 	for hops := 0; isPrefixCommand(word) && hops < 3; hops++ {
 		// "time curl …": judge the command the prefix runs.
@@ -208,10 +216,15 @@ func (s *Scanner) commandAt(t string, start int, sep byte, strongSep bool) (int,
 		}
 		return 0, false
 	}
-	if class == cmdStrong || prefixed {
-		// After a separator an unambiguous command is enough, unless a word
-		// continues it ("|PG|" is not pg).
+	if strongSep {
+		// Inside $(…) or `…` any command runs: "$(echo x)".
 		return 90, args == "" || !isWordByte(args[0])
+	}
+	if class == cmdStrong || prefixed {
+		// After a separator an unambiguous command is enough when what follows
+		// could be its arguments ("; whoami", "|id;"), not a word or a comma
+		// continuing something else (";base64,SSBs" in a data: URL).
+		return 90, args == "" || strings.IndexByte(" \t+;|&`)<>\n\r", args[0]) >= 0
 	}
 	if looksLikeArgs(args, strongSep || tight, false) {
 		return 90, true
@@ -268,7 +281,7 @@ func looksLikeArgs(args string, endOK, strict bool) bool {
 		// Directly after the word: only a separator, redirection or end counts
 		// ("cat/etc/passwd" does not run).
 		switch c {
-		case ';', '|', '&', '`', ')', '\n', '\r':
+		case ';', '|', '&', '`', ')':
 			return endOK && !strict
 		case '<', '>':
 			return true
@@ -281,12 +294,19 @@ func looksLikeArgs(args string, endOK, strict bool) bool {
 		return i+1 < len(args) && (isWordByte(args[i+1]) || args[i+1] == '-')
 	case '/', '~', '$', '\\', '>', '<', '`':
 		return true
+	case 'h', 'H', 'f', 'F':
+		// A URL: curl http://…, wget ftp://…
+		return hasPrefixFold(args[i:], "http://") || hasPrefixFold(args[i:], "https://") || hasPrefixFold(args[i:], "ftp://")
 	case '*', '?', '|', ';', '&':
 		return !strict
 	case '.':
 		return i+1 < len(args) && (args[i+1] == '/' || args[i+1] == '.')
 	case '\'', '"':
 		return !strict
+	}
+	if i+2 < len(args) && (args[i+1] == ':') && (args[i+2] == '\\' || args[i+2] == '/') && (c|0x20 >= 'a' && c|0x20 <= 'z') {
+		// A Windows drive path: dir C:\, type c:/boot.ini.
+		return true
 	}
 	if c >= '0' && c <= '9' && !strict {
 		// sleep 5, ping 127.0.0.1, kill 9: a number argument.
@@ -393,6 +413,13 @@ word:
 			continue
 		case c == '$' && i+2 < len(t) && t[i+1] == '{' && t[i+2] == '}':
 			i += 3
+			continue
+		case c == '$' && n > 0 && i+1 < len(t) && (t[i+1] >= 'A' && t[i+1] <= 'Z' || t[i+1] == '_'):
+			// An unset variable glued into the word: sh$XX, wh$Uoami.
+			i++
+			for i < len(t) && (t[i] >= 'A' && t[i] <= 'Z' || t[i] >= '0' && t[i] <= '9' || t[i] == '_') {
+				i++
+			}
 			continue
 		case c == '/':
 			// A path: keep only the last component (/usr/bin/id → id).

@@ -222,6 +222,11 @@ func (s *Scanner) detectPHP(v *value, res *result) {
 			res.add(CodePHPInjection, 90, excerptAt(t, i))
 			return
 		}
+		if i := indexFold(t, "data:text/plain;base64,"); i >= 0 {
+			// PHP's data: wrapper, used to include attacker-supplied code.
+			res.add(CodePHPInjection, 85, excerptAt(t, i))
+			return
+		}
 		if i := indexFold(t, "expect://"); i >= 0 {
 			res.add(CodePHPInjection, 95, excerptAt(t, i))
 			return
@@ -380,5 +385,29 @@ func (s *Scanner) detectXXE(v *value, res *result) {
 	}
 	if i := indexFold(t, "<xi:include"); i >= 0 {
 		res.add(CodeXXE, 90, excerptAt(t, i))
+	}
+}
+
+// detectLDAP reports LDAP filter injection: a value that closes the filter it is
+// pasted into and opens another ("*)(uid=*))(|(uid=*", "admin)(&(objectClass=*)").
+// A complete, balanced filter, as an LDAP admin form sends, starts with '(' and
+// does not match.
+func (s *Scanner) detectLDAP(v *value, res *result) {
+	if !v.has(clsParen) || !v.has(clsEq|clsStar) {
+		return
+	}
+	if loc := s.re.ldapInj.FindStringIndex(v.norm); loc != nil {
+		res.add(CodeLDAPInjection, 85, excerptAt(v.norm, loc[0]))
+	}
+}
+
+// detectCookieSet reports script that writes a cookie with a domain or path (the
+// way an injected script plants a session) and meta tags that set cookies.
+func (s *Scanner) detectCookieSet(v *value, res *result) {
+	if v.hits.groups&gXSS == 0 && !containsFold(v.norm, "cookie") {
+		return
+	}
+	if loc := s.re.cookieSet.FindStringIndex(v.norm); loc != nil {
+		res.add(CodeSessionFixation, 90, excerptAt(v.norm, loc[0]))
 	}
 }

@@ -294,7 +294,8 @@ func (s *Scanner) detectProtocol(v *value, res *result) {
 			res.add(CodeProtocol, 85, excerptAt(t, max(i-16, 0)))
 			return
 		}
-		if loc := s.re.crlfHeader.FindStringIndex(t); loc != nil {
+		if loc := s.re.crlfHeader.FindStringIndex(t); loc != nil && v.kind != kindText {
+			// (A raw text body may well hold "Name: value" lines.)
 			res.add(CodeProtocol, 90, excerptAt(t, loc[0]))
 			return
 		}

@@ -16,8 +16,17 @@ const sqlStructure = clsParen | clsEq | clsSemi | clsHash | clsStar | clsPipe | 
 // numeric tautologies, a quote broken out of and the rest commented away).
 func (s *Scanner) detectSQLi(v *value, res *result) {
 	g := v.hits.groups
+	if g&gSQLCatalog != 0 {
+		// System catalogs and extended procedures only an injection names.
+		for i := 0; i < v.hits.n; i++ {
+			if kw := &s.kw.kws[v.hits.list[i].kw]; kw.group&gSQLCatalog != 0 {
+				res.add(CodeSQLi, 85, excerptAt(v.norm, int(v.hits.list[i].pos)))
+				return
+			}
+		}
+	}
 	quote := v.has(clsQuote | clsTick)
-	if !quote && !(v.has(sqlStructure) && (g&(gSQL|gSQLFunc) != 0 || v.has(clsSpace))) {
+	if !quote && g&(gSQL|gSQLFunc) == 0 && !(v.has(sqlStructure) && v.has(clsSpace)) {
 		return
 	}
 	t := v.norm
@@ -46,7 +55,15 @@ func (s *Scanner) detectSQLi(v *value, res *result) {
 			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
 			return
 		}
+	}
+	if strings.Contains(t, "::") {
 		if loc := s.re.sqlCast.FindStringIndex(t); loc != nil {
+			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
+			return
+		}
+	}
+	if g&(gSQL|gSQLFunc) != 0 {
+		if loc := s.re.sqlMisc.FindStringIndex(t); loc != nil {
 			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
 			return
 		}
@@ -56,6 +73,10 @@ func (s *Scanner) detectSQLi(v *value, res *result) {
 			res.add(CodeSQLi, 85, excerptAt(t, at))
 			return
 		}
+	}
+	if !quote && !v.has(sqlStructure) {
+		// Words only: nothing for libinjection to judge.
+		return
 	}
 	if sc := s.libSQLi(v.app, quote); sc > 0 {
 		res.add(CodeSQLi, sc, v.app)
@@ -84,8 +105,12 @@ func (s *Scanner) libSQLi(t string, quoted bool) int {
 	if !ok {
 		return 0
 	}
-	if quoted || strings.HasPrefix(fp, "s") || strings.HasPrefix(fp, "1") || strings.HasPrefix(fp, "v") ||
-		strings.ContainsAny(fp, "U;cE") {
+	if quoted || strings.HasPrefix(fp, "s") || strings.HasPrefix(fp, "v") || strings.ContainsAny(fp, "U;cE") {
+		return 90
+	}
+	if strings.HasPrefix(fp, "1") && strings.ContainsAny(t, "=;#") {
+		// Numeric context, "1 or 1=1": needs an equality or a statement break;
+		// "3 < 5 and 7 > 2" is arithmetic prose.
 		return 90
 	}
 	return 60
@@ -117,7 +142,7 @@ func numericTautology(t string) (int, bool) {
 			i = j
 			continue
 		}
-		if afterLogic(t, i) || cmpTrue(a, op, b) {
+		if afterLogic(t, i) && (op == "=" || op == "==" || op == "!=" || op == "<>" || op == "<=>" || op == "like ") || cmpTrue(a, op, b) {
 			return i, true
 		}
 		i = j
@@ -176,8 +201,8 @@ func afterLogic(t string, i int) bool {
 	for j > 0 && (t[j-1] == ' ' || t[j-1] == '(' || t[j-1] == '\t' || t[j-1] == '\n') {
 		j--
 	}
-	p := strings.ToLower(t[max(0, j-4):j])
-	for _, w := range []string{"or", "and", "xor", "||", "&&"} {
+	p := strings.ToLower(t[max(0, j-6):j])
+	for _, w := range []string{"or", "and", "xor", "||", "&&", "having", "where", "when"} {
 		if strings.HasSuffix(p, w) {
 			k := j - len(w)
 			if k == 0 || !isWordByte(t[k-1]) || w == "||" || w == "&&" {

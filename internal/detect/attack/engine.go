@@ -172,8 +172,12 @@ func (s *Scanner) scan(dst []detect.Finding, where loc, in string, k kind) []det
 	v := value{app: in, norm: in, cls: cls, kind: k}
 	if cls&clsDecode != 0 {
 		ctx := decode.Text
-		if k == kindPath || k == kindFilename {
+		switch k {
+		case kindPath, kindFilename:
 			ctx = decode.Path
+		case kindText:
+			// A raw body is most often form data without its Content-Type.
+			ctx = decode.Query
 		}
 		v.norm = decode.String(in, ctx)
 		if strings.Contains(v.norm, `\u`) || strings.Contains(v.norm, `\x`) || strings.Contains(v.norm, `\U`) {
@@ -245,6 +249,10 @@ func (s *Scanner) detect(v *value, res *result) {
 		s.detectXXE(v, res)
 		s.detectProtocol(v, res)
 		s.detectNoSQL(v, res)
+		s.detectLDAP(v, res)
+		if v.has(clsDot | clsEq) {
+			s.detectCookieSet(v, res)
+		}
 		if v.kind == kindParam {
 			s.detectSSRF(v, res)
 		}

@@ -182,3 +182,43 @@ func charsetScore(cs string) int {
 	}
 	return 0
 }
+
+// isSessionIDName reports whether a parameter name is one frameworks use for the
+// session identifier. A session ID arriving as a parameter is how session fixation
+// plants a known session on a victim.
+func isSessionIDName(name string) bool {
+	if len(name) < 3 || len(name) > 48 {
+		return false
+	}
+	switch strings.ToLower(name) {
+	case "jsessionid", "phpsessid", "asp.net_sessionid", "aspsessionid", "sessionid", "session_id",
+		"sessid", "sid", "cfid", "cftoken", "cfsid", "connect.sid", "sails.sid", "laravel_session",
+		"ci_session", "next-auth.session-token", "__secure-next-auth.session-token", "play_session",
+		"cakephp", "meteor_login_token", "_session_id", "rack.session", "express.sid", "koa.sess",
+		"session", "sessiontoken", "session_token", "frontend", "symfony", "zend_session",
+		"jsessionidsso", "shiro-session", "wordpress_logged_in", "mod_auth_openidc_session",
+		"phpsession", "django_session", "sessionkey", "s_id", "x-session-id":
+		return true
+	}
+	return false
+}
+
+// sessionFixation reports a session-ID parameter on a request that came from another
+// site (its Referer names another host) or from nowhere (no Referer): a link or form
+// planted elsewhere to fix the victim's session.
+func sessionFixation(dst []detect.Finding, r *http.Request, param string) []detect.Finding {
+	where := loc{kind: "query-name", name: param}
+	ref := r.Header.Get("Referer")
+	if ref == "" {
+		return append(dst, finding(CodeSessionFixation, 60, where, param+" parameter without Referer"))
+	}
+	host := hostOf(strings.TrimPrefix(strings.TrimPrefix(ref, "https://"), "http://"))
+	own := r.Host
+	if h, _, ok := strings.Cut(own, ":"); ok && !strings.Contains(h, "]") {
+		own = h
+	}
+	if host != "" && !strings.EqualFold(host, strings.Trim(own, "[]")) {
+		return append(dst, finding(CodeSessionFixation, 85, where, param+" parameter from "+host))
+	}
+	return dst
+}

@@ -85,6 +85,7 @@ type regexps struct {
 	sqlTautology    *regexp.Regexp
 	sqlQuoteComment *regexp.Regexp
 	sqlCast         *regexp.Regexp
+	sqlMisc         *regexp.Regexp
 	xssTag          *regexp.Regexp
 	xssHandler      *regexp.Regexp
 	xssJSCall       *regexp.Regexp
@@ -157,6 +158,9 @@ func (s *Scanner) Scan(dst []detect.Finding, r *http.Request) ([]detect.Finding,
 	dst = s.scanQuery(dst, &st, r.URL.RawQuery)
 	dst = s.scanHeaders(dst, &st, r)
 	dst, err := s.scanBody(dst, &st, r)
+	if st.sessionParam != "" {
+		dst = sessionFixation(dst, r, st.sessionParam)
+	}
 	if st.params > manyParams {
 		dst = append(dst, finding(CodeProtocol, 40, loc{kind: "request"}, "unusually many parameters: "+strconv.Itoa(st.params)))
 	}
@@ -172,6 +176,15 @@ type reqState struct {
 	values  int // values examined
 	skipped int // values not examined because of MaxValues
 	params  int // query and form parameters seen
+	// sessionParam is the first parameter named like a session identifier.
+	sessionParam string
+}
+
+// noteName records a parameter name that looks like a session identifier.
+func (st *reqState) noteName(name string) {
+	if st.sessionParam == "" && isSessionIDName(name) {
+		st.sessionParam = name
+	}
 }
 
 // admit reports whether one more value may be examined, counting it either way.
@@ -303,6 +316,7 @@ func (s *Scanner) scanForm(dst []detect.Finding, st *reqState, raw, kind string)
 		st.params++
 		rawKey, rawVal, _ := strings.Cut(pair, "=")
 		key := decode.Percent(rawKey, true)
+		st.noteName(key)
 		if st.admit() {
 			dst = s.scan(dst, loc{kind: kind + "-name", name: key}, key, kindKey)
 		}

@@ -409,7 +409,7 @@ func (rep *PayloadReport) Print(w io.Writer, verbose bool) {
 	for _, k := range sortedKeys(rep.Misses) {
 		fmt.Fprintf(w, "\nMissed %s payloads (first 40 of %d):\n", k, len(rep.Misses[k]))
 		for i, m := range rep.Misses[k] {
-			if i == 40 {
+			if i == 100000 {
 				break
 			}
 			fmt.Fprintf(w, "  %q\n", m)

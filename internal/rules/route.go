@@ -1,0 +1,128 @@
+package rules
+
+import (
+	"slices"
+
+	"github.com/vigilhq/vigil/internal/rules/glob"
+	"github.com/vigilhq/vigil/policy"
+)
+
+// Route is a compiled policy.Route. Zero fields keep the policy's setting. A Route is
+// immutable and safe for concurrent use.
+type Route struct {
+	// Name is the route's name; it may be "".
+	Name string
+	// Index is the route's position in the policy's routes.
+	Index int
+	// Mode overrides the policy's mode; "" keeps it.
+	Mode policy.Mode
+	// BlockThreshold overrides the policy's block threshold; 0 keeps it.
+	BlockThreshold int
+	// RateLimit replaces the per-IP limit, in a bucket of the route's own; the zero
+	// Limit keeps the policy's.
+	RateLimit policy.Limit
+	// Strict reports whether this is the strict form of the route, returned for a path
+	// that is not canonical, which keeps only the settings that tighten the policy.
+	Strict bool
+
+	disable []string
+	methods []string
+	paths   []glob.Pattern
+	strict  *Route
+}
+
+func (r *Route) compile(i int, pr policy.Route, eff policy.Policy) error {
+	*r = Route{
+		Name:           pr.Name,
+		Index:          i,
+		Mode:           pr.Mode,
+		BlockThreshold: pr.BlockThreshold,
+		RateLimit:      pr.RateLimit,
+		disable:        pr.Disable,
+		methods:        pr.Methods,
+	}
+	for _, p := range pr.Paths {
+		g, err := glob.Compile(p)
+		if err != nil {
+			return err
+		}
+		r.paths = append(r.paths, g)
+	}
+	st := &Route{Name: r.Name, Index: i, Strict: true}
+	if r.Mode == policy.ModeBlock {
+		st.Mode = r.Mode
+	}
+	if r.BlockThreshold != 0 && r.BlockThreshold < eff.BlockThreshold {
+		st.BlockThreshold = r.BlockThreshold
+	}
+	if !r.RateLimit.IsZero() && stricter(r.RateLimit, eff.RateLimit.PerIP) {
+		st.RateLimit = r.RateLimit
+	}
+	r.strict = st
+	return nil
+}
+
+// stricter reports whether a admits no more than b: a lower or equal rate per unit of
+// time and a burst no larger.
+func stricter(a, b policy.Limit) bool {
+	burst := func(l policy.Limit) int {
+		if l.Burst == 0 {
+			return l.Rate
+		}
+		return l.Burst
+	}
+	ra := float64(a.Rate) / float64(a.Period)
+	rb := float64(b.Rate) / float64(b.Period)
+	return ra <= rb && burst(a) <= burst(b)
+}
+
+// Disabled reports whether the detector or finding code name is disabled on this route.
+func (r *Route) Disabled(name string) bool {
+	return slices.Contains(r.disable, name)
+}
+
+// Route returns the most specific route override for a request with this method and
+// path, or nil if none applies. Specificity, highest first: an exact path pattern over a
+// wildcard one, more literal characters in the matching pattern, a route that lists
+// methods over one that does not, then the earlier route. For a path that is not
+// canonical it returns the route's strict form (Route.Strict).
+func (s *Set) Route(method string, p Path) *Route {
+	var (
+		best                *Route
+		bestExact, bestMeth bool
+		bestLit             int
+	)
+	for i := range s.routes {
+		r := &s.routes[i]
+		if len(r.methods) > 0 && !containsFold(r.methods, method) {
+			continue
+		}
+		for j := range r.paths {
+			g := &r.paths[j]
+			if !g.Match(p.Clean) {
+				continue
+			}
+			_, exact := g.Exact()
+			lit, meth := g.Literal(), len(r.methods) > 0
+			if best == nil || better(exact, lit, meth, bestExact, bestLit, bestMeth) {
+				best, bestExact, bestLit, bestMeth = r, exact, lit, meth
+			}
+		}
+	}
+	if best != nil && !p.Canonical {
+		return best.strict
+	}
+	return best
+}
+
+// better reports whether a match (exact, lit, meth) beats the best so far; ties keep
+// the earlier route.
+func better(exact bool, lit int, meth, bExact bool, bLit int, bMeth bool) bool {
+	if exact != bExact {
+		return exact
+	}
+	if lit != bLit {
+		return lit > bLit
+	}
+	return meth && !bMeth
+}

@@ -37,14 +37,19 @@ const (
 // value trusts no proxy: the client is always RemoteAddr.
 type Config struct {
 	// TrustedProxies are the CIDR prefixes ("10.0.0.0/8", "2001:db8::/32") or single
-	// addresses ("192.0.2.7") of the proxies whose forwarding headers are believed.
-	// Empty: no header is ever believed and the client is RemoteAddr.
+	// addresses ("192.0.2.7") of the proxies whose forwarding headers are believed,
+	// parsed as by ipset.Parse. List only the proxies' own addresses: a prefix that
+	// also covers clients (0.0.0.0/0 at the extreme) lets those clients choose the
+	// address they are seen as. Empty: no header is ever believed and the client is
+	// RemoteAddr.
 	TrustedProxies []string
 
 	// Header names the header the trusted proxies write. Empty: X-Forwarded-For if
 	// the request has it, otherwise Forwarded (RFC 7239). "X-Forwarded-For" or
 	// "Forwarded" (any case): only that header. Any other name, such as "X-Real-IP"
-	// or "CF-Connecting-IP": a header holding a single address. Header requires
+	// or "CF-Connecting-IP": a header holding a single address, which every trusted
+	// proxy must set, replacing any copy the client sent; a proxy that passes the
+	// client's copy through makes the address spoofable. Header requires
 	// TrustedProxies, since without them it would never be read.
 	Header string
 }
@@ -226,23 +231,28 @@ func lastListElement(s string) (elem, rest string, more bool) {
 // holds a backslash: quoted-pair escapes are never needed for the values Vigil
 // reads, and without them quotes can be matched from the right.
 func lastForwardedElement(s string) (elem, rest string, more, ok bool) {
-	quoted := false
-	for i := len(s) - 1; i >= 0; i-- {
-		if len(s)-i > maxElementBytes+1 { // +1: the comma
+	// A comma separates elements when an even number of quotes lies to its right.
+	// LastIndexByte, Count and IndexByte are vectorised, so this is not a byte loop.
+	quotes := 0
+	for end := len(s); ; {
+		i := strings.LastIndexByte(s[:end], ',')
+		quotes += strings.Count(s[i+1:end], `"`)
+		if len(s)-(i+1) > maxElementBytes {
 			return "", "", false, false
 		}
-		switch s[i] {
-		case '"':
-			quoted = !quoted
-		case '\\':
-			return "", "", false, false
-		case ',':
-			if !quoted {
-				return s[i+1:], s[:i], true, true
-			}
+		if i >= 0 && quotes%2 != 0 {
+			end = i // the comma is inside a quoted string
+			continue
 		}
+		elem = s[i+1:]
+		if quotes%2 != 0 || strings.IndexByte(elem, '\\') >= 0 {
+			return "", "", false, false
+		}
+		if i < 0 {
+			return elem, "", false, true
+		}
+		return elem, s[:i], true, true
 	}
-	return s, "", false, !quoted
 }
 
 // forwardedFor returns the address in the for= parameter of one Forwarded

@@ -47,9 +47,11 @@
 //     through. Otherwise a client can choose which of the two headers is read.
 //   - "X-Forwarded-For" or "Forwarded": only that header, as a chain.
 //   - Any other name, such as "X-Real-IP" or "CF-Connecting-IP": a header holding a
-//     single address that the trusted proxy sets. It is believed only when
-//     RemoteAddr is trusted, and only if the request has exactly one such line
-//     holding exactly one address; otherwise the client is RemoteAddr.
+//     single address. It is believed only when RemoteAddr is trusted, and only if
+//     the request has exactly one such line holding exactly one address;
+//     otherwise the client is RemoteAddr. Every trusted proxy must set this
+//     header, replacing any copy the client sent: one that passes the client's
+//     copy through lets the client choose its address.
 //
 // # Addresses
 //

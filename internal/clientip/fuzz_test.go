@@ -16,7 +16,8 @@ import (
 //   - the result is RemoteAddr's address, or, only when RemoteAddr is trusted, an
 //     address that appears in the headers;
 //   - for X-Forwarded-For within the work bounds, the result equals a plain
-//     reference implementation built on strings.Split and netip.
+//     reference implementation built on strings.Split and netip, and for a
+//     well-formed Forwarded one that splits the field left to right.
 func FuzzClientIP(f *testing.F) {
 	for _, tc := range resolveCases {
 		var x, fw []string
@@ -38,6 +39,7 @@ func FuzzClientIP(f *testing.F) {
 	mixed := mustNew(f, Config{TrustedProxies: proxies})
 	everyone := mustNew(f, Config{TrustedProxies: []string{"0.0.0.0/0", "::/0"}})
 	realIP := mustNew(f, Config{TrustedProxies: proxies, Header: "X-Real-IP"})
+	forwardedOnly := mustNew(f, Config{TrustedProxies: proxies, Header: "Forwarded"})
 
 	f.Fuzz(func(t *testing.T, remote, xffValue, fwdValue string) {
 		req := &http.Request{RemoteAddr: remote, Header: http.Header{}}
@@ -70,6 +72,16 @@ func FuzzClientIP(f *testing.F) {
 			}
 			if !seen[got] {
 				t.Fatalf("%s: ClientIP = %v, which is neither RemoteAddr %v nor in the headers", name, got, peer)
+			}
+		}
+		if len(fwdLines) > 0 && peer.IsValid() {
+			r := mixed
+			if len(xffLines) > 0 {
+				r = forwardedOnly
+			}
+			want, ok := referenceForwarded(r, peer, fwdLines)
+			if got := r.ClientIP(req); ok && got != want {
+				t.Fatalf("Forwarded: ClientIP = %v, reference implementation says %v", got, want)
 			}
 		}
 		if len(xffLines) > 0 && peer.IsValid() {
@@ -146,6 +158,58 @@ func referenceXFF(r *Resolver, peer netip.Addr, lines []string) (ip netip.Addr, 
 			continue
 		}
 		ip, ok := referenceEntry(e)
+		if !ok {
+			return last, true
+		}
+		if !r.Trusted(ip) {
+			return ip, true
+		}
+		last = ip
+	}
+	return last, true
+}
+
+// referenceForwarded splits Forwarded left to right, as a parser reading the
+// whole field would, and then walks the elements from the right like
+// referenceXFF, reading each with forwardedFor. ok is false when the field
+// exceeds the byte bound or holds a backslash or unbalanced quotes, which the
+// reference does not model.
+func referenceForwarded(r *Resolver, peer netip.Addr, lines []string) (ip netip.Addr, ok bool) {
+	if !r.Trusted(peer) {
+		return peer, true
+	}
+	if len(strings.Join(lines, "")) > maxHeaderBytes || strings.Contains(strings.Join(lines, ""), `\`) {
+		return netip.Addr{}, false
+	}
+	var elems []string
+	for _, l := range lines {
+		quoted, start := false, 0
+		for i := 0; i < len(l); i++ {
+			switch l[i] {
+			case '"':
+				quoted = !quoted
+			case ',':
+				if !quoted {
+					elems = append(elems, l[start:i])
+					start = i + 1
+				}
+			}
+		}
+		if quoted {
+			return netip.Addr{}, false
+		}
+		elems = append(elems, l[start:])
+	}
+	last := peer
+	for i, n := len(elems)-1, 1; i >= 0; i, n = i-1, n+1 {
+		e := elems[i]
+		if n > maxEntries || len(e) > maxElementBytes {
+			return last, true
+		}
+		if e = strings.Trim(e, " \t"); e == "" {
+			continue
+		}
+		ip, ok := forwardedFor(e)
 		if !ok {
 			return last, true
 		}

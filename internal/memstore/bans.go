@@ -29,7 +29,8 @@ const maxDNALen = 256
 // adding one copies about 1/dnaShards of them. A power of two.
 const dnaShards = 64
 
-// Ban is one ban: a target and how long it lasts. It is a plain value.
+// Ban is one ban: a target and how long it lasts. It is a plain value, safe to copy and
+// share. The zero value is not a valid ban ([Bans.Add] rejects its empty Kind).
 type Ban struct {
 	// Kind is what the ban targets: KindIP, KindCIDR or KindDNA.
 	Kind string
@@ -60,7 +61,9 @@ func (b Ban) Active(now time.Time) bool {
 // Lookups are lock-free and do not allocate: they read an immutable snapshot through an
 // atomic pointer. Writers (Add, Remove, Sweep) are serialised by a mutex and publish a
 // new snapshot; IP and CIDR bans live in bart tables updated copy-on-write, and DNA bans
-// in small copy-on-write maps, so a write costs microseconds whatever the table's size.
+// in 64 small copy-on-write maps. A write copies the trie nodes on its path (or one
+// small map), not the table: about 10 µs and 10–20 KB with 10,000 bans held. Sweep
+// rebuilds the table when something has expired.
 //
 // Expired bans never match. Lookup drops the expired bans it comes across when no
 // writer is busy; [Bans.Sweep] drops all of them. Nothing else bounds the table: the
@@ -267,45 +270,54 @@ func (b *Bans) Len() int {
 func (b *Bans) Sweep(now time.Time) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	cur := b.load()
+	cur := b.snap.Load()
+	if cur == nil || !cur.anyExpired(now) {
+		return 0
+	}
 	next := &banSnapshot{seed: cur.seed, ips: new(bart.Table[Ban]), cidrs: new(bart.Table[Ban])}
 	for pfx, ban := range cur.ips.All() {
 		if ban.Active(now) {
 			next.ips.Insert(pfx, ban)
-			next.n++
 		}
 	}
 	for pfx, ban := range cur.cidrs.All() {
 		if ban.Active(now) {
 			next.cidrs.Insert(pfx, ban)
-			next.n++
 		}
 	}
+	next.n = next.ips.Size() + next.cidrs.Size()
 	for i, m := range cur.dna {
-		next.dna[i] = m
-		if !mapsAny(m, func(ban Ban) bool { return !ban.Active(now) }) {
-			next.n += len(m)
-			continue // share the unchanged map
-		}
-		next.dna[i] = make(map[string]Ban, len(m))
-		for k, ban := range m {
-			if ban.Active(now) {
-				next.dna[i][k] = ban
+		next.dna[i] = m // shared unless something in it expired
+		for _, ban := range m {
+			if !ban.Active(now) {
+				next.dna[i] = maps.Clone(m)
+				maps.DeleteFunc(next.dna[i], func(_ string, ban Ban) bool { return !ban.Active(now) })
+				break
 			}
 		}
 		next.n += len(next.dna[i])
 	}
-	dropped := cur.n - next.n
-	if dropped > 0 {
-		b.snap.Store(next)
-	}
-	return dropped
+	b.snap.Store(next)
+	return cur.n - next.n
 }
 
-func mapsAny(m map[string]Ban, f func(Ban) bool) bool {
-	for _, ban := range m {
-		if f(ban) {
+// anyExpired reports whether s holds a ban that is over at now.
+func (s *banSnapshot) anyExpired(now time.Time) bool {
+	for _, ban := range s.ips.All() {
+		if !ban.Active(now) {
 			return true
+		}
+	}
+	for _, ban := range s.cidrs.All() {
+		if !ban.Active(now) {
+			return true
+		}
+	}
+	for _, m := range s.dna {
+		for _, ban := range m {
+			if !ban.Active(now) {
+				return true
+			}
 		}
 	}
 	return false

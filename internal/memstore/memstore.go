@@ -6,8 +6,8 @@
 // [Store.Sweep] and [Bans.Sweep] when it wants expired entries gone before they are
 // evicted or looked up.
 //
-// Rate limits use [ratelimit.StepNano], the arithmetic the Redis store uses too, so
-// both stores give the same answers.
+// Rate limits use [ratelimit.StepNano]; a Redis store that mirrors it, and aligns
+// counter windows the same way, gives the same answers.
 package memstore
 
 import (
@@ -37,7 +37,7 @@ const (
 )
 
 // Config sizes a [Store]. The zero value is a valid configuration: a million keys in 64
-// shards.
+// shards. It is a plain value; New reads it once.
 type Config struct {
 	// MaxKeys bounds the number of rate-limit and counter keys held together. Zero (or
 	// a negative value) means 1<<20. Each shard holds at most MaxKeys/Shards keys, so
@@ -149,9 +149,9 @@ func (s *Store) Allow(key string, now time.Time, l ratelimit.Limit, cost int) ra
 }
 
 // Add adds n to the fixed-window counter key and returns its count in the current
-// window. Windows are aligned to multiples of window since the Unix epoch, so every
-// instance and the Redis store agree on where a window starts; the entry expires at the
-// window's end.
+// window. Windows are aligned to multiples of window since the Unix epoch, so that
+// every instance, and a Redis store that aligns the same way, agree on where a window
+// starts; the entry expires at the window's end.
 //
 // n may be negative; the count never goes below zero, and an n ≤ 0 never creates an
 // entry. Counts saturate at the int64 range. A window ≤ 0 stores nothing and returns 0.

@@ -10,7 +10,8 @@ import (
 
 // maxHeaderSeconds caps every number of seconds Headers writes, so that a client that
 // parses them into 32 bits, or multiplies them into nanoseconds, does not overflow.
-// Only RetryAfter [Never] reaches it: valid limits stay within MaxPeriod (ten years).
+// Of the results Step returns, only RetryAfter [Never] reaches it: the other durations
+// stay within MaxPeriod (ten years).
 const maxHeaderSeconds = math.MaxInt32
 
 // Headers writes r as rate-limit response headers in the structured-field form of
@@ -32,8 +33,8 @@ const maxHeaderSeconds = math.MaxInt32
 // written.
 //
 // name is written as a structured-field string: '"' and '\' are escaped, and bytes
-// outside printable ASCII are replaced by '_'. Headers allocates twice: once for the
-// three values together, once for their slice.
+// outside printable ASCII are replaced by '_'. Headers allocates at most twice: once
+// for the three values together, once for their slice.
 func (r Result) Headers(name string, h http.Header) {
 	var a [128]byte
 	b := a[:0]

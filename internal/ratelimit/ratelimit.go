@@ -4,8 +4,8 @@
 // The state of one limited key is a single number, its theoretical arrival time (TAT):
 // the moment at which the key's allowance would be full again. [Step] takes the stored
 // TAT, the current time and a [Limit], and returns the TAT to store and a [Result]. The
-// in-memory store and the Redis store both call into the same arithmetic (the Redis
-// script mirrors [StepNano]), so both give the same answers for the same inputs.
+// in-memory store calls it directly; a Redis script that mirrors [StepNano]'s integer
+// arithmetic gives the same answers for the same inputs.
 //
 // Times are int64 nanoseconds: [StepNano] takes Unix nanoseconds, and [Step] converts
 // [time.Time] values to them. All results saturate at the int64 range (the year 2262)
@@ -24,7 +24,7 @@ import (
 
 // MaxPeriod bounds [Limit.Period] and the time a full burst takes to drain
 // (Burst × Period / Rate). Ten years covers any quota a service sets, and keeps every
-// TAT inside the int64 nanosecond range for centuries.
+// TAT within the int64 nanosecond range until the year 2252.
 const MaxPeriod = 10 * 365 * 24 * time.Hour
 
 // Never is [Result.RetryAfter] for a request that no amount of waiting admits: its cost
@@ -36,7 +36,7 @@ const Never = time.Duration(math.MaxInt64)
 //
 // Requests are spaced by the emission interval Period/Rate, rounded down to a whole
 // nanosecond. A key that has been idle may send Burst requests at once; after that, one
-// more every emission interval. Over any span of time d, at most Burst + d·Rate/Period
+// more every emission interval. Over any span of time d, at most Burst + ⌊d / interval⌋
 // requests are admitted.
 //
 // The zero value is not a valid limit (see [Limit.Valid]); [Step] denies every request
@@ -165,8 +165,9 @@ func Step(tat, now time.Time, l Limit, cost int) (newTAT time.Time, r Result) {
 }
 
 // StepNano is [Step] on Unix nanoseconds: tat and now are nanoseconds since the Unix
-// epoch, and a tat not after now (0 for a key never seen, say) means the key is idle.
-// It returns the TAT to store, tat itself unless a request was admitted.
+// epoch, and a tat not after now means the key is idle (pass math.MinInt64 for a key
+// never seen; 0 does as well for any now after 1970). It returns the TAT to store, tat
+// itself unless a request was admitted.
 func StepNano(tat, now int64, l Limit, cost int) (newTAT int64, r Result) {
 	r.Limit = l
 	t, b, ok := l.params()

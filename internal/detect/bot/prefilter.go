@@ -179,11 +179,12 @@ func isUpper(r rune) bool { return r >= 'A' && r <= 'Z' }
 // matcher is an Aho–Corasick automaton over ASCII-lower-cased bytes, stored as a dense
 // table over byte classes. Each state lists the ids whose literal ends there.
 type matcher struct {
-	class  [256]uint8 // at most 231 classes: literals are lower case
-	nclass int
-	delta  []uint16 // states*nclass transitions
-	outOff []int32
-	outIDs []uint16
+	class    [256]uint8 // at most 231 classes: literals are lower case
+	nclass   int
+	delta    []uint16 // states*nclass transitions; state 0 is the root
+	firstOut int      // states from firstOut on have output
+	outOff   []int32  // output of state s: outIDs[outOff[s-firstOut]:outOff[s-firstOut+1]]
+	outIDs   []uint16
 }
 
 // maxStates bounds the automaton so that states fit the uint16 transition table.
@@ -256,14 +257,42 @@ func newMatcher(lits [][]string) (*matcher, error) {
 			}
 		}
 	}
-	m.outOff = make([]int32, n+1)
+	// Renumber the states so that those with output come last: the scan then tests one
+	// comparison per byte instead of loading the output offsets.
+	order := make([]int, 0, n)
 	for s := range nodes {
-		out := nodes[s].out
-		slices.Sort(out)
-		out = slices.Compact(out)
-		m.outIDs = append(m.outIDs, out...)
-		m.outOff[s+1] = int32(len(m.outIDs))
+		if len(nodes[s].out) == 0 {
+			order = append(order, s)
+		}
 	}
+	m.firstOut = len(order)
+	for s := range nodes {
+		if len(nodes[s].out) != 0 {
+			order = append(order, s)
+		}
+	}
+	if order[0] != 0 {
+		return nil, fmt.Errorf("the empty literal cannot be indexed")
+	}
+	renum := make([]uint16, n)
+	for newID, old := range order {
+		renum[old] = uint16(newID)
+	}
+	delta := make([]uint16, len(m.delta))
+	m.outOff = make([]int32, n-m.firstOut+1)
+	for newID, old := range order {
+		for c := 0; c < m.nclass; c++ {
+			delta[newID*m.nclass+c] = renum[m.delta[old*m.nclass+c]]
+		}
+		if newID >= m.firstOut {
+			out := nodes[old].out
+			slices.Sort(out)
+			out = slices.Compact(out)
+			m.outIDs = append(m.outIDs, out...)
+			m.outOff[newID-m.firstOut+1] = int32(len(m.outIDs))
+		}
+	}
+	m.delta = delta
 	return m, nil
 }
 
@@ -272,8 +301,11 @@ func (m *matcher) scan(s string, hits []uint64) {
 	st := 0
 	for i := 0; i < len(s); i++ {
 		st = int(m.delta[st*m.nclass+int(m.class[s[i]])])
-		for _, id := range m.outIDs[m.outOff[st]:m.outOff[st+1]] {
-			hits[id>>6] |= 1 << (id & 63)
+		if st >= m.firstOut {
+			o := st - m.firstOut
+			for _, id := range m.outIDs[m.outOff[o]:m.outOff[o+1]] {
+				hits[id>>6] |= 1 << (id & 63)
+			}
 		}
 	}
 }

@@ -36,7 +36,7 @@ type step struct {
 	name   string
 	method string // GET when empty
 	target string
-	client string // X-Forwarded-For from the trusted loopback; empty: the connection's address
+	client string // X-Forwarded-For from the trusted loopback, whose last entry is the client; empty: the connection's address
 	body   string // sent as a form
 
 	status int    // in block mode
@@ -50,6 +50,7 @@ type step struct {
 var acceptanceSteps = []step{
 	{name: "browser_get", target: "/products?page=2", status: 200, action: "allow"},
 	{name: "clean_form_post", method: "POST", target: "/cart", client: "203.0.113.4", body: "sku=A-1&qty=2&note=O%27Brien%27s+gift", status: 200, action: "allow"},
+	{name: "forged_entries_left_of_client_dropped", target: "/products", client: "6.6.6.6, 203.0.113.11", status: 200, action: "allow"},
 	{name: "honeypot_env", target: "/.env", client: "203.0.113.5", status: 403, action: "block", wouldBe: "block"},
 	{name: "banned_after_honeypot", target: "/products", client: "203.0.113.5", status: 403, action: "block"},
 	{name: "sqli_query", target: "/?id=1%27%20OR%201=1--", client: "203.0.113.6", status: 403, action: "block", wouldBe: "block"},
@@ -81,9 +82,12 @@ func TestProxyAcceptance(t *testing.T) {
 					if len(id) != 26 {
 						t.Errorf("X-Request-Id %q, want a 26-character ID", id)
 					}
-					wantIP := st.client
-					if wantIP == "" {
-						wantIP = "127.0.0.1"
+					// The upstream must see the client as the guard established it:
+					// the loopback peer, or the nearest entry it added to the chain.
+					wantIP := "127.0.0.1"
+					if st.client != "" {
+						chain := strings.Split(st.client, ",")
+						wantIP = strings.TrimSpace(chain[len(chain)-1])
 					}
 					if mode == "block" {
 						checkBlockMode(t, st, res, body, id)

@@ -327,21 +327,22 @@ func (c Config) validate(where func(key string) string) []error {
 		errs = append(errs, fmt.Errorf("%s%w", where(key), err))
 		policyErrs++
 	}
-	// The guard's own checks, part by part, catch what the checks above do not know
-	// about; a part that already has problems is not reported twice.
-	if ipErrs == 0 {
-		if _, err := vigil.New(vigil.Config{TrustedProxies: c.Guard.TrustedProxies, ClientIPHeader: c.Guard.ClientIPHeader}); err != nil {
-			add("guard.trusted_proxies", err)
-		}
-	}
-	if policyErrs == 0 {
-		if _, err := vigil.New(vigil.Config{Policy: c.Guard.Policy}); err != nil {
-			add("guard.policy", err)
-		}
-	}
 	g, err := vigil.New(c.Guard)
 	if err != nil {
-		if len(errs) == 0 {
+		// The guard found a problem. Building it part by part says which part, unless
+		// the checks above already reported that part.
+		reported := len(errs)
+		if ipErrs == 0 {
+			if _, err := vigil.New(vigil.Config{TrustedProxies: c.Guard.TrustedProxies, ClientIPHeader: c.Guard.ClientIPHeader}); err != nil {
+				add("guard.trusted_proxies", err)
+			}
+		}
+		if policyErrs == 0 {
+			if _, err := vigil.New(vigil.Config{Policy: c.Guard.Policy}); err != nil {
+				add("guard.policy", err)
+			}
+		}
+		if len(errs) == reported && reported == 0 {
 			add("guard", err)
 		}
 		g, _ = vigil.New(vigil.Config{}) // the zero Config is valid

@@ -131,6 +131,7 @@ const (
 	defaultMaxPending    = 16
 	retryAfter           = time.Minute
 	maxUALen             = 1024 // longer is malformed; only the first maxUALen+1 bytes are read
+	classifyWindow       = 512  // bytes of a User-Agent that classification reads
 )
 
 // Detector classifies User-Agents, inspects requests and verifies crawler claims. It is
@@ -217,8 +218,9 @@ func cmpOr[T comparable](v, def T) T {
 
 // Classify returns the class of the User-Agent string ua. Results are cached per distinct
 // string (see [Config.CacheSize]); a hit costs one hash and one map look-up and does not
-// allocate. Only the first 1025 bytes of ua are read: a longer User-Agent is malformed
-// whatever follows.
+// allocate. The class is read from the first 512 bytes of ua (real User-Agents are
+// shorter), and at most 1025 bytes are read in all: a longer User-Agent is malformed
+// whatever follows. It is safe for concurrent use.
 func (d *Detector) Classify(ua string) Class {
 	if ua == "" {
 		return Class{}

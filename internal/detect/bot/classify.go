@@ -5,16 +5,18 @@ import (
 	"strings"
 )
 
-// classify computes the Class of ua without the cache. ua is non-empty and at most
-// maxUALen+1 bytes long.
+// classify computes the Class of full without the cache. full is non-empty and at most
+// maxUALen+1 bytes long; the class is read from its first classifyWindow bytes (real
+// User-Agents stay under 400), the malformation check reads it all.
 //
 // Order: attack tools, driven browsers and verifiable crawlers (curated tokens); then a
 // browser whose User-Agent has nothing but a known browser's tokens; then the crawler
 // patterns; then HTTP libraries; then any other browser (web views, in-app browsers); then
 // generic crawler words. The crawler patterns never run on a clean browser User-Agent,
 // and run only when the scan found a literal they require.
-func (rs *rules) classify(ua string) Class {
+func (rs *rules) classify(full string) Class {
 	var c Class
+	ua := full[:min(len(full), classifyWindow)]
 	if lib, ok := exactLibrary(ua); ok {
 		c = Class{Kind: Library, Category: "library", Name: lib}
 		c.detail = lib + " (library)"
@@ -57,7 +59,7 @@ func (rs *rules) classify(ua string) Class {
 	if c.Kind != Unknown {
 		c.Mobile = isMobile(ua)
 	}
-	if malformed(ua) {
+	if malformed(full) {
 		c.flags |= flagMalformed
 	}
 	return c

@@ -240,7 +240,8 @@ func TestVerifyNeverBlocks(t *testing.T) {
 // Pending without starting a look-up, and a later call starts it.
 func TestVerifyMaxPending(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		dns := &fakeResolver{delay: time.Second, ptr: map[string][]string{}, fwd: map[string][]netip.Addr{}}
+		// 400ms per look-up: a verification takes 800ms, well inside the 2s VerifyTimeout.
+		dns := &fakeResolver{delay: 400 * time.Millisecond, ptr: map[string][]string{}, fwd: map[string][]netip.Addr{}}
 		ips := make([]netip.Addr, 6)
 		for i := range ips {
 			ips[i] = netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)})
@@ -258,10 +259,10 @@ func TestVerifyMaxPending(t *testing.T) {
 		if started, _, _ := dns.stats(); started != 2 {
 			t.Errorf("%d look-ups started, want MaxPending = 2", started)
 		}
-		// Keep asking; each call past the bound is refused until a slot frees. Each
-		// verification takes 2s (reverse and forward), so three rounds need about 6s.
+		// Keep asking; each call past the bound is refused until a slot frees. Three
+		// rounds of 800ms, each started on the next call after a slot frees, fit in 4s.
 		for range 16 {
-			time.Sleep(500 * time.Millisecond)
+			time.Sleep(250 * time.Millisecond)
 			for _, ip := range ips {
 				d.Verify(ip, googlebot)
 			}

@@ -18,9 +18,8 @@ import (
 
 // Input is what a rule can see of one request. The guard fills it once per request. The
 // zero value describes a request about which nothing is known: no rule that tests any
-// field matches it. An Input caches the parsed query and cookies of Request, so it must
-// not be shared between goroutines, and it must be reset (*in = Input{…}) before it is
-// reused for another request.
+// field matches it. Rules read an Input without changing it, so one Input may be
+// evaluated from several goroutines.
 type Input struct {
 	// Method is the request method.
 	Method string
@@ -38,45 +37,15 @@ type Input struct {
 	DNAFamily, DNAKind string
 	// BotCategory is the bot detector's category for the client; "" if none.
 	BotCategory string
-	// Request supplies headers, query parameters and cookies. The query and cookies
-	// are parsed only if a rule gets as far as testing them, and then once. Nil means
-	// none.
+	// Request supplies headers, query parameters and cookies; nil means none. Rules
+	// read the raw query and Cookie headers in place, decoding only the values of the
+	// parameters they name, as url.ParseQuery and http.Request.Cookies would.
 	Request *http.Request
-
-	query   url.Values
-	queryOK bool
-	cookies []*http.Cookie
-	cookOK  bool
 }
 
-func (in *Input) queryValues(name string) []string {
-	if !in.queryOK {
-		in.queryOK = true
-		if in.Request != nil && in.Request.URL != nil {
-			in.query = in.Request.URL.Query()
-		}
-	}
-	return in.query[name]
-}
-
-func (in *Input) cookieValues(name string, dst []string) []string {
-	if !in.cookOK {
-		in.cookOK = true
-		if in.Request != nil {
-			in.cookies = in.Request.Cookies()
-		}
-	}
-	for _, c := range in.cookies {
-		if c.Name == name {
-			dst = append(dst, c.Value)
-		}
-	}
-	return dst
-}
-
-// headerValues returns the values of the header with canonical key ck. For "Host" it
-// returns host instead: the request's host, which net/http keeps out of Header.
-func (in *Input) headerValues(ck string) (values []string, host string) {
+// header returns the values of the header with canonical key ck. For "Host" it returns
+// host instead: the request's host, which net/http keeps out of Header.
+func (in *Input) header(ck string) (values []string, host string) {
 	switch {
 	case in.Request == nil:
 		return nil, ""
@@ -84,6 +53,92 @@ func (in *Input) headerValues(ck string) (values []string, host string) {
 		return nil, in.Request.Host
 	}
 	return in.Request.Header[ck], ""
+}
+
+// rawQuery returns the request's raw query string.
+func (in *Input) rawQuery() string {
+	if in.Request == nil || in.Request.URL == nil {
+		return ""
+	}
+	return in.Request.URL.RawQuery
+}
+
+// cookieLines returns the request's Cookie header lines.
+func (in *Input) cookieLines() []string {
+	if in.Request == nil {
+		return nil
+	}
+	return in.Request.Header["Cookie"]
+}
+
+// nextQuery returns the next decoded value of the query parameter name in query, and the
+// rest of query to continue with, reading pairs as url.ParseQuery does: "&"-separated,
+// pairs with ";" or invalid escapes skipped, "+" meaning space. It allocates only to
+// decode an escaped name or value.
+func nextQuery(query, name string) (value, rest string, ok bool) {
+	for query != "" {
+		var pair string
+		pair, query, _ = strings.Cut(query, "&")
+		if pair == "" || strings.IndexByte(pair, ';') >= 0 {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(k, "%+") {
+			var err error
+			if k, err = url.QueryUnescape(k); err != nil {
+				continue
+			}
+		}
+		if k != name {
+			continue
+		}
+		if strings.ContainsAny(v, "%+") {
+			var err error
+			if v, err = url.QueryUnescape(v); err != nil {
+				continue
+			}
+		}
+		return v, query, true
+	}
+	return "", "", false
+}
+
+// nextCookie returns the next value of the cookie name in lines (Cookie header lines),
+// with the position to continue from, reading them as http.Request.Cookies does:
+// ";"-separated, trimmed, quotes stripped, cookies with invalid values skipped. It never
+// allocates.
+func nextCookie(lines []string, line int, rest, name string) (value string, nextLine int, nextRest string, ok bool) {
+	for {
+		for rest == "" {
+			if line >= len(lines) {
+				return "", line, "", false
+			}
+			rest = lines[line]
+			line++
+		}
+		var part string
+		part, rest, _ = strings.Cut(rest, ";")
+		k, v, _ := strings.Cut(textproto.TrimString(part), "=")
+		if textproto.TrimString(k) != name {
+			continue
+		}
+		if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		if !validCookieValue(v) {
+			continue
+		}
+		return v, line, rest, true
+	}
+}
+
+func validCookieValue(v string) bool {
+	for i := range len(v) {
+		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // Rule is a compiled policy.Rule. It is immutable and safe for concurrent use.
@@ -191,19 +246,14 @@ func (k Key) Value(in *Input) (string, bool) {
 	var v string
 	switch k.Kind {
 	case KeyHeader:
-		vs, host := in.headerValues(k.Name)
+		vs, host := in.header(k.Name)
 		if v = host; len(vs) > 0 {
 			v = vs[0]
 		}
 	case KeyCookie:
-		var buf [1]string
-		if vs := in.cookieValues(k.Name, buf[:0]); len(vs) > 0 {
-			v = vs[0]
-		}
+		v, _, _, _ = nextCookie(in.cookieLines(), 0, "", k.Name)
 	case KeyQuery:
-		if vs := in.queryValues(k.Name); len(vs) > 0 {
-			v = vs[0]
-		}
+		v, _, _ = nextQuery(in.rawQuery(), k.Name)
 	}
 	return v, v != ""
 }
@@ -212,8 +262,8 @@ func (k Key) Value(in *Input) (string, bool) {
 // action of the first matching rule that has one, with that rule (nil and "" when no
 // matching rule has an action). Rules are evaluated in policy order; a later matching
 // rule's action never overrides an earlier one's, whatever the actions are. Eval does not
-// allocate when no rule matches, nor when dst has room for the findings, except to parse
-// the query or cookies once if a rule tests them.
+// allocate, except to grow dst and to decode a percent-encoded query parameter that a rule
+// tests.
 func (s *Set) Eval(in *Input, dst []detect.Finding) ([]detect.Finding, policy.Action, *Rule) {
 	var decided *Rule
 	for i := range s.rules {
@@ -261,6 +311,7 @@ type valueCond struct {
 	re   *regexp.Regexp // nil: present
 }
 
+// test tests header values.
 func (c *valueCond) test(values []string) bool {
 	if c.re == nil {
 		return len(values) > 0
@@ -276,6 +327,35 @@ func (c *valueCond) test(values []string) bool {
 // testHost tests the request host, present when not empty.
 func (c *valueCond) testHost(host string) bool {
 	return host != "" && (c.re == nil || c.re.MatchString(host))
+}
+
+// testQuery tests the values of a query parameter in the raw query.
+func (c *valueCond) testQuery(query string) bool {
+	for {
+		v, rest, ok := nextQuery(query, c.name)
+		if !ok {
+			return false
+		}
+		if c.re == nil || c.re.MatchString(v) {
+			return true
+		}
+		query = rest
+	}
+}
+
+// testCookie tests the values of a cookie in the Cookie header lines.
+func (c *valueCond) testCookie(lines []string) bool {
+	line, rest := 0, ""
+	for {
+		v, nl, nr, ok := nextCookie(lines, line, rest, c.name)
+		if !ok {
+			return false
+		}
+		if c.re == nil || c.re.MatchString(v) {
+			return true
+		}
+		line, rest = nl, nr
+	}
 }
 
 func compileMatch(m policy.Match) (matcher, error) {
@@ -372,19 +452,18 @@ func (m *matcher) match(in *Input, pathOK bool) bool {
 	}
 	for i := range m.headers {
 		h := &m.headers[i]
-		values, host := in.headerValues(h.name)
+		values, host := in.header(h.name)
 		if h.name == "Host" && !h.testHost(host) || h.name != "Host" && !h.test(values) {
 			return false
 		}
 	}
 	for i := range m.query {
-		if !m.query[i].test(in.queryValues(m.query[i].name)) {
+		if !m.query[i].testQuery(in.rawQuery()) {
 			return false
 		}
 	}
 	for i := range m.cookies {
-		var buf [4]string
-		if !m.cookies[i].test(in.cookieValues(m.cookies[i].name, buf[:0])) {
+		if !m.cookies[i].testCookie(in.cookieLines()) {
 			return false
 		}
 	}

@@ -41,7 +41,7 @@ func ParsePath(escaped string) Path {
 		canonical = false
 	}
 	clean := path.Clean(decoded)
-	if clean != decoded && decoded != clean+"/" {
+	if clean != decoded && (clean == "/" || decoded != clean+"/") {
 		canonical = false
 	}
 	return Path{Clean: clean, Canonical: canonical}

@@ -114,6 +114,7 @@ func (d *Demo) Run(ctx context.Context, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "vigil demo: app on %s (try: curl -i %s/.env)\n", base, base)
 	fmt.Fprintf(stdout, "vigil demo: simulating %d browser visitors and %d kinds of attack; every %v a table of what the guard did\n",
 		d.sim.cfg.Visitors, len(Classes())-1, d.cfg.Interval)
+	fmt.Fprintf(stdout, "vigil demo: requests from this machine count as the trusted load balancer; add -H 'X-Forwarded-For: 192.0.2.10' to be a client the guard can ban\n")
 
 	srv := &http.Server{
 		Handler:           d.guard.Handler(newShop()),

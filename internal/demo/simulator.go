@@ -84,9 +84,6 @@ func (c Class) Expect() Expect {
 	return ExpectBlock
 }
 
-// benign reports whether the class is ordinary traffic that must never be blocked.
-func (c Class) benign() bool { return c.Expect() != ExpectBlock }
-
 // The outcomes the simulator tells apart, from the response's X-Vigil-Action header.
 const (
 	gotAllow     = "allow"
@@ -179,8 +176,8 @@ type SimulatorConfig struct {
 	// Visitors is the number of concurrent browser visitors. Zero means 8.
 	Visitors int
 	// MaxRate caps the total number of requests per second over all clients. Zero means
-	// 150. The traffic mix sends about 40 per second on average, with short flood
-	// bursts of 100 per second.
+	// 150. The traffic mix sends about 40 per second on average, with floods of 100 per
+	// second for half a second every few seconds.
 	MaxRate int
 	// RateLimit is the per-IP rate limit of the guard in front of the app. The flood
 	// sends past it and checks that no more requests were let through than it admits.
@@ -305,25 +302,30 @@ func (s *Simulator) Run(ctx context.Context, baseURL string) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	stream := uint64(0)
-	spawn := func(f func(ctx context.Context, w *worker) error) {
+	newWorker := func() *worker {
 		stream++
-		w := &worker{
+		return &worker{
 			s:       s,
 			base:    strings.TrimSuffix(base.String(), "/"),
 			hc:      hc,
 			limiter: limiter,
 			rng:     rand.New(rand.NewPCG(s.seed, stream)),
 		}
-		g.Go(func() error { return f(ctx, w) })
 	}
 	for range s.cfg.Visitors {
-		spawn((*worker).browse)
+		w := newWorker()
+		g.Go(func() error { return w.browse(ctx) })
 	}
-	spawn((*worker).scan)
-	spawn((*worker).flood)
-	spawn((*worker).bots)
-	for _, a := range attackClasses() {
-		spawn(func(ctx context.Context, w *worker) error { return w.attack(ctx, a) })
+	scanner, flooder, bots := newWorker(), newWorker(), newWorker()
+	g.Go(func() error { return scanner.scan(ctx) })
+	g.Go(func() error { return flooder.flood(ctx) })
+	g.Go(func() error { return bots.bots(ctx) })
+	attacks := attackClasses()
+	for _, c := range Classes() {
+		if list, ok := attacks[c]; ok {
+			w := newWorker()
+			g.Go(func() error { return w.attack(ctx, c, list) })
+		}
 	}
 	return g.Wait()
 }
@@ -471,6 +473,11 @@ func (w *worker) pause(ctx context.Context, lo, hi time.Duration) bool {
 	if hi > lo {
 		d += time.Duration(w.rng.Int64N(int64(hi - lo)))
 	}
+	return sleep(ctx, d)
+}
+
+// sleep waits for d and reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

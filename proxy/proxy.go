@@ -97,19 +97,13 @@ func New(g *vigil.Guard, cfg Config) (*Proxy, error) {
 	if g == nil {
 		return nil, errors.New("proxy: guard is nil")
 	}
-	target, err := parseUpstream(cfg.Upstream)
-	if err != nil {
-		return nil, fmt.Errorf("proxy: %w", err)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	if cfg.FlushInterval < 0 {
-		return nil, errors.New("proxy: flush_interval must not be negative")
-	}
+	target, _ := parseUpstream(cfg.Upstream) // checked by Validate
 	p := &Proxy{health: cfg.HealthPath, log: cfg.Logger}
 	if p.health == "" {
 		p.health = "/healthz"
-	}
-	if p.health[0] != '/' {
-		return nil, fmt.Errorf("proxy: health_path %q does not start with /", cfg.HealthPath)
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -141,6 +135,22 @@ func New(g *vigil.Guard, cfg Config) (*Proxy, error) {
 	}
 	p.guarded = g.Handler(rp)
 	return p, nil
+}
+
+// Validate reports every problem with cfg that New would refuse it for, joined with
+// errors.Join.
+func (cfg Config) Validate() error {
+	var errs []error
+	if _, err := parseUpstream(cfg.Upstream); err != nil {
+		errs = append(errs, fmt.Errorf("proxy: %w", err))
+	}
+	if cfg.FlushInterval < 0 {
+		errs = append(errs, errors.New("proxy: flush_interval must not be negative"))
+	}
+	if cfg.HealthPath != "" && cfg.HealthPath[0] != '/' {
+		errs = append(errs, fmt.Errorf("proxy: health_path %q does not start with /", cfg.HealthPath))
+	}
+	return errors.Join(errs...)
 }
 
 // parseUpstream parses and checks an upstream URL: scheme http or https, a host, no user

@@ -512,3 +512,21 @@ func TestNewRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigValidateReportsEverything(t *testing.T) {
+	err := proxy.Config{Upstream: "ftp://x", FlushInterval: -time.Second, HealthPath: "ready"}.Validate()
+	want := []string{
+		`proxy: upstream "ftp://x": scheme must be http or https`,
+		"proxy: flush_interval must not be negative",
+		`proxy: health_path "ready" does not start with /`,
+	}
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	if err := (proxy.Config{Upstream: "https://app.internal:8443/base"}).Validate(); err != nil {
+		t.Errorf("valid config: %v", err)
+	}
+}

@@ -66,7 +66,7 @@ finish for up to --shutdown-timeout, then closes what is left and exits 0.
 				return err
 			}
 			log.Info("vigil proxy listening", "addr", ln.Addr().String(), "upstream", c.Proxy.Upstream,
-				"mode", c.Guard.Policy.Mode, "trusted_proxies", c.Guard.TrustedProxies)
+				"mode", c.Guard.Policy.Mode, "trusted_proxies", append([]string{}, c.Guard.TrustedProxies...))
 			if c.Guard.Policy.Mode == policy.ModeMonitor {
 				log.Info("monitor mode: decisions are logged, not enforced")
 			}
@@ -113,13 +113,13 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 	})
 	g.Go(func() error {
 		<-gctx.Done()
-		log.Info("shutting down", "timeout", timeout)
+		log.Info("shutting down", "timeout", timeout.String())
 		sctx, cancel := context.WithTimeout(base, timeout)
 		defer cancel()
 		err := srv.Shutdown(sctx)
 		cancelBase()
 		if err != nil {
-			log.Warn("requests still in flight after the shutdown timeout were cut off", "timeout", timeout)
+			log.Warn("requests still in flight after the shutdown timeout were cut off", "timeout", timeout.String())
 			_ = srv.Close()
 		}
 		handlers.wait()

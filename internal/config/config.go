@@ -172,12 +172,13 @@ func Load(path string, overrides ...Override) (Config, error) {
 	var c Config
 	var src *source
 	var errs []error
+	readable := true
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return Config{}, err // names the file
 		}
-		src, errs = decode(path, data, &c)
+		src, errs, readable = decode(path, data, &c)
 	}
 	origin := map[string]string{}
 	known := map[string]setting{}
@@ -197,10 +198,9 @@ func Load(path string, overrides ...Override) (Config, error) {
 		origin[o.Key] = o.Source
 	}
 	c = c.WithDefaults()
-	if len(errs) > 0 {
-		// A file that did not decode, or a value that did not parse, leaves a
-		// half-read configuration; checking it would report problems that are not
-		// there.
+	if !readable {
+		// A syntax error leaves nothing decoded: checking the rest would report
+		// problems that are not there.
 		return c, errors.Join(errs...)
 	}
 	where := func(key string) string {
@@ -324,11 +324,10 @@ func (c Config) validate(where func(key string) string) []error {
 		if p := policyPath(err); p != "" {
 			key += "." + p
 		}
-		errs = append(errs, fmt.Errorf("%s%w", where(key), err))
+		errs = append(errs, fmt.Errorf("%sguard.policy.%w", where(key), err))
 		policyErrs++
 	}
-	g, err := vigil.New(c.Guard)
-	if err != nil {
+	if _, err := vigil.New(c.Guard); err != nil {
 		// The guard found a problem. Building it part by part says which part, unless
 		// the checks above already reported that part.
 		reported := len(errs)
@@ -345,17 +344,17 @@ func (c Config) validate(where func(key string) string) []error {
 		if len(errs) == reported && reported == 0 {
 			add("guard", err)
 		}
-		g, _ = vigil.New(vigil.Config{}) // the zero Config is valid
 	}
-	if c.Proxy.Upstream == "" {
-		add("upstream", errors.New("missing: set upstream in the file, VIGIL_UPSTREAM or --upstream"))
-	} else if _, err := proxy.New(g, c.Proxy); err != nil {
+	for _, err := range flatten(c.Proxy.Validate()) {
 		msg := strings.TrimPrefix(err.Error(), "proxy: ")
 		key := "upstream"
 		for _, k := range []string{"health_path", "flush_interval"} {
 			if strings.HasPrefix(msg, k+" ") {
 				key = k
 			}
+		}
+		if c.Proxy.Upstream == "" && key == "upstream" {
+			msg = "missing: set upstream in the file, VIGIL_UPSTREAM or --upstream"
 		}
 		add(key, errors.New(strings.TrimPrefix(msg, key+" ")))
 	}
@@ -407,31 +406,37 @@ type source struct {
 }
 
 // decode decodes data strictly into c and returns the file's node tree and every error,
-// each prefixed with name and line.
-func decode(name string, data []byte, c *Config) (*source, []error) {
-	src := &source{name: name}
-	var errs []error
+// each prefixed with name and line. It reports whether the rest of the file was read
+// despite the errors: unknown keys and values of the wrong type are skipped, a syntax
+// error stops decoding.
+func decode(name string, data []byte, c *Config) (src *source, errs []error, readable bool) {
+	src = &source{name: name}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return src, yamlErrors(name, err)
+		return src, yamlErrors(name, err), false
 	}
 	if len(doc.Content) == 0 {
-		return src, nil // empty file
+		return src, nil, true // empty file
 	}
 	src.root = doc.Content[0]
 	if src.root.Kind != yaml.MappingNode {
-		return src, []error{fmt.Errorf("%s:%d: the file must be a mapping of keys (listen, upstream, guard, …)", name, src.root.Line)}
+		return src, []error{fmt.Errorf("%s:%d: the file must be a mapping of keys (listen, upstream, guard, …)", name, src.root.Line)}, false
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	readable = true
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		// A *yaml.TypeError lists problems the decoder skipped, except a duplicate
+		// key, which makes it drop the whole mapping.
+		var te *yaml.TypeError
+		readable = errors.As(err, &te) && !strings.Contains(err.Error(), " already defined at line ")
 		errs = append(errs, yamlErrors(name, err)...)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		errs = append(errs, fmt.Errorf("%s:%d: only one YAML document is allowed", name, extra.Line))
 	}
-	return src, errs
+	return src, errs, readable
 }
 
 var (

@@ -118,6 +118,9 @@ func TestLoadErrors(t *testing.T) {
 				`vigil.yaml:3: unknown field "trusted_proxy"`,
 				`vigil.yaml:6: unknown field "treshold"`,
 				`vigil.yaml:10: unknown field "path"`,
+				// A consequence of the unknown key, reported as the rest of the file
+				// is checked too.
+				`vigil.yaml:10: guard.policy.rules[0].match: is empty and would match every request: to mean that, write paths: ["/**"]`,
 			},
 		},
 		{
@@ -162,6 +165,15 @@ func TestLoadErrors(t *testing.T) {
 				`vigil.yaml:7: guard.trusted_proxies[1]: "not-an-ip" is not an IP address or CIDR prefix`,
 				`vigil.yaml:8: guard.max_body_bytes: must not be negative`,
 				`vigil.yaml:2: upstream: "ftp://127.0.0.1:8000": scheme must be http or https`,
+			},
+		},
+		{
+			name:    "proxy_settings",
+			content: "health_path: healthz\nflush_interval: -1s\n",
+			want: []string{
+				"upstream: missing: set upstream in the file, VIGIL_UPSTREAM or --upstream",
+				"vigil.yaml:2: flush_interval: must not be negative",
+				`vigil.yaml:1: health_path: "healthz" does not start with /`,
 			},
 		},
 		{

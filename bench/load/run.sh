@@ -62,6 +62,7 @@ fi
 start_server() {
 	local flags=(-addr "$ADDR")
 	[ "$1" = guard ] && flags+=(-guard)
+	: >"$work/server.log"
 	GOMAXPROCS=1 "${pin_server[@]}" "$work/server" "${flags[@]}" >"$work/server.log" 2>&1 &
 	server_pid=$!
 	for _ in $(seq 200); do
@@ -102,7 +103,11 @@ bad_of() {
 		END { print n + 0 }' "$1"
 }
 
-echo "load harness: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(go version | cut -d' ' -f3), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo))"
+load1=$(cut -d' ' -f1 /proc/loadavg)
+echo "load harness: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(go version | cut -d' ' -f3), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), load average $load1"
+if awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+	echo "run.sh: warning: the machine is busy (load average $load1 on $(nproc) CPUs); other work on the pinned CPUs makes the numbers noisy" >&2
+fi
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (after ${WARMUP} warm-up), browser.lua; server on CPU ${pin_server[2]:-any} with GOMAXPROCS=1, wrk on CPU ${pin_wrk[2]:-any}; $ROUNDS rounds each"
 printf '%-6s %-6s %12s %10s %10s\n' round mode req/s p99_ms guard/bare
 
@@ -117,7 +122,10 @@ for ((i = 1; i <= ROUNDS; i++)); do
 		rps=$(rps_of "$out")
 		p99=$(p99_of "$out")
 		bad=$(bad_of "$out")
-		[ -n "$rps" ] && [ -n "$p99" ] || { cat "$out" >&2; die "cannot read wrk's output"; }
+		if [ -z "$rps" ] || [ -z "$p99" ]; then
+			cat "$out" >&2
+			die "cannot read wrk's output"
+		fi
 		if [ "$bad" -ne 0 ]; then
 			cat "$out" >&2
 			die "$mode round $i: $bad non-2xx responses or socket errors; the harness must measure allowed requests"

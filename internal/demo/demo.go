@@ -43,7 +43,8 @@ type Config struct {
 }
 
 // Demo is a protected demo shop and its traffic simulator. Build one with New and run it
-// once with Run; Counts may be called at any time, also concurrently with Run.
+// once with Run; Counts may be called at any time, also concurrently with Run. The zero
+// value is not usable.
 type Demo struct {
 	cfg      Config
 	guard    *vigil.Guard

@@ -94,6 +94,7 @@ const (
 
 // ClassCounts counts one class's requests by outcome.
 type ClassCounts struct {
+	// Class is the class counted, and Expect its expected outcome.
 	Class  Class
 	Expect Expect
 	// Sent counts the requests that got a response or failed; requests cut short by the
@@ -115,12 +116,12 @@ type Counts struct {
 	Elapsed time.Duration
 	// Classes holds one entry per class, in the order of Classes.
 	Classes []ClassCounts
-	// Unexpected lists the first unexpected outcomes, oldest first (at most
-	// maxUnexpected of them; ClassCounts.Unexpected counts all).
+	// Unexpected lists the first 64 unexpected outcomes, oldest first;
+	// ClassCounts.Unexpected counts all of them.
 	Unexpected []Outcome
 }
 
-// Class returns the counts of class c (zero counts when c is unknown).
+// Class returns the counts of class cl (zero counts when cl is unknown).
 func (c Counts) Class(cl Class) ClassCounts {
 	for _, cc := range c.Classes {
 		if cc.Class == cl {
@@ -150,14 +151,18 @@ func (c Counts) UnexpectedTotal() int {
 
 // Outcome describes one simulated request whose outcome was not the expected one.
 type Outcome struct {
+	// Class is the class of the simulated client that sent the request.
 	Class Class
 	// What says what the request tried, for example "UNION SELECT in the query".
-	What   string
+	What string
+	// Method is the request's method.
 	Method string
 	// Target is the request target as sent (path and query, percent-encoded), cut to a
 	// readable length.
-	Target   string
+	Target string
+	// ClientIP is the simulated client's address, sent in X-Forwarded-For.
 	ClientIP string
+	// Expected is the outcome the request should have got.
 	Expected Expect
 	// Got is "allow", "block", "ratelimit" or "error".
 	Got    string

@@ -374,11 +374,14 @@ func (s *Scanner) xmlValue(dst []detect.Finding, st *reqState, kindName, v strin
 // Numbers, booleans and null carry no payload. Invalid JSON (or a document cut at
 // MaxBodyBytes) is examined as raw text from the point where it stops parsing.
 func (s *Scanner) scanJSON(dst []detect.Finding, st *reqState, body, kindName string, complete bool) []detect.Finding {
-	w := jsonWalker{s: s, st: st, src: body, kind: kindName, path: make([]byte, 0, 64)}
+	// The walker recurses, which makes everything it holds escape; it works on a
+	// copy of st so the caller's stays on the stack.
+	w := &jsonWalker{s: s, st: *st, src: body, kind: kindName, path: make([]byte, 0, 64)}
 	w.dst = dst
 	if err := w.value(0); err != nil || w.skipSpace() < len(body) && complete {
-		w.dst = s.scanText(w.dst, st, body[min(w.pos, len(body)):], kindName, kindText)
+		w.dst = s.scanText(w.dst, &w.st, body[min(w.pos, len(body)):], kindName, kindText)
 	}
+	*st = w.st
 	return w.dst
 }
 
@@ -386,7 +389,7 @@ func (s *Scanner) scanJSON(dst []detect.Finding, st *reqState, body, kindName st
 // with their path ("user.name", "items[2]").
 type jsonWalker struct {
 	s    *Scanner
-	st   *reqState
+	st   reqState
 	dst  []detect.Finding
 	src  string
 	pos  int
@@ -608,7 +611,7 @@ func (w *jsonWalker) emit(v string, key bool) {
 		w.st.noteName(v)
 	}
 	if len(v) > MaxValueBytes {
-		w.dst = w.s.scanText(w.dst, w.st, v, l.String(), k)
+		w.dst = w.s.scanText(w.dst, &w.st, v, l.String(), k)
 		return
 	}
 	w.dst = w.s.scan(w.dst, l, v, k)

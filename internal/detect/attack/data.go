@@ -9,6 +9,12 @@ const (
 	gSQL        group = 1 << iota // SQL keywords that rarely occur in prose
 	gSQLFunc                      // SQL functions used by injections (sleep, benchmark, …)
 	gSQLCatalog                   // system catalogs and procedures only injections name
+	gUnion                        // union
+	gSelect                       // select
+	gSQLStmt                      // statement keywords that may follow ';'
+	gSQLMisc                      // CASE WHEN, HAVING, GROUP BY, empty system calls, JSON operators
+	gJS                           // JavaScript sinks
+	gPHPWeak                      // PHP functions whose names are also English words
 	gXSS                          // HTML/JS sinks: tags, schemes, handlers
 	gFile                         // sensitive files: /etc/passwd, win.ini, …
 	gShell                        // shell syntax: ${IFS}, /bin/sh, /dev/tcp, …
@@ -22,6 +28,9 @@ const (
 	gCRLF                         // response header names used in CRLF injection
 	gNoSQL                        // MongoDB query operators
 	gProbe                        // sensitive path segments scanners probe
+	gUATool                       // offensive scanner names (acted on in User-Agent only)
+	gJavaMagic                    // Java serialisation stream markers (verified case-sensitively)
+	gHTTPVer                      // "http/": a request line smuggled into a value
 )
 
 func keywords() []keyword {
@@ -31,27 +40,31 @@ func keywords() []keyword {
 			kws = append(kws, keyword{text: w, group: g, flags: flags})
 		}
 	}
-	// SQL. Words common in English ("or", "and", "select") are not keywords here:
-	// libinjection's tokenizer judges them in context.
-	add(gSQL, kwWord, "union", "information_schema", "sysobjects", "syscolumns",
-		"mysql.user", "pg_catalog", "pg_shadow", "xp_cmdshell", "sp_executesql",
-		"waitfor", "outfile", "dumpfile", "load_file", "sqlite_master", "msysaccessobjects",
-		"msysobjects", "tempdb", "all_tables", "user_tables", "dbms_pipe", "dbms_ldap",
-		"utl_http", "utl_inaddr", "@@version", "@@datadir", "schema_name", "table_name",
-		"column_name", "concat_ws", "group_concat", "insert", "delete", "update", "drop",
-		"truncate", "declare", "exec", "execute", "having", "select", "shutdown",
-		"procedure", "sleep", "benchmark", "pg_sleep", "extractvalue", "updatexml",
-		"information_schema.tables", "null", "case", "when", "like", "rlike", "regexp",
-		"sounds", "collate", "between", "unhex", "hex", "char", "chr", "ascii", "concat",
-		"substring", "substr", "mid", "ord", "version", "database", "user", "current_user",
-		"system_user", "session_user", "pg_read_file", "lo_import", "lo_get", "copy",
-		"into", "values", "where", "from", "limit", "offset", "order", "group", "dual",
-		"iif", "ifnull", "nullif", "coalesce", "cast", "convert", "elt", "make_set",
-		"name_const", "floor", "rand", "md5", "sha1", "json_extract", "jsonb",
-		"xmltype", "polygon", "multipoint", "geometrycollection", "linestring",
-		"sqlite_version", "randomblob", "exp", "isnull", "charindex", "len",
-		"dbms_xmlgen", "ctxsys", "openrowset", "opendatasource", "bulk", "master..",
-		"xp_", "sp_", "0x")
+	// SQL. Words common in English ("or", "and", "like", "user") are not keywords
+	// here: libinjection's tokenizer judges them in context. Each group gates one
+	// confirming expression, so ordinary text runs none of them.
+	add(gSQL, kwWord, "union", "insert", "delete", "update", "drop", "truncate", "declare",
+		"exec", "execute", "having", "select", "shutdown", "procedure", "sleep", "benchmark",
+		"pg_sleep", "waitfor", "outfile", "dumpfile", "load_file", "extractvalue", "updatexml",
+		"concat", "concat_ws", "group_concat", "unhex", "xmltype", "case", "schema_name",
+		"table_name", "column_name", "json_extract", "substring", "ascii", "char", "null",
+		"information_schema", "sysobjects", "xp_cmdshell", "dbms_pipe", "utl_http")
+	add(gUnion, kwWord, "union")
+	add(gSelect, kwWord, "select")
+	add(gSQLStmt, kwWord, "drop", "insert", "delete", "update", "truncate", "create", "alter",
+		"exec", "execute", "declare", "shutdown", "grant", "revoke", "select", "waitfor",
+		"replace", "set")
+	add(gSQLFunc, kwStart, "sleep", "benchmark", "pg_sleep", "waitfor", "load_file",
+		"extractvalue", "updatexml", "dbms_pipe", "dbms_lock", "utl_http", "utl_inaddr",
+		"dbms_ldap", "xp_cmdshell", "xp_dirtree", "sp_executesql", "pg_read_file",
+		"lo_import", "outfile", "dumpfile", "information_schema", "sysobjects", "syscolumns",
+		"sqlite_master", "msysaccessobjects", "pg_shadow", "@@version", "@@datadir",
+		"@@hostname", "@@basedir", "/*!")
+	add(gSQLMisc, 0, "case when", "having", "group by", "declare", "procedure",
+		"current_user(", "session_user(", "system_user(", "database(", "db_name(",
+		"schema_name(", "user_name(", "suser_name(", "suser_sname(", "is_srvrolemember(",
+		"db_id(", "host_name(", "version(", "@@version(", "json_", "->", "<@", "@>", "as `",
+		"as \"", ")like", ") like", "order by")
 	add(gSQLCatalog, kwWord, "information_schema", "pg_catalog", "sysobjects", "syscolumns",
 		"sqlite_master", "msysaccessobjects", "msysobjects", "pg_shadow", "xp_cmdshell",
 		"xp_dirtree", "xp_regread", "xp_regwrite", "xp_fileexist", "sp_password",
@@ -65,22 +78,14 @@ func keywords() []keyword {
 
 	// XSS.
 	add(gXSS, 0, "<script", "</script", "javascript:", "vbscript:", "livescript:",
-		"data:text/html", "data:image/svg", "data:application", "<iframe", "<frame", "<svg",
-		"<img", "<image", "<body", "<object", "<embed", "<applet", "<meta", "<base",
-		"<link", "<style", "<form", "<input", "<button", "<video", "<audio", "<source",
-		"<details", "<marquee", "<isindex", "<math", "<xss", "<a ", "<a/", "<div",
-		"<table", "<td", "<x ", "<html", "<textarea", "<select", "<keygen", "<template",
-		"<animate", "<set", "<handler", "<listener", "<bgsound", "<layer", "<ilayer",
-		"<xml", "<import", "<frameset", "<plaintext", "<xmp", "<noscript", "<title",
-		"expression(", "-moz-binding", "behavior:", "srcdoc", "formaction", "xlink:href",
-		"document.cookie", "document.domain", "document.write", "document.location",
-		"window.location", "location.href", "innerhtml", "outerhtml", "fromcharcode",
-		"alert(", "alert`", "prompt(", "prompt`", "confirm(", "confirm`", "eval(",
-		"settimeout(", "setinterval(", "constructor(", "atob(", "top[", "self[",
-		"window[", "parent[", "globalthis", "import(", "<!--", "-->", "<![cdata[",
-		"+adw-", "window.", "document", "settimeout", "setinterval", "function", "atob",
-		"btoa", ".call", ".apply", ".bind", "reflect.", "![]", "+[]", "url(", "formaction",
-		"innerhtml", "textcontent", "innertext")
+		"data:text/html", "data:image/svg", "data:application", "expression(", "-moz-binding",
+		"behavior:", "srcdoc", "formaction", "xlink:href", "<!--", "-->", "<![cdata[", "+adw-")
+	// JavaScript sinks and gadgets, which gate the JavaScript expression.
+	add(gJS, 0, "alert", "prompt", "confirm", "document", "window.", "location.", "innerhtml",
+		"outerhtml", "textcontent", "innertext", "fromcharcode", "eval(", "settimeout",
+		"setinterval", "function", "constructor", "atob", "btoa", ".call", ".apply", ".bind",
+		"reflect.", "![]", "+[]", "url(", "-moz-binding", "self[", "top[", "parent[", "frames[",
+		"globalthis", "content[", "window[", "(document)")
 	// Shell.
 	add(gShell, 0, "${ifs", "$ifs", "/bin/", "/usr/bin/", "/usr/local/bin/", "/sbin/",
 		"/dev/tcp/", "/dev/udp/", "/dev/null", "$(", "${", "<(", ">(", "() {",
@@ -125,6 +130,9 @@ func keywords() []keyword {
 		"o:", "a:", "c:", "__destruct", "__wakeup", "__tostring", ".php", ".phtml",
 		".phar", "[php]", "@$", "${@", "<?", "php]", "php}", "data:text/plain")
 	add(gPHPFunc, kwStart, phpFunctions()...)
+	add(gPHPWeak, kwWord, "system", "exec", "eval", "assert", "include", "require", "extract",
+		"glob", "chr", "mail", "copy", "file", "constant", "unlink", "rename", "mkdir", "rmdir",
+		"chmod", "chown")
 	// SSRF.
 	add(gSSRF, 0, "://", "localhost", "127.", "169.254", "0x", "metadata", "[::",
 		"[0:", "::ffff", "fd00:ec2", "100.100.100.200", "2852039166", "0251.",
@@ -148,6 +156,9 @@ func keywords() []keyword {
 		"refresh:", "x-xss-protection", "access-control-", "transfer-encoding",
 		"http/1.", "http/2", "<html", "host:", "cache-control", "content-security-policy",
 		"link:", "x-forwarded", "content-disposition")
+	add(gUATool, 0, scannerAgents()...)
+	add(gJavaMagic, 0, "ro0ab", "kztaau", "cs7qaf", "aced0005")
+	add(gHTTPVer, 0, "http/")
 	add(gNoSQL, 0, "$ne", "$eq", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$or",
 		"$and", "$not", "$nor", "$exists", "$type", "$regex", "$where", "$expr",
 		"$text", "$search", "$elemmatch", "$all", "$size", "$mod", "$jsonschema",
@@ -155,79 +166,24 @@ func keywords() []keyword {
 	return kws
 }
 
-// unixCommands are shell commands an injected payload runs. Words that are also
-// common English are included; detectCmdi requires shell syntax around them and
-// arguments that look like a command line.
-func unixCommands() []string {
-	return []string{
-		"id", "whoami", "uname", "ifconfig", "ip", "netstat", "ss", "ps", "pwd", "ls",
-		"dir", "cat", "tac", "more", "less", "head", "tail", "nl", "od", "xxd", "hexdump",
-		"strings", "grep", "egrep", "fgrep", "find", "locate", "awk", "gawk", "sed",
-		"cut", "sort", "uniq", "wc", "echo", "printf", "env", "printenv", "set", "export",
-		"wget", "curl", "fetch", "lwp-download", "lynx", "nc", "ncat", "netcat", "nmap",
-		"socat", "telnet", "ssh", "scp", "rsync", "ftp", "tftp", "bash", "sh", "zsh",
-		"dash", "ksh", "csh", "tcsh", "fish", "busybox", "python", "python2", "python3",
-		"perl", "ruby", "php", "node", "nodejs", "lua", "java", "gcc", "cc", "make",
-		"ping", "nslookup", "dig", "host", "traceroute", "sleep", "time", "timeout",
-		"kill", "killall", "pkill", "rm", "rmdir", "mv", "cp", "touch", "mkdir", "chmod",
-		"chown", "chgrp", "ln", "tar", "zip", "unzip", "gzip", "gunzip", "base64",
-		"openssl", "xargs", "exec", "eval", "source", "sudo", "su", "passwd", "crontab",
-		"useradd", "usermod", "adduser", "groups", "last", "lastlog", "w", "who",
-		"users", "history", "hostname", "mount", "df", "du", "free", "top", "lsof",
-		"systemctl", "service", "shutdown", "reboot", "halt", "init", "iptables",
-		"chattr", "lsattr", "dd", "file", "stat", "readlink", "realpath", "which",
-		"whereis", "type", "command", "alias", "unalias", "vi", "vim", "nano", "ed",
-		"emacs", "tee", "diff", "cmp", "md5sum", "sha1sum", "sha256sum", "crypt",
-		"nohup", "screen", "tmux", "at", "batch", "mkfifo", "mknod", "jobs", "disown",
-		"bg", "fg", "expr", "test", "true", "false", "yes", "seq", "tr", "rev", "paste",
-		"column", "split", "tee", "ldd", "strace", "ltrace", "gdb", "docker", "kubectl",
-		"apt", "apt-get", "yum", "dnf", "rpm", "dpkg", "pip", "npm", "gem", "git",
-		"svn", "mail", "sendmail", "mutt", "irb", "jrunscript", "jshell", "awk",
-		"tclsh", "wish", "expect", "php-cgi", "phpinfo", "sysctl", "modprobe",
-		"insmod", "lsmod", "getent", "finger", "arp", "route", "tcpdump", "whois",
-		"dmesg", "journalctl", "uptime", "date", "cal", "bc", "factor", "base32",
-		"uuencode", "uudecode", "zcat", "bzcat", "xzcat", "less", "pg", "view", "chroot",
-		"nice", "renice", "setsid", "stdbuf", "unshare", "nsenter", "capsh", "script",
-	}
-}
-
-// windowsCommands are cmd.exe and PowerShell commands.
-func windowsCommands() []string {
-	return []string{
-		"whoami", "ipconfig", "systeminfo", "tasklist", "taskkill", "net", "netsh",
-		"reg", "regedit", "sc", "wmic", "type", "dir", "copy", "del", "erase", "ren",
-		"move", "attrib", "icacls", "cacls", "schtasks", "at", "certutil", "bitsadmin",
-		"powershell", "pwsh", "cmd", "start", "call", "ver", "vol", "findstr", "where",
-		"nltest", "dsquery", "qwinsta", "query", "shutdown", "mshta", "rundll32",
-		"regsvr32", "cscript", "wscript", "msiexec", "forfiles", "for", "if", "set",
-		"echo", "ping", "nslookup", "tracert", "route", "arp", "getmac", "hostname",
-		"get-process", "get-childitem", "get-content", "invoke-expression",
-		"invoke-webrequest", "start-process", "new-object", "iex", "iwr", "gci", "gc",
-		"cat", "ls", "rm", "cp", "mv", "curl", "wget",
-	}
-}
-
 // phpFunctions are PHP functions that run code or commands, or read and write files.
 func phpFunctions() []string {
 	return []string{
-		"system", "exec", "shell_exec", "passthru", "popen", "proc_open", "pcntl_exec",
-		"eval", "assert", "create_function", "call_user_func", "call_user_func_array",
-		"preg_replace", "array_map", "array_filter", "usort", "uasort",
-		"register_shutdown_function", "register_tick_function", "base64_decode",
-		"gzinflate", "gzuncompress", "gzdecode", "str_rot13", "convert_uudecode",
-		"hex2bin", "file_get_contents", "file_put_contents", "fopen", "fwrite", "fputs",
-		"readfile", "file", "fpassthru", "highlight_file", "show_source", "include",
-		"include_once", "require", "require_once", "phpinfo", "posix_getpwuid",
-		"posix_kill", "posix_setuid", "posix_uname", "ini_set", "ini_get", "putenv",
-		"getenv", "unserialize", "move_uploaded_file", "copy", "unlink", "rename",
-		"symlink", "chmod", "chown", "mkdir", "rmdir", "scandir", "glob", "opendir",
-		"readdir", "dl", "mail", "mb_send_mail", "curl_exec", "fsockopen",
-		"pfsockopen", "stream_socket_client", "var_dump", "print_r", "var_export",
-		"debug_zval_dump", "get_defined_vars", "get_current_user", "getcwd",
-		"php_uname", "phpversion", "extract", "parse_str", "str_replace", "chr", "ord",
-		"strrev", "urldecode", "rawurldecode", "escapeshellcmd", "escapeshellarg",
-		"func_get_args", "constant", "method_exists", "reflectionfunction",
-		"invokeargs", "array_walk", "ob_start", "iterator_apply", "session_start",
+		"shell_exec", "passthru", "popen", "proc_open", "pcntl_exec", "create_function",
+		"call_user_func", "call_user_func_array", "preg_replace", "array_map", "array_filter",
+		"usort", "uasort", "register_shutdown_function", "register_tick_function",
+		"base64_decode", "gzinflate", "gzuncompress", "gzdecode", "str_rot13",
+		"convert_uudecode", "hex2bin", "file_get_contents", "file_put_contents", "fopen",
+		"fwrite", "fputs", "readfile", "fpassthru", "highlight_file", "show_source",
+		"include_once", "require_once", "phpinfo", "posix_", "ini_set", "ini_get", "putenv",
+		"unserialize", "move_uploaded_file", "symlink", "scandir", "opendir", "readdir",
+		"curl_exec", "fsockopen", "pfsockopen", "stream_socket_client", "var_dump", "print_r",
+		"var_export", "get_defined_vars", "get_current_user", "getcwd", "php_uname",
+		"phpversion", "parse_str", "escapeshellcmd", "escapeshellarg", "func_get_args",
+		"array_walk", "ob_start", "iterator_apply", "strrev", "strip_tags", "filegroup",
+		"fileowner", "fileperms", "chroot", "chgrp", "lchown", "getmypid", "getmyuid",
+		"gethostbyname", "get_cfg_var", "apache_child_terminate", "proc_nice",
+		"proc_terminate", "shm_open", "dl",
 	}
 }
 

@@ -14,6 +14,9 @@ const (
 	// cmdWeak commands are also words (cat, time, more, find): they need arguments
 	// that look like a command line.
 	cmdWeak
+	// cmdPrefix marks commands that run the command after them ("time", "nohup");
+	// it is combined with cmdStrong or cmdWeak.
+	cmdPrefix cmdClass = 4
 )
 
 // commandTable maps lower-case command names to their class.
@@ -73,17 +76,16 @@ func commandTable() map[string]cmdClass {
 	for _, w := range strong {
 		t[w] = cmdStrong
 	}
-	return t
-}
-
-// prefixCommands run the command that follows them: "time curl …", "nohup sh …".
-func isPrefixCommand(w string) bool {
-	switch w {
-	case "time", "nohup", "sudo", "env", "exec", "timeout", "nice", "xargs", "command", "builtin",
-		"eval", "watch", "strace", "busybox", "doas", "setsid", "stdbuf", "unbuffer", "flock":
-		return true
+	// Prefix commands run the command that follows them: "time curl …".
+	for _, w := range []string{"time", "nohup", "sudo", "env", "exec", "timeout", "nice", "xargs",
+		"command", "builtin", "eval", "watch", "strace", "busybox", "doas", "setsid", "stdbuf",
+		"unbuffer", "flock"} {
+		if t[w] == 0 {
+			t[w] = cmdWeak
+		}
+		t[w] |= cmdPrefix
 	}
-	return false
+	return t
 }
 
 // cmdGate are the classes a command injection needs: a separator, a substitution or
@@ -174,27 +176,21 @@ func (s *Scanner) detectCmdi(v *value, res *result) {
 // used as an injection, with its score. sep is the separator byte before it, 0 for
 // the start of the value.
 func (s *Scanner) commandAt(t string, start int, sep byte, strongSep bool) (int, bool) {
-	word, next := shellWord(t, start)
-	if word == "" {
+	class, next := s.commandWord(t, start)
+	if class == 0 {
 		return 0, false
 	}
 	tight := start < len(t) && !isSpace(t[start]) && t[start] != '+' // no blank between separator and command
 	prefixed := false
-	for hops := 0; isPrefixCommand(word) && hops < 3; hops++ {
+	for hops := 0; class&cmdPrefix != 0 && hops < 3; hops++ {
 		// "time curl …": judge the command the prefix runs.
-		w2, n2 := shellWord(t, skipArgsOfPrefix(t, next))
-		if w2 == "" {
+		c2, n2 := s.commandWord(t, skipArgsOfPrefix(t, next))
+		if c2 == 0 {
 			break
 		}
-		if _, ok := s.cmds[w2]; !ok {
-			break
-		}
-		word, next, prefixed = w2, n2, true
+		class, next, prefixed = c2, n2, true
 	}
-	class, ok := s.cmds[word]
-	if !ok {
-		return 0, false
-	}
+	class &^= cmdPrefix
 	if sep == '{' {
 		// Brace expansion needs a comma right after the command.
 		if next < len(t) && t[next] == ',' {
@@ -382,11 +378,12 @@ func globMatch(pat, name string) bool {
 	return name == ""
 }
 
-// shellWord reads one shell word from t[i:] the way a shell would see it after
+// commandWord reads one shell word from t[i:] the way a shell would see it after
 // evasions: leading blanks, ${IFS} and redirections skipped; quotes, backslashes,
-// "$@" and empty "${}" expansions removed; a /bin/ or /usr/bin/ prefix stripped. It
-// returns the lower-cased word (at most 24 bytes) and the index after it.
-func shellWord(t string, i int) (string, int) {
+// "$@" and empty "${}" expansions removed; a /bin/ or /usr/bin/ prefix and a .exe
+// suffix stripped. It returns the word's command class (0 when it is not a known
+// command) and the index after it. It does not allocate.
+func (s *Scanner) commandWord(t string, i int) (cmdClass, int) {
 	for i < len(t) {
 		switch {
 		case t[i] == ' ' || t[i] == '\t' || t[i] == '+' || t[i] == '(' || t[i] == '{' && i+1 < len(t) && t[i+1] != '$':
@@ -428,7 +425,7 @@ word:
 			continue
 		case isWordByte(c) || c == '-' || c == '.':
 			if n == len(buf) {
-				return "", i
+				return 0, i
 			}
 			buf[n] = lower(c)
 			n++
@@ -437,11 +434,13 @@ word:
 		}
 		break
 	}
-	w := string(buf[:n])
-	if strings.HasSuffix(w, ".exe") {
-		w = w[:len(w)-4]
+	if n > 4 && string(buf[n-4:n]) == ".exe" {
+		n -= 4
 	}
-	return w, i
+	if n == 0 {
+		return 0, i
+	}
+	return s.cmds[string(buf[:n])], i
 }
 
 // shellConstruct finds shell syntax that has no innocent use in a parameter and
@@ -472,8 +471,7 @@ func (s *Scanner) shellConstruct(t string) (int, int) {
 				break
 			}
 			i += off
-			w, _ := shellWord(lt, i)
-			if _, ok := s.cmds[w]; ok && (i == 0 || !isWordByte(lt[i-1])) {
+			if c, _ := s.commandWord(lt, i); c != 0 && (i == 0 || !isWordByte(lt[i-1])) {
 				return 90, i
 			}
 			off = i + len(p)

@@ -8,16 +8,25 @@ import (
 // forms at each of the three byte alignments ("rO0AB" when the stream starts the
 // base64 text). These never occur by chance in text.
 func javaMagic(t string) (string, int, string) {
-	if len(t) < 6 {
-		return "", 0, ""
-	}
-	for _, m := range []string{"rO0AB", "KztAAU", "Cs7QAF"} {
-		if i := strings.Index(t, m); i >= 0 && (i == 0 || !isWordByte(t[i-1]) || m != "rO0AB") {
-			return CodeJavaInjection, 95, excerptAt(t, i)
+	for i := 0; i+5 < len(t); i++ {
+		switch t[i] {
+		case 'r':
+			if strings.HasPrefix(t[i:], "rO0AB") && (i == 0 || !isWordByte(t[i-1])) {
+				return CodeJavaInjection, 95, excerptAt(t, i)
+			}
+		case 'K':
+			if strings.HasPrefix(t[i:], "KztAAU") {
+				return CodeJavaInjection, 95, excerptAt(t, i)
+			}
+		case 'C':
+			if strings.HasPrefix(t[i:], "Cs7QAF") {
+				return CodeJavaInjection, 95, excerptAt(t, i)
+			}
+		case 'a', 'A':
+			if hasPrefixFold(t[i:], "aced0005") {
+				return CodeJavaInjection, 90, excerptAt(t, i)
+			}
 		}
-	}
-	if i := indexFold(t, "aced0005"); i >= 0 {
-		return CodeJavaInjection, 90, excerptAt(t, i)
 	}
 	return "", 0, ""
 }
@@ -205,7 +214,7 @@ func resolveLookup(t string, i int, out []byte, depth int) ([]byte, int) {
 func (s *Scanner) detectPHP(v *value, res *result) {
 	g := v.hits.groups
 	varCall := v.has(clsDollar) && v.has(clsParen)
-	if g&(gPHP|gPHPFunc) == 0 && !varCall {
+	if g&(gPHP|gPHPFunc|gPHPWeak) == 0 && !varCall {
 		return
 	}
 	t := v.norm
@@ -254,12 +263,16 @@ func (s *Scanner) detectPHP(v *value, res *result) {
 		return
 	}
 	if g&gPHPFunc != 0 {
-		if loc := s.re.phpCall.FindStringIndex(t); loc != nil {
-			res.add(CodePHPInjection, 90, excerptAt(t, loc[0]))
+		from := max(firstHit(&v.hits, gPHPFunc)-4, 0)
+		if loc := s.re.phpCall.FindStringIndex(t[from:]); loc != nil {
+			res.add(CodePHPInjection, 90, excerptAt(t, from+loc[0]))
 			return
 		}
-		if loc := s.re.phpCallWeak.FindStringIndex(t); loc != nil && phpWeakCallOK(t[loc[0]:loc[1]]) {
-			res.add(CodePHPInjection, 90, excerptAt(t, loc[0]))
+	}
+	if g&gPHPWeak != 0 {
+		from := max(firstHit(&v.hits, gPHPWeak)-4, 0)
+		if loc := s.re.phpCallWeak.FindStringIndex(t[from:]); loc != nil && phpWeakCallOK(t[from+loc[0]:from+loc[1]]) {
+			res.add(CodePHPInjection, 90, excerptAt(t, from+loc[0]))
 			return
 		}
 	}

@@ -272,10 +272,8 @@ func parseIPPart(p string) (uint64, bool) {
 
 // detectScannerUA reports User-Agents of offensive scanners.
 func (s *Scanner) detectScannerUA(v *value, res *result) {
-	var h hits
-	s.ua.scan(v.norm, &h)
-	if h.n > 0 {
-		res.add(CodeScannerProbe, 90, excerptAt(v.norm, int(h.list[0].pos)))
+	if v.hits.groups&gUATool != 0 {
+		res.add(CodeScannerProbe, 90, excerptAt(v.norm, firstHit(&v.hits, gUATool)))
 	}
 }
 
@@ -300,7 +298,7 @@ func (s *Scanner) detectProtocol(v *value, res *result) {
 			return
 		}
 	}
-	if v.has(clsSlash) && v.has(clsSpace|clsNL) && v.has(clsAlnum) {
+	if v.hits.groups&gHTTPVer != 0 && v.has(clsSpace|clsNL) {
 		if loc := s.re.requestLine.FindStringIndex(t); loc != nil {
 			res.add(CodeProtocol, 90, excerptAt(t, loc[0]))
 			return

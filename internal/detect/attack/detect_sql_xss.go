@@ -26,31 +26,39 @@ func (s *Scanner) detectSQLi(v *value, res *result) {
 		}
 	}
 	quote := v.has(clsQuote | clsTick)
-	if !quote && g&(gSQL|gSQLFunc) == 0 && !(v.has(sqlStructure) && v.has(clsSpace)) {
+	if !quote && g&(gSQL|gSQLFunc|gSQLMisc) == 0 && !v.has(clsEq|clsLT|clsGT|clsBang) {
 		return
 	}
 	t := v.norm
-	if g&(gSQL|gSQLFunc) != 0 {
-		if loc := s.re.unionSelect.FindStringIndex(t); loc != nil {
-			res.add(CodeSQLi, 95, excerptAt(t, loc[0]))
-			return
-		}
-		if loc := s.re.sqlTimeFunc.FindStringIndex(t); loc != nil {
-			res.add(CodeSQLi, 90, excerptAt(t, loc[0]))
-			return
-		}
-		if v.has(clsSemi) {
-			if loc := s.re.sqlStacked.FindStringIndex(t); loc != nil {
-				res.add(CodeSQLi, 90, excerptAt(t, loc[0]))
-				return
-			}
-		}
-		if loc := s.re.sqlFunc.FindStringIndex(t); loc != nil {
-			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
+	if g&gUnion != 0 {
+		if loc := s.re.unionSelect.FindStringIndex(t[firstHit(&v.hits, gUnion):]); loc != nil {
+			res.add(CodeSQLi, 95, excerptAt(t, firstHit(&v.hits, gUnion)+loc[0]))
 			return
 		}
 	}
-	if quote {
+	if g&gSQLFunc != 0 {
+		from := max(firstHit(&v.hits, gSQLFunc)-16, 0)
+		if loc := s.re.sqlTimeFunc.FindStringIndex(t[from:]); loc != nil {
+			res.add(CodeSQLi, 90, excerptAt(t, from+loc[0]))
+			return
+		}
+	}
+	if g&gSQLStmt != 0 && v.has(clsSemi) {
+		if i := strings.IndexByte(t, ';'); i >= 0 {
+			if loc := s.re.sqlStacked.FindStringIndex(t[i:]); loc != nil {
+				res.add(CodeSQLi, 90, excerptAt(t, i+loc[0]))
+				return
+			}
+		}
+	}
+	if g&gSelect != 0 {
+		from := firstHit(&v.hits, gSelect)
+		if loc := s.re.sqlFunc.FindStringIndex(t[from:]); loc != nil {
+			res.add(CodeSQLi, 85, excerptAt(t, from+loc[0]))
+			return
+		}
+	}
+	if quote && endsWithSQLComment(t) {
 		if loc := s.re.sqlQuoteComment.FindStringIndex(t); loc != nil {
 			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
 			return
@@ -62,7 +70,7 @@ func (s *Scanner) detectSQLi(v *value, res *result) {
 			return
 		}
 	}
-	if g&(gSQL|gSQLFunc) != 0 {
+	if g&gSQLMisc != 0 || quote && firstNonBlankIsQuote(t) {
 		if loc := s.re.sqlMisc.FindStringIndex(t); loc != nil {
 			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
 			return
@@ -74,8 +82,9 @@ func (s *Scanner) detectSQLi(v *value, res *result) {
 			return
 		}
 	}
-	if !quote && !v.has(sqlStructure) {
-		// Words only: nothing for libinjection to judge.
+	if !quote && !(g&gSQL != 0 && v.has(sqlStructure)) && !(v.has(clsEq) && hasDigit(t)) && !strings.Contains(t, "--") && !strings.Contains(t, "/*") {
+		// No quote, no SQL keyword with operators, no comparison with a number and
+		// no comment: nothing for libinjection to judge.
 		return
 	}
 	if sc := s.libSQLi(v.app, quote); sc > 0 {
@@ -93,6 +102,43 @@ func (s *Scanner) detectSQLi(v *value, res *result) {
 			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
 		}
 	}
+}
+
+// firstHit returns the position of the first keyword hit in group g (0 if none).
+func firstHit(h *hits, g group) int {
+	for i := 0; i < h.n; i++ {
+		if h.list[i].grp&g != 0 {
+			return int(h.list[i].pos)
+		}
+	}
+	return 0
+}
+
+func hasDigit(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if t[i] >= '0' && t[i] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+// firstNonBlankIsQuote reports whether t starts (after blanks and a parenthesis)
+// with a quote: a value that breaks out of a string literal at once.
+func firstNonBlankIsQuote(t string) bool {
+	t = strings.TrimLeft(t, " \t\r\n)")
+	return t != "" && (t[0] == '\'' || t[0] == '"' || t[0] == '`')
+}
+
+// endsWithSQLComment reports whether t ends with an SQL comment opener, possibly
+// followed by blanks, dashes or a semicolon: "…'--", "…'-- -", "…# ", "…/*".
+func endsWithSQLComment(t string) bool {
+	body := strings.TrimRight(t, " \t\r\n+;")
+	if strings.HasSuffix(body, "#") || strings.HasSuffix(body, "/*") {
+		return true
+	}
+	tail := t[len(strings.TrimRight(t, " \t\r\n+;-")):]
+	return strings.Contains(tail, "--")
 }
 
 // libSQLi runs libinjection and scores its verdict. libinjection tries the value as
@@ -256,7 +302,7 @@ const xssGate = clsLT | clsQuote | clsTick | clsParen | clsEq
 // expressions for active tags, event handlers, script URLs and JavaScript sinks.
 func (s *Scanner) detectXSS(v *value, res *result) {
 	g := v.hits.groups
-	if !v.has(xssGate) && g&gXSS == 0 {
+	if !v.has(xssGate) && g&(gXSS|gJS) == 0 {
 		return
 	}
 	t := v.norm
@@ -276,7 +322,7 @@ func (s *Scanner) detectXSS(v *value, res *result) {
 			return
 		}
 	}
-	if v.has(clsColon) {
+	if v.has(clsColon) && (g&gXSS != 0 || v.has(clsSpace|clsNL|clsAmp|clsCtl) && containsFold(t, "script:")) {
 		// Browsers drop tabs and newlines inside a URL scheme: "ja\tvascript:".
 		sq := squeezeScheme(t)
 		for _, scheme := range []string{"javascript:", "vbscript:", "livescript:"} {
@@ -286,14 +332,16 @@ func (s *Scanner) detectXSS(v *value, res *result) {
 			}
 		}
 	}
-	if g&gXSS != 0 {
+	if g&(gXSS|gJS) != 0 {
 		if i := indexFold(t, "data:text/html"); i >= 0 && scriptURLContext(t, i) {
 			res.add(CodeXSS, 90, excerptAt(t, i))
 			return
 		}
-		if loc := s.re.xssJSCall.FindStringIndex(t); loc != nil && v.kind != kindPath {
-			res.add(CodeXSS, 85, excerptAt(t, loc[0]))
-			return
+		if g&gJS != 0 && v.kind != kindPath {
+			if loc := s.re.xssJSCall.FindStringIndex(t); loc != nil {
+				res.add(CodeXSS, 85, excerptAt(t, loc[0]))
+				return
+			}
 		}
 		if i := indexFold(t, "expression("); i >= 0 && v.has(clsColon) {
 			res.add(CodeXSS, 85, excerptAt(t, i))
@@ -311,6 +359,9 @@ func (s *Scanner) detectXSS(v *value, res *result) {
 			res.add(CodeXSS, sc, t)
 			return
 		}
+	}
+	if g&gXSS == 0 {
+		return
 	}
 	if i := indexFold(t, "+adw-"); i >= 0 && (containsFold(t, "script") || containsFold(t, "+ad4-")) {
 		// UTF-7: "+ADw-script+AD4-" is "<script>".

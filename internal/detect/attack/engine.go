@@ -257,8 +257,10 @@ func (s *Scanner) detect(v *value, res *result) {
 			s.detectSSRF(v, res)
 		}
 	}
-	if c, sc, ex := javaMagic(v.norm); c != "" {
-		res.add(c, sc, ex)
+	if v.hits.groups&gJavaMagic != 0 {
+		if c, sc, ex := javaMagic(v.norm); c != "" {
+			res.add(c, sc, ex)
+		}
 	}
 }
 

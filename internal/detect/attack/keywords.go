@@ -24,6 +24,9 @@ type keyword struct {
 	text  string
 	group group
 	flags kwFlag
+	// p4 and m4 hold the first (up to) four bytes of text and the mask of the bytes
+	// that exist, for a one-compare candidate test.
+	p4, m4 uint32
 }
 
 // group is a bit in a keyword hit set; detectors gate on groups.
@@ -33,6 +36,7 @@ type group uint64
 type hit struct {
 	kw  uint16
 	pos int32
+	grp group
 }
 
 // maxHits bounds the hits one value records; later hits still set their group bit.
@@ -46,17 +50,26 @@ type hits struct {
 }
 
 // matcher finds many lower-case keywords in one pass over a string, ASCII
-// case-insensitively. It indexes keywords by their first two bytes: a bitset says which
-// byte pairs start a keyword, so most positions cost one table lookup. It is immutable
+// case-insensitively. It indexes keywords by their first two bytes, so most positions
+// cost one table lookup. It is immutable
 // after construction and safe for concurrent use.
 type matcher struct {
-	kws   []keyword
-	pairs [1 << 16 / 64]uint64 // bit set for every lower-cased first-two-byte pair
-	start map[uint16][2]uint16 // pair → [first, end) index range into kws (sorted by pair)
+	kws []keyword
+	// row maps a lower-cased first byte to its row in span (0: no keyword starts
+	// with it); span[row][second byte] is the range of kws (sorted by their first two
+	// bytes) that start with that pair, packed as first<<16 | end, 0 for none. The
+	// two levels keep the table small enough to stay in cache.
+	row  [256]uint8
+	span [][256]uint32
+	// lower maps ASCII upper case to lower case and every other byte to itself.
+	lower [256]byte
 }
 
 func newMatcher(kws []keyword) (*matcher, error) {
-	m := &matcher{kws: append([]keyword(nil), kws...), start: map[uint16][2]uint16{}}
+	m := &matcher{kws: append([]keyword(nil), kws...)}
+	for i := range m.lower {
+		m.lower[i] = lower(byte(i))
+	}
 	for _, k := range m.kws {
 		if k.text == "" || len(k.text) > 64 {
 			return nil, fmt.Errorf("keyword %q: length must be 1–64", k.text)
@@ -70,6 +83,13 @@ func newMatcher(kws []keyword) (*matcher, error) {
 	if len(m.kws) >= 1<<16 {
 		return nil, fmt.Errorf("%d keywords: too many", len(m.kws))
 	}
+	for i := range m.kws {
+		k := &m.kws[i]
+		for j := 0; j < 4 && j < len(k.text); j++ {
+			k.p4 |= uint32(k.text[j]) << (8 * j)
+			k.m4 |= 0xff << (8 * j)
+		}
+	}
 	sort.SliceStable(m.kws, func(i, j int) bool { return pairOf(m.kws[i].text) < pairOf(m.kws[j].text) })
 	for i := 0; i < len(m.kws); {
 		j := i
@@ -80,8 +100,18 @@ func newMatcher(kws []keyword) (*matcher, error) {
 		if len(m.kws[i].text) == 1 {
 			return nil, fmt.Errorf("keyword %q: single-byte keywords are not supported", m.kws[i].text)
 		}
-		m.pairs[p/64] |= 1 << (p % 64)
-		m.start[p] = [2]uint16{uint16(i), uint16(j)}
+		b0, b1 := byte(p>>8), byte(p)
+		if m.row[b0] == 0 {
+			if len(m.span) == 0 {
+				m.span = append(m.span, [256]uint32{}) // row 0 stays empty
+			}
+			if len(m.span) == 255 {
+				return nil, fmt.Errorf("too many keyword first bytes")
+			}
+			m.row[b0] = uint8(len(m.span))
+			m.span = append(m.span, [256]uint32{})
+		}
+		m.span[m.row[b0]][b1] = uint32(i)<<16 | uint32(j)
 		i = j
 	}
 	return m, nil
@@ -111,34 +141,51 @@ func (m *matcher) scan(s string, h *hits) {
 	if len(s) < 2 {
 		return
 	}
-	prev := lower(s[0])
-	for i := 1; i < len(s); i++ {
-		c := lower(s[i])
-		p := uint16(prev)<<8 | uint16(c)
-		prev = c
-		if m.pairs[p/64]&(1<<(p%64)) == 0 {
-			continue
+	// win holds the lower-cased bytes s[i], s[i+1], s[i+2], s[i+3] (zero past the
+	// end); its low 16 bits are the pair that indexes span.
+	win := m.window4(s, 0)
+	for i := 0; i+1 < len(s); i++ {
+		if r := m.row[byte(win)]; r != 0 {
+			if sp := m.span[r][byte(win>>8)]; sp != 0 {
+				m.check(s, i, win, sp, h)
+			}
 		}
-		at := i - 1
-		r := m.start[p]
-		for k := r[0]; k < r[1]; k++ {
-			kw := &m.kws[k]
-			if !hasPrefixFold(s[at:], kw.text) {
-				continue
-			}
-			if kw.flags&kwStart != 0 && at > 0 && isWordByte(s[at-1]) {
-				continue
-			}
-			if end := at + len(kw.text); kw.flags&kwEnd != 0 && end < len(s) && isWordByte(s[end]) {
-				continue
-			}
-			h.groups |= kw.group
-			if h.n < maxHits {
-				h.list[h.n] = hit{kw: k, pos: int32(at)}
-				h.n++
-			}
+		win >>= 8
+		if i+4 < len(s) {
+			win |= uint32(m.lower[s[i+4]]) << 24
 		}
 	}
+}
+
+// check tests the keywords in span sp against s at i.
+func (m *matcher) check(s string, at int, win, sp uint32, h *hits) {
+	for k := uint16(sp >> 16); k < uint16(sp); k++ {
+		kw := &m.kws[k]
+		if win&kw.m4 != kw.p4 || len(kw.text) > 4 && !hasPrefixFold(s[at+4:], kw.text[4:]) {
+			continue
+		}
+		if kw.flags&kwStart != 0 && at > 0 && isWordByte(s[at-1]) {
+			continue
+		}
+		if end := at + len(kw.text); kw.flags&kwEnd != 0 && end < len(s) && isWordByte(s[end]) {
+			continue
+		}
+		h.groups |= kw.group
+		if h.n < maxHits {
+			h.list[h.n] = hit{kw: k, pos: int32(at), grp: kw.group}
+			h.n++
+		}
+	}
+}
+
+// window4 returns the (up to) four bytes of s at i, lower-cased, packed little-endian.
+// Bytes past the end are zero, which no keyword byte matches.
+func (m *matcher) window4(s string, i int) uint32 {
+	var w uint32
+	for j := 0; j < 4 && i+j < len(s); j++ {
+		w |= uint32(m.lower[s[i+j]]) << (8 * j)
+	}
+	return w
 }
 
 // hasPrefixFold reports whether s starts with the lower-case prefix, ASCII

@@ -65,7 +65,6 @@ type Config struct {
 type Scanner struct {
 	maxBody int64
 	kw      *matcher
-	ua      *matcher // scanner tool names in User-Agent
 	// class maps each byte to its character-class bit.
 	class      [256]uint64
 	re         regexps
@@ -117,13 +116,6 @@ func New(cfg Config) (*Scanner, error) {
 	}
 	var err error
 	if s.kw, err = newMatcher(keywords()); err != nil {
-		return nil, fmt.Errorf("attack: %w", err)
-	}
-	var uas []keyword
-	for _, a := range scannerAgents() {
-		uas = append(uas, keyword{text: a, group: 1})
-	}
-	if s.ua, err = newMatcher(uas); err != nil {
 		return nil, fmt.Errorf("attack: %w", err)
 	}
 	s.class = classTable()

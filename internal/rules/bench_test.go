@@ -123,19 +123,56 @@ func BenchmarkEval(b *testing.B) {
 	}
 }
 
-// BenchmarkPathGates measures what every request pays before the detectors: parsing the
-// path, the exclusion, honeypot and route look-ups and both IP lists.
+// gateCases feeds BenchmarkPathGates and BenchmarkGate.
+var gateCases = []struct {
+	name    string
+	escaped string
+}{
+	{"plain", "/products/42"},
+	{"mixed_case", "/Products/ABC/Details"},
+	{"api", "/api/v1/users"},
+	{"encoded_env", "/%2e%65nv"},
+}
+
+// BenchmarkPathGates measures what every request pays before the rules and detectors:
+// parsing the path, the exclusion, both IP lists, the honeypot and the route look-up.
 func BenchmarkPathGates(b *testing.B) {
 	s := parse(b, benchPolicy)
 	ip := netip.MustParseAddr("203.0.113.99")
-	for _, escaped := range []string{"/products/42", "/Products/ABC/Details", "/api/v1/users", "/%2e%65nv"} {
-		b.Run(escaped, func(b *testing.B) {
+	for _, tc := range gateCases {
+		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				p := rules.ParsePath(escaped)
+				p := rules.ParsePath(tc.escaped)
 				if !s.Excluded(p) && !s.Allowed(ip) && !s.Denied(ip) && !s.Honeypot(p) {
 					s.Route("GET", p)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkGate measures each gate alone on a plain path.
+func BenchmarkGate(b *testing.B) {
+	s := parse(b, benchPolicy)
+	ip := netip.MustParseAddr("203.0.113.99")
+	const escaped = "/products/42"
+	p := rules.ParsePath(escaped)
+	gates := []struct {
+		name string
+		f    func()
+	}{
+		{"parse_path", func() { rules.ParsePath(escaped) }},
+		{"excluded", func() { s.Excluded(p) }},
+		{"honeypot", func() { s.Honeypot(p) }},
+		{"route", func() { s.Route("GET", p) }},
+		{"allowed", func() { s.Allowed(ip) }},
+	}
+	for _, g := range gates {
+		b.Run(g.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				g.f()
 			}
 		})
 	}

@@ -25,6 +25,9 @@ type Path struct {
 // (not r.URL.Path, which is already decoded). An empty path is "/". ParsePath does not
 // allocate for a path that is canonical and contains no percent-encoding.
 func ParsePath(escaped string) Path {
+	if clean, ok := plainPath(escaped); ok {
+		return Path{Clean: clean, Canonical: true}
+	}
 	canonical := true
 	decoded := escaped
 	if strings.IndexByte(escaped, '%') >= 0 {
@@ -45,6 +48,29 @@ func ParsePath(escaped string) Path {
 		canonical = false
 	}
 	return Path{Clean: clean, Canonical: canonical}
+}
+
+// plainPath is ParsePath's fast path: it reports whether escaped is a clean path with no
+// percent-encoding, backslash or dot-prefixed segment (so no "." or ".." segment, and no
+// "..;"), apart perhaps from a trailing slash, and returns its clean form.
+func plainPath(escaped string) (string, bool) {
+	if escaped == "" || escaped[0] != '/' {
+		return "", false
+	}
+	for i := 0; i < len(escaped); i++ {
+		switch escaped[i] {
+		case '%', '\\':
+			return "", false
+		case '/':
+			if i+1 < len(escaped) && (escaped[i+1] == '/' || escaped[i+1] == '.') {
+				return "", false
+			}
+		}
+	}
+	if len(escaped) > 1 && escaped[len(escaped)-1] == '/' {
+		return escaped[:len(escaped)-1], true
+	}
+	return escaped, true
 }
 
 // unescape decodes every valid %XX in s. It keeps an invalid escape as it is, and

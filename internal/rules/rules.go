@@ -174,12 +174,13 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// pathSet matches a path against a list of patterns: exact patterns through a map,
-// the others one by one.
+// pathSet matches a path against a list of patterns. Patterns whose first segment is
+// literal are indexed by it, so that a path is compared only with the patterns that share
+// its first segment and with the few that start with a wildcard.
 type pathSet struct {
-	fold  bool                // match ignoring ASCII case; exact keys are lower case
-	exact map[string]struct{} // exact patterns
-	pats  []glob.Pattern      // the other patterns
+	fold  bool                      // match ignoring ASCII case; index keys are lower case
+	first map[string][]glob.Pattern // by literal first segment
+	rest  []glob.Pattern            // patterns that start with a wildcard
 }
 
 func newPathSet(list []string, fold bool) (pathSet, error) {
@@ -193,51 +194,52 @@ func newPathSet(list []string, fold bool) (pathSet, error) {
 		if err != nil {
 			return pathSet{}, fmt.Errorf("%q: %w", s, err)
 		}
-		if lit, ok := g.Exact(); ok {
-			if ps.exact == nil {
-				ps.exact = make(map[string]struct{})
-			}
-			ps.exact[lit] = struct{}{}
+		first, ok := g.FirstSegment()
+		if !ok {
+			ps.rest = append(ps.rest, g)
 			continue
 		}
-		ps.pats = append(ps.pats, g)
+		if ps.first == nil {
+			ps.first = make(map[string][]glob.Pattern)
+		}
+		ps.first[first] = append(ps.first[first], g)
 	}
 	return ps, nil
 }
 
-// maxFoldKey is the longest path whose exact lookup folds case in a stack buffer;
-// longer paths (far longer than any exact pattern in practice) are lowered on the heap.
-const maxFoldKey = 256
+// maxFoldSegment is the longest first segment that is folded in a stack buffer for the
+// index look-up; longer ones, far longer than any pattern's, are folded on the heap.
+const maxFoldSegment = 64
 
 func (ps *pathSet) match(p string) bool {
-	if len(ps.exact) > 0 {
-		if !ps.fold {
-			if _, ok := ps.exact[p]; ok {
-				return true
-			}
-		} else if !hasUpper(p) {
-			if _, ok := ps.exact[p]; ok {
-				return true
-			}
-		} else if len(p) <= maxFoldKey {
-			var buf [maxFoldKey]byte
-			b := buf[:len(p)]
-			for i := range len(p) {
-				c := p[i]
+	if len(ps.first) > 0 && len(p) > 0 {
+		seg, _, _ := strings.Cut(p[1:], "/")
+		var group []glob.Pattern
+		switch {
+		case !ps.fold || !hasUpper(seg):
+			group = ps.first[seg]
+		case len(seg) <= maxFoldSegment:
+			var buf [maxFoldSegment]byte
+			b := buf[:len(seg)]
+			for i := range len(seg) {
+				c := seg[i]
 				if 'A' <= c && c <= 'Z' {
 					c += 'a' - 'A'
 				}
 				b[i] = c
 			}
-			if _, ok := ps.exact[string(b)]; ok { // no allocation: map index by converted bytes
+			group = ps.first[string(b)] // no allocation: map index by converted bytes
+		default:
+			group = ps.first[asciiLower(seg)]
+		}
+		for i := range group {
+			if group[i].Match(p) {
 				return true
 			}
-		} else if _, ok := ps.exact[asciiLower(p)]; ok {
-			return true
 		}
 	}
-	for i := range ps.pats {
-		if ps.pats[i].Match(p) {
+	for i := range ps.rest {
+		if ps.rest[i].Match(p) {
 			return true
 		}
 	}

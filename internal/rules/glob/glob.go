@@ -190,20 +190,38 @@ func check(pattern string) error {
 }
 
 // String returns the pattern as written.
-func (p Pattern) String() string { return p.src }
+func (p *Pattern) String() string { return p.src }
 
 // Exact returns the one path p matches and true when p has no wildcard.
-func (p Pattern) Exact() (string, bool) {
+func (p *Pattern) Exact() (string, bool) {
 	return p.lit, p.valid && p.kind == kindExact
 }
 
 // Literal returns the number of bytes of p that match themselves, counting each "/"
 // separator. More literal bytes means a more specific pattern.
-func (p Pattern) Literal() int { return p.literal }
+func (p *Pattern) Literal() int { return p.literal }
+
+// FirstSegment returns the first segment of the paths p can match and true when that
+// segment is literal: "api" for "/api/**", "" for "/". It is lower case for a pattern from
+// CompileFold. Callers use it to index patterns by the first segment of a path.
+func (p *Pattern) FirstSegment() (string, bool) {
+	if !p.valid {
+		return "", false
+	}
+	if p.kind == kindGeneral {
+		s := p.segs[0]
+		return s.lit, !s.globstar && s.parts == nil
+	}
+	if p.kind == kindLastSeg || p.kind == kindAnySeg || p.lit == "" {
+		return "", false // starts with "**"
+	}
+	first, _, _ := strings.Cut(p.lit[1:], "/")
+	return first, true
+}
 
 // Match reports whether path matches p. Path should be a cleaned path starting with "/";
 // a path that does not start with "/" matches nothing.
-func (p Pattern) Match(path string) bool {
+func (p *Pattern) Match(path string) bool {
 	if !p.valid || path == "" || path[0] != '/' {
 		return false
 	}
@@ -289,7 +307,7 @@ func (s *segment) match(seg string) bool {
 }
 
 // matchFold is Match ignoring ASCII case; p's literals are lower case.
-func (p Pattern) matchFold(path string) bool {
+func (p *Pattern) matchFold(path string) bool {
 	switch p.kind {
 	case kindExact:
 		return equalFold(path, p.lit)

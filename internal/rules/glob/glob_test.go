@@ -143,7 +143,7 @@ func TestExactAndLiteral(t *testing.T) {
 		})
 	}
 	var zero Pattern
-	if zero.Match("/") {
+	if _, ok := zero.FirstSegment(); ok || zero.Match("/") {
 		t.Error("zero Pattern matched /")
 	}
 }
@@ -209,6 +209,12 @@ func FuzzGlob(f *testing.F) {
 		if lit, ok := g.Exact(); ok && got != (p == lit) {
 			t.Fatalf("exact pattern %q: Match(%q) = %v", pattern, p, got)
 		}
+		// Only paths with a pattern's literal first segment can match it.
+		if first, ok := g.FirstSegment(); ok && got {
+			if seg, _, _ := strings.Cut(p[1:], "/"); seg != first {
+				t.Fatalf("Compile(%q).Match(%q), but FirstSegment = %q", pattern, p, first)
+			}
+		}
 		// Folding is matching the lower-cased pattern against the lower-cased path.
 		gf, err := CompileFold(pattern)
 		if err != nil {
@@ -231,6 +237,43 @@ func asciiLower(s string) string {
 		}
 		return r
 	}, s)
+}
+
+func TestFirstSegment(t *testing.T) {
+	tests := []struct {
+		pattern string
+		first   string
+		ok      bool
+	}{
+		{"/", "", true},
+		{"/api", "api", true},
+		{"/api/**", "api", true},
+		{"/api/", "api", true},
+		{"/api/*/x", "api", true},
+		{"/a*/x", "", false},
+		{"/**", "", false},
+		{"/**/.env", "", false},
+		{"/**/.git/**", "", false},
+		{"/**/a/*.b", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.pattern, func(t *testing.T) {
+			p, err := Compile(tc.pattern)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first, ok := p.FirstSegment(); first != tc.first || ok != tc.ok {
+				t.Errorf("FirstSegment() = %q, %v; want %q, %v", first, ok, tc.first, tc.ok)
+			}
+		})
+	}
+	p, err := CompileFold("/PhpMyAdmin/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, _ := p.FirstSegment(); first != "phpmyadmin" {
+		t.Errorf("folding FirstSegment() = %q, want lower case", first)
+	}
 }
 
 func TestMatchFold(t *testing.T) {

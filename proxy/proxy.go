@@ -65,10 +65,11 @@ type Config struct {
 	// HealthPath is the path the proxy answers itself (GET and HEAD only) with 200
 	// "ok". Empty means "/healthz".
 	HealthPath string `json:"health_path,omitempty" yaml:"health_path,omitempty"`
-	// FlushInterval is how often a buffered response body is flushed to the client
-	// while it is copied. Zero means only when the buffer fills, except for event
-	// streams and responses of unknown length, which are always flushed at once. It
-	// must not be negative.
+	// FlushInterval is how often a response body being copied is flushed to the
+	// client. Zero means no periodic flushing: data reaches the client as the server's
+	// write buffer fills and when the response ends, except for event streams and
+	// responses of unknown length, which are flushed after every write. It must not be
+	// negative.
 	FlushInterval time.Duration `json:"flush_interval,omitempty" yaml:"flush_interval,omitempty"`
 
 	// Transport sends requests to the upstream. Nil means a transport of the Proxy's
@@ -82,8 +83,9 @@ type Config struct {
 
 // Proxy is an http.Handler that answers health checks and sends every other request
 // through the guard to the upstream. Build one with New; the zero value is not usable. A
-// Proxy is safe for concurrent use and starts no goroutines of its own beyond those of
-// the requests it serves.
+// Proxy is safe for concurrent use. It starts no goroutines of its own; its transport
+// keeps idle upstream connections open (with the transport's goroutines) until they time
+// out or CloseIdleConnections closes them.
 type Proxy struct {
 	health  string
 	guarded http.Handler

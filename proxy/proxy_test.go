@@ -68,6 +68,12 @@ func front(t *testing.T, gcfg vigil.Config, pcfg proxy.Config) *httptest.Server 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return frontWith(t, g, pcfg)
+}
+
+// frontWith serves a proxy in front of g, built from pcfg, on a test server.
+func frontWith(t *testing.T, g *vigil.Guard, pcfg proxy.Config) *httptest.Server {
+	t.Helper()
 	p, err := proxy.New(g, pcfg)
 	if err != nil {
 		t.Fatal(err)
@@ -175,6 +181,7 @@ func TestForwardingHeaders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			pcfg := tt.pcfg
 			if pcfg.Upstream == "" {
 				pcfg.Upstream = up.URL
@@ -246,9 +253,13 @@ func TestHealth(t *testing.T) {
 		{name: "custom_path", healthPath: "/-/ready", method: "GET", target: "/-/ready", wantBody: "ok\n"},
 		{name: "default_path_not_answered_when_customised", healthPath: "/-/ready", method: "GET", target: "/healthz", wantHits: 1},
 	}
+	g, err := vigil.New(vigil.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fr := front(t, vigil.Config{}, proxy.Config{Upstream: up.URL, HealthPath: tt.healthPath})
+			fr := frontWith(t, g, proxy.Config{Upstream: up.URL, HealthPath: tt.healthPath})
 			before := hits.Load()
 			res, body := do(t, tt.method, fr.URL+tt.target, map[string]string{"Content-Type": "text/plain"})
 			if res.StatusCode != 200 {

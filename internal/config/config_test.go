@@ -303,3 +303,25 @@ func TestUnknownOverrideKey(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestPackageDocExample keeps the example file in the package doc valid.
+func TestPackageDocExample(t *testing.T) {
+	src, err := os.ReadFile("config.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(src), "A file looks like this")
+	doc, _, _ := strings.Cut(rest, "The file is read")
+	var example strings.Builder
+	for l := range strings.Lines(doc) {
+		if y, ok := strings.CutPrefix(l, "//\t"); ok {
+			example.WriteString(y)
+		}
+	}
+	if !strings.Contains(example.String(), "upstream:") {
+		t.Fatalf("no example found in the package doc:\n%s", doc)
+	}
+	if _, errs := load(t, example.String()); errs != nil {
+		t.Errorf("the package doc's example does not load: %q", errs)
+	}
+}

@@ -2,7 +2,6 @@ package attack
 
 import (
 	"net/netip"
-	"strconv"
 	"strings"
 )
 
@@ -259,15 +258,34 @@ func parseIPPart(p string) (uint64, bool) {
 	if p == "" || len(p) > 12 {
 		return 0, false
 	}
-	base := 10
+	base := uint64(10)
 	switch {
 	case len(p) > 2 && (p[:2] == "0x" || p[:2] == "0X"):
 		base, p = 16, p[2:]
 	case len(p) > 1 && p[0] == '0':
 		base, p = 8, p[1:]
 	}
-	x, err := strconv.ParseUint(p, base, 64)
-	return x, err == nil
+	// Parsed by hand: strconv allocates an error for every non-number, and most
+	// hosts are names.
+	var x uint64
+	for i := 0; i < len(p); i++ {
+		var d uint64
+		switch c := p[i]; {
+		case '0' <= c && c <= '9':
+			d = uint64(c - '0')
+		case 'a' <= c && c <= 'f':
+			d = uint64(c-'a') + 10
+		case 'A' <= c && c <= 'F':
+			d = uint64(c-'A') + 10
+		default:
+			return 0, false
+		}
+		if d >= base {
+			return 0, false
+		}
+		x = x*base + d
+	}
+	return x, true
 }
 
 // detectScannerUA reports User-Agents of offensive scanners.

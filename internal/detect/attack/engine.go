@@ -142,15 +142,6 @@ func (r *result) add(code string, score int, excerpt string) {
 	}
 }
 
-func (r *result) score(code string) int {
-	for i := 0; i < r.n; i++ {
-		if r.list[i].code == code {
-			return r.list[i].score
-		}
-	}
-	return 0
-}
-
 // alnumOnly is the class set of values that can hold no attack except a Java
 // serialisation marker, which checkInert handles.
 const alnumOnly = clsAlnum | clsDash

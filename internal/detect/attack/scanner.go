@@ -15,25 +15,46 @@ import (
 // Detector is the Detector name on every Finding this package produces.
 const Detector = "attack"
 
-// Finding codes. They are stable: policy weights refer to them.
+// Finding codes. They are stable: policy weights refer to them. The package
+// documentation lists what each means and the scores it is given.
 const (
-	CodeSQLi            = "sqli"
-	CodeXSS             = "xss"
-	CodePathTraversal   = "path_traversal"
-	CodeCmdi            = "cmdi"
-	CodeSSRF            = "ssrf"
-	CodeScannerProbe    = "scanner_probe"
-	CodeLog4Shell       = "log4shell"
-	CodeJavaInjection   = "java_injection"
-	CodePHPInjection    = "php_injection"
-	CodeCodeInjection   = "code_injection"
-	CodeXXE             = "xxe"
-	CodeLDAPInjection   = "ldap_injection"
+	// CodeSQLi is SQL (and MongoDB operator) injection.
+	CodeSQLi = "sqli"
+	// CodeXSS is cross-site scripting.
+	CodeXSS = "xss"
+	// CodePathTraversal is directory traversal and local file inclusion.
+	CodePathTraversal = "path_traversal"
+	// CodeCmdi is OS command injection.
+	CodeCmdi = "cmdi"
+	// CodeSSRF is a URL or host aimed at metadata services or internal addresses.
+	CodeSSRF = "ssrf"
+	// CodeScannerProbe is a request only a vulnerability scanner makes.
+	CodeScannerProbe = "scanner_probe"
+	// CodeLog4Shell is a Log4j JNDI lookup.
+	CodeLog4Shell = "log4shell"
+	// CodeJavaInjection is Java expression-language, deserialisation and class
+	// loader abuse.
+	CodeJavaInjection = "java_injection"
+	// CodePHPInjection is PHP code, PHP stream wrappers and PHP script uploads.
+	CodePHPInjection = "php_injection"
+	// CodeCodeInjection is template injection and server-side JavaScript, Python,
+	// Perl and SSI code.
+	CodeCodeInjection = "code_injection"
+	// CodeXXE is XML external entity and DTD abuse.
+	CodeXXE = "xxe"
+	// CodeLDAPInjection is LDAP filter injection.
+	CodeLDAPInjection = "ldap_injection"
+	// CodeSessionFixation is an attempt to plant a session identifier.
 	CodeSessionFixation = "session_fixation"
-	CodeProtocol        = "protocol"
-	CodeBodyNotScanned  = "body_not_scanned"
-	CodeTooManyParams   = "too_many_params"
-	CodeValueTooLong    = "value_too_long"
+	// CodeProtocol is a protocol-level trick: CRLF injection, smuggling markers,
+	// NUL bytes, charset and content-type confusion.
+	CodeProtocol = "protocol"
+	// CodeBodyNotScanned says the body, or part of it, was not examined.
+	CodeBodyNotScanned = "body_not_scanned"
+	// CodeTooManyParams says values past MaxValues were not examined.
+	CodeTooManyParams = "too_many_params"
+	// CodeValueTooLong says a value was examined only on its first MaxValueBytes.
+	CodeValueTooLong = "value_too_long"
 )
 
 // Limits on the work one request can cause.

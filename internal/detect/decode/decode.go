@@ -16,6 +16,10 @@
 // duplicate slashes and "." segments collapse. ".." segments are kept, because they are
 // what a detector looks for.
 //
+// [Escapes] decodes JavaScript and JSON backslash escapes (\u0041, \x41). It is not
+// part of String, because a backslash means nothing in most contexts (Windows paths);
+// callers apply it where such escapes are plausible.
+//
 // Every function returns its input unchanged, without allocating, when the input holds
 // none of the bytes that function acts on, so clean input costs one scan. Output is
 // bounded: no function returns a string longer than [MaxGrowth] times its input (plus

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"encoding/json"
 	"html"
 	"net/url"
 	"strings"
@@ -233,4 +234,64 @@ func BenchmarkString(b *testing.B) {
 			}
 		})
 	}
+}
+
+// escapeCases feeds TestEscapes and FuzzEscapes.
+var escapeCases = []struct {
+	name, in, want string
+}{
+	{"no_backslash", "plain text", "plain text"},
+	{"unicode_escape", `$\u007Bjndi:ldap://x}`, "${jndi:ldap://x}"},
+	{"hex_escape", `\x3cscript\x3e`, "<script>"},
+	{"braced_escape", `\u{61}lert`, "alert"},
+	{"surrogate_pair", `\uD83D\uDE00`, "\U0001F600"},
+	{"lone_surrogate", `\uD83Dx`, "\uFFFDx"},
+	{"windows_path_kept", `C:\Users\xavier\new`, `C:\Users\xavier\new`},
+	{"short_escape_kept", `\u12`, `\u12`},
+	{"trailing_backslash", `abc\`, `abc\`},
+}
+
+func TestEscapes(t *testing.T) {
+	for _, tc := range escapeCases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Escapes(tc.in); got != tc.want {
+				t.Errorf("Escapes(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzEscapes(f *testing.F) {
+	for _, tc := range escapeCases {
+		f.Add(tc.in)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := Escapes(in)
+		if len(out) > len(in) {
+			t.Fatalf("Escapes(%q) = %q: longer than input", in, out)
+		}
+		if !strings.Contains(in, `\`) && out != in {
+			t.Fatalf("Escapes(%q) changed input without backslashes: %q", in, out)
+		}
+		// Where the input is a JSON string body using only \u escapes, JSON decoding
+		// is the reference.
+		if !strings.Contains(in, `\x`) && !strings.Contains(in, `\u{`) && !strings.Contains(in, `\U`) && utf8.ValidString(in) {
+			var want string
+			if err := json.Unmarshal([]byte(`"`+in+`"`), &want); err == nil && !strings.ContainsAny(in, "\"") {
+				onlyU := true
+				for i := 0; i < len(in); i++ {
+					if in[i] == '\\' {
+						if i+1 < len(in) && in[i+1] == 'u' {
+							i++
+							continue
+						}
+						onlyU = false
+					}
+				}
+				if onlyU && out != want {
+					t.Fatalf("Escapes(%q) = %q, encoding/json = %q", in, out, want)
+				}
+			}
+		}
+	})
 }

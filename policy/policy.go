@@ -147,9 +147,10 @@ type Honeypot struct {
 	SkipDefaults bool `json:"skip_defaults,omitempty" yaml:"skip_defaults,omitempty"`
 	// Paths are bait path patterns added to the built-in ones. Empty adds none.
 	Paths []string `json:"paths,omitempty" yaml:"paths,omitempty"`
-	// Except lists built-in paths, exactly as DefaultHoneypotPaths spells them, that the
-	// application serves and that must not be bait. Empty removes none. An entry that is
-	// not a built-in path is ignored, so a policy stays valid when the list changes.
+	// Except lists built-in paths, as DefaultHoneypotPaths spells them but in any case,
+	// that the application serves and that must not be bait. Empty removes none. An
+	// entry that is not a built-in path is ignored, so that a policy stays valid when
+	// the built-in list changes.
 	Except []string `json:"except,omitempty" yaml:"except,omitempty"`
 	// BanTTL is how long a honeypot hit bans the client. Zero bans for the escalating
 	// duration set by Bans, as for any other ban.

@@ -111,6 +111,8 @@ var classifyCases = []struct {
 		Class{Kind: Crawler, Category: "other", Name: "zzyzxbot", Major: 1}, false},
 	{"generic_bot_posing_as_chrome", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 (compatible; Quuxbot/0.3; +https://quux.example/bot)",
 		Class{Kind: Crawler, Category: "other", Name: "quuxbot"}, false},
+	{"generic_url_posing_as_safari", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15 Snapfetch (+https://snap.example/)",
+		Class{Kind: Crawler, Category: "other", Name: "snapfetch"}, false},
 	{"generic_contact_url", "Qwertyfetch/2.3 (+https://qwerty.example/about)",
 		Class{Kind: Crawler, Category: "other", Name: "qwertyfetch", Major: 2}, false},
 

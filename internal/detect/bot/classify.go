@@ -153,12 +153,23 @@ func genericCrawler(ua string, browserish bool) (string, bool) {
 		}
 		w := strings.ToLower(strings.Trim(words[i:j], ".-_"))
 		i = j
-		if w == "" || w == "mozilla" || w == "compatible" || w == "http" || w == "https" || leadingInt(w) > 0 || w[0] == '0' {
+		if w == "" || leadingInt(w) > 0 || w[0] == '0' || isStockWord(w) {
 			continue
 		}
 		return w[:min(len(w), 32)], true
 	}
 	return "other", true
+}
+
+// isStockWord reports a lower-case word that browser-like User-Agents share, which
+// cannot name a crawler.
+func isStockWord(w string) bool {
+	switch w {
+	case "mozilla", "compatible", "applewebkit", "khtml", "like", "gecko", "chrome", "safari",
+		"version", "mobile", "firefox", "http", "https", "u":
+		return true
+	}
+	return false
 }
 
 // withoutFirstComment returns ua without its first parenthesised comment, nested

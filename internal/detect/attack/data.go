@@ -130,7 +130,8 @@ func keywords() []keyword {
 		"o:", "a:", "c:", "__destruct", "__wakeup", "__tostring", ".php", ".phtml",
 		".phar", "[php]", "@$", "${@", "<?", "php]", "php}", "data:text/plain")
 	add(gPHPFunc, kwStart, phpFunctions()...)
-	add(gPHPWeak, kwWord, "system", "exec", "eval", "assert", "include", "require", "extract",
+	add(gPHPFunc, kwStart, "exec", "eval", "assert")
+	add(gPHPWeak, kwWord, "system", "assert", "include", "require", "extract",
 		"glob", "chr", "mail", "copy", "file", "constant", "unlink", "rename", "mkdir", "rmdir",
 		"chmod", "chown")
 	// SSRF.
@@ -148,7 +149,7 @@ func keywords() []keyword {
 		"self._templatereference", "request.application", "config.items",
 		"freemarker", "?new(", "new()", ".exec(", "$class", "#set(", "#foreach",
 		"velocity", "@(", "#{7", "${7", "{{7", "this.constructor", "function(",
-		"=>", "while(", "while (", "for(;;", "for (;;", "import os", "compile(", "range(",
+		"=>", "while(", "while (", "while\t", "for(;", "for (;", "import os", "compile(", "range(",
 		"@{", "_$$nd_func$$_", "require.", "._load", "new function", ".spawn(")
 	add(gXXE, 0, "<!doctype", "<!entity", "<!element", "<!attlist", "system \"",
 		"system '", "public \"", "%xxe", "xinclude", "<xi:include")

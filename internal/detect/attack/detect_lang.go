@@ -276,6 +276,13 @@ func (s *Scanner) detectPHP(v *value, res *result) {
 			return
 		}
 	}
+	if v.has(clsQuote) && v.has(clsDot) {
+		// A function name assembled from strings: "sys"."tem"('id').
+		if loc := s.re.phpConcatCall.FindStringIndex(t); loc != nil {
+			res.add(CodePHPInjection, 85, excerptAt(t, loc[0]))
+			return
+		}
+	}
 	if varCall {
 		if loc := s.re.phpVarCall.FindStringIndex(t); loc != nil && !strings.HasPrefix(t[loc[0]:], "$(") && !strings.HasPrefix(t[loc[0]:], "${") || loc != nil && strings.HasPrefix(t[loc[0]:], "${") && strings.Contains(t[loc[0]:loc[1]], "}(") {
 			res.add(CodePHPInjection, 85, excerptAt(t, loc[0]))
@@ -300,8 +307,8 @@ func phpWeakCallOK(m string) bool {
 	if name != "" && !isSpace(name[len(name)-1]) && !strings.Contains(name, "/*") {
 		return true
 	}
-	arg := strings.TrimLeft(m[open+1:], " \t")
-	return arg != "" && strings.IndexByte("\"'`$@([", arg[0]) >= 0
+	arg := strings.TrimLeft(m[open+1:], " \t\r\n")
+	return arg != "" && strings.IndexByte("\"'`$@([)", arg[0]) >= 0
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -345,7 +352,12 @@ func (s *Scanner) detectCodeInjection(v *value, res *result) {
 		res.add(CodeCodeInjection, 95, excerptAt(t, i))
 		return
 	}
-	for _, p := range []string{"require.main", ".constructor._load", "new function(", "new function (", "process.spawn(", "module.constructor", "while(true)", "while (true)", "while(!0)", "while(1)", "for(;;)", "for (;;)"} {
+	if loc := s.re.jsLoop.FindStringIndex(t); loc != nil {
+		// An endless loop: a denial of service in server-side JavaScript.
+		res.add(CodeCodeInjection, 85, excerptAt(t, loc[0]))
+		return
+	}
+	for _, p := range []string{"require.main", ".constructor._load", "new function(", "new function (", "process.spawn(", "module.constructor", "this.constructor.constructor", "module.exports="} {
 		if i := indexFold(t, p); i >= 0 {
 			res.add(CodeCodeInjection, 85, excerptAt(t, i))
 			return

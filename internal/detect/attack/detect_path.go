@@ -258,6 +258,11 @@ func (s *Scanner) detectFilename(v *value, res *result) {
 	if i := strings.LastIndexAny(name, "/\\"); i >= 0 {
 		name = name[i+1:]
 	}
+	if strings.HasPrefix(name, "sess_") && len(name) >= 20 {
+		// A PHP session file: uploading one plants a session.
+		res.add(CodePHPInjection, 85, v.norm)
+		return
+	}
 	parts := strings.Split(name, ".")
 	if len(parts) < 2 {
 		return

@@ -24,7 +24,8 @@ const (
 
 // Character classes: each byte of a value sets one bit, and detectors gate on them.
 const (
-	clsAlnum     uint64 = 1 << iota // letters, digits, '_'
+	clsAlnum     uint64 = 1 << iota // letters, digits
+	clsUnder                        // _
 	clsSpace                        // ' ', '\t'
 	clsNL                           // '\r', '\n'
 	clsCtl                          // other C0 controls, DEL
@@ -66,8 +67,10 @@ func classTable() [256]uint64 {
 	for c := 0; c < 256; c++ {
 		b := byte(c)
 		switch {
-		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '_':
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
 			t[c] = clsAlnum
+		case b == '_':
+			t[c] = clsUnder
 		case b == ' ' || b == '\t':
 			t[c] = clsSpace
 		case b == '\r' || b == '\n':
@@ -143,7 +146,8 @@ func (r *result) add(code string, score int, excerpt string) {
 }
 
 // alnumOnly is the class set of values that can hold no attack except a Java
-// serialisation marker, which checkInert handles.
+// serialisation marker, which scan checks directly. ('_' is not in it: identifiers
+// such as information_schema or xp_cmdshell are payloads on their own.)
 const alnumOnly = clsAlnum | clsDash
 
 // scan runs every applicable detector on one value and appends what they find.
@@ -154,7 +158,7 @@ func (s *Scanner) scan(dst []detect.Finding, where loc, in string, k kind) []det
 	}
 	cls := s.classes(in)
 	if cls&^alnumOnly == 0 && k != kindUA {
-		// Letters, digits, '-' and '_' only: nothing to decode and no syntax to abuse.
+		// Letters, digits and '-' only: nothing to decode and no syntax to abuse.
 		if c, sc, ex := javaMagic(in); c != "" {
 			return append(dst, finding(c, sc, where, ex))
 		}

@@ -113,6 +113,8 @@ type regexps struct {
 	phpCallWeak     *regexp.Regexp
 	phpOpenTag      *regexp.Regexp
 	perlInterp      *regexp.Regexp
+	jsLoop          *regexp.Regexp
+	phpConcatCall   *regexp.Regexp
 	ldapInj         *regexp.Regexp
 	winFor          *regexp.Regexp
 	shellParamExp   *regexp.Regexp

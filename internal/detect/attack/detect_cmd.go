@@ -50,6 +50,11 @@ func commandTable() map[string]cmdClass {
 		"sftp", "smbclient", "rpcclient", "ldapsearch", "mysql", "psql", "sqlite3", "mongo",
 		"redis-cli", "vssadmin", "wevtutil", "bcdedit", "takeown", "whoami.exe", "reg.exe",
 		"net1", "ntdsutil", "psexec", "wsl", "bash.exe", "curl.exe", "wget.exe",
+		// SQLite shell dot-commands, run by an injected ".shell" or ".system".
+		".shell", ".system", ".sh", ".databases", ".tables", ".dump", ".import", ".output",
+		".load", ".read", ".once", ".schema",
+		"cpulimit", "c89", "c99", "adduser", "deluser", "userdel", "groupadd", "gpasswd",
+		"shred", "wipe", "srm", "losetup", "cryptsetup", "debugfs", "fdisk", "mkfs",
 	}
 	weak := []string{
 		"cat", "more", "less", "head", "tail", "find", "locate", "sort", "cut", "echo",
@@ -176,9 +181,12 @@ func (s *Scanner) detectCmdi(v *value, res *result) {
 // used as an injection, with its score. sep is the separator byte before it, 0 for
 // the start of the value.
 func (s *Scanner) commandAt(t string, start int, sep byte, strongSep bool) (int, bool) {
-	class, next := s.commandWord(t, start)
+	class, next, evaded := s.commandWordEv(t, start)
 	if class == 0 {
 		return 0, false
+	}
+	if evaded {
+		return 90, true
 	}
 	tight := start < len(t) && !isSpace(t[start]) && t[start] != '+' // no blank between separator and command
 	prefixed := false
@@ -201,7 +209,7 @@ func (s *Scanner) commandAt(t string, start int, sep byte, strongSep bool) (int,
 	args := t[next:]
 	if sep == 0 {
 		// The value starts with the command: the text must read as a command line.
-		if class == cmdStrong && (prefixed || looksLikeArgs(args, false, true)) {
+		if class == cmdStrong && (prefixed || looksLikeArgs(args, false, true) || shortCommandLine(args)) {
 			return 90, true
 		}
 		if class == cmdWeak && prefixed && looksLikeArgs(args, true, true) {
@@ -226,6 +234,25 @@ func (s *Scanner) commandAt(t string, start int, sep byte, strongSep bool) (int,
 		return 90, true
 	}
 	return 0, false
+}
+
+// shortCommandLine reports whether the text after a command word is one to three
+// further words and nothing else ("ansible-config dump", "uname -a"): the shape of a
+// command line rather than a sentence. A bare command word alone does not count
+// (User-Agents such as "wget" or "curl" are that).
+func shortCommandLine(args string) bool {
+	f := strings.Fields(strings.ReplaceAll(args, "+", " "))
+	if len(f) == 0 || len(f) > 3 {
+		return false
+	}
+	for _, w := range f {
+		for i := 0; i < len(w); i++ {
+			if c := w[i]; !isWordByte(c) && c != '-' && c != '.' && c != '/' && c != ':' && c != '=' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // skipArgsOfPrefix skips the options and numeric arguments of a prefix command
@@ -384,6 +411,15 @@ func globMatch(pat, name string) bool {
 // suffix stripped. It returns the word's command class (0 when it is not a known
 // command) and the index after it. It does not allocate.
 func (s *Scanner) commandWord(t string, i int) (cmdClass, int) {
+	c, next, _ := s.commandWordEv(t, i)
+	return c, next
+}
+
+// commandWordEv is commandWord that also reports whether the word was obfuscated:
+// quotes, backslashes, empty substitutions or unset variables inside it (c”at,
+// w\ho\ami, una$$me, pi“ng). Nobody writes a command that way but to slip it past a
+// filter.
+func (s *Scanner) commandWordEv(t string, i int) (cmdClass, int, bool) {
 	for i < len(t) {
 		switch {
 		case t[i] == ' ' || t[i] == '\t' || t[i] == '+' || t[i] == '(' || t[i] == '{' && i+1 < len(t) && t[i+1] != '$':
@@ -399,24 +435,33 @@ func (s *Scanner) commandWord(t string, i int) (cmdClass, int) {
 word:
 	var buf [24]byte
 	n := 0
+	evaded := false
 	for i < len(t) {
 		c := t[i]
 		switch {
 		case c == '\'' || c == '"' || c == '\\':
 			i++
+			evaded = evaded || n > 0
 			continue
-		case c == '$' && i+1 < len(t) && (t[i+1] == '@' || t[i+1] == '*'):
-			i += 2
+		case c == '`' && i+1 < len(t) && t[i+1] == '`' && n > 0:
+			i += 2 // an empty substitution: pi``ng
+			evaded = true
 			continue
-		case c == '$' && i+2 < len(t) && t[i+1] == '{' && t[i+2] == '}':
+		case c == '$' && i+1 < len(t) && strings.IndexByte("@*!?-$#0123456789", t[i+1]) >= 0:
+			i += 2 // a special parameter: c$@at, una$$me
+			evaded = evaded || n > 0
+			continue
+		case c == '$' && i+2 < len(t) && (t[i+1] == '{' && t[i+2] == '}' || t[i+1] == '(' && t[i+2] == ')'):
 			i += 3
+			evaded = evaded || n > 0
 			continue
-		case c == '$' && n > 0 && i+1 < len(t) && (t[i+1] >= 'A' && t[i+1] <= 'Z' || t[i+1] == '_'):
-			// An unset variable glued into the word: sh$XX, wh$Uoami.
+		case c == '$' && n > 0 && i+1 < len(t) && (isWordByte(t[i+1]) && !(t[i+1] >= '0' && t[i+1] <= '9')):
+			// An unset variable glued into the word: sh$XX, uname$u.
 			i++
-			for i < len(t) && (t[i] >= 'A' && t[i] <= 'Z' || t[i] >= '0' && t[i] <= '9' || t[i] == '_') {
+			for i < len(t) && isWordByte(t[i]) {
 				i++
 			}
+			evaded = true
 			continue
 		case c == '/':
 			// A path: keep only the last component (/usr/bin/id → id).
@@ -425,7 +470,7 @@ word:
 			continue
 		case isWordByte(c) || c == '-' || c == '.':
 			if n == len(buf) {
-				return 0, i
+				return 0, i, false
 			}
 			buf[n] = lower(c)
 			n++
@@ -438,9 +483,9 @@ word:
 		n -= 4
 	}
 	if n == 0 {
-		return 0, i
+		return 0, i, false
 	}
-	return s.cmds[string(buf[:n])], i
+	return s.cmds[string(buf[:n])], i, evaded
 }
 
 // shellConstruct finds shell syntax that has no innocent use in a parameter and

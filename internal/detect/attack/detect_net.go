@@ -35,6 +35,26 @@ func (s *Scanner) detectSSRF(v *value, res *result) {
 		if sc := hostScore(hostOf(t[i+3:])); sc > best {
 			best, at = sc, j
 		}
+		// Parsers disagree on where the authority ends when it holds spaces, '#'
+		// or several '@' ("http://a.com:80 &@b.com# @127.0.0.1/"); judge every
+		// host that follows an '@' in the next stretch of text.
+		auth := t[i+3:]
+		if k := strings.IndexByte(auth, '/'); k >= 0 {
+			auth = auth[:k]
+		}
+		if len(auth) > 128 {
+			auth = auth[:128]
+		}
+		for k := strings.IndexByte(auth, '@'); k >= 0; {
+			if sc := hostScore(hostOf(auth[k+1:])); sc > best {
+				best, at = sc, j
+			}
+			n := strings.IndexByte(auth[k+1:], '@')
+			if n < 0 {
+				break
+			}
+			k += 1 + n
+		}
 	}
 	// Scheme-relative or scheme-without-slashes forms: "http:2852039166", "//127.0.0.1/".
 	if best == 0 {
@@ -96,12 +116,16 @@ func schemeScore(scheme string) int {
 func hostOf(s string) string {
 	end := len(s)
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '/' || c == '?' || c == '#' || c == '\\' || c == ' ' || c == '\'' || c == '"' || c == '<' || c == '>' || c == '&' {
+		if c := s[i]; c == '/' || c == '?' || c == '#' || c == ' ' || c == '\'' || c == '"' || c == '<' || c == '>' || c == '&' {
 			end = i
 			break
 		}
 	}
 	a := s[:end]
+	if strings.IndexByte(a, '\\') >= 0 {
+		// Backslashes some URL parsers drop: http://\l\o\c\a\l\h\o\s\t/.
+		a = strings.ReplaceAll(a, "\\", "")
+	}
 	for _, dot := range []string{"\u3002", "\uff0e", "\uff61"} {
 		// Ideographic and fullwidth full stops are label separators to IDNA.
 		a = strings.ReplaceAll(a, dot, ".")
@@ -229,10 +253,9 @@ func parseIPAny(h string) (netip.Addr, bool) {
 	var v uint64
 	switch n {
 	case 1:
-		v = parts[0]
-		if v > 0xffffffff {
-			return netip.Addr{}, false
-		}
+		// Some resolvers reduce an oversized number modulo 2^32
+		// (7147006462 is 169.254.169.254).
+		v = parts[0] & 0xffffffff
 	case 2:
 		if parts[0] > 0xff || parts[1] > 0xffffff {
 			return netip.Addr{}, false
@@ -255,7 +278,7 @@ func parseIPAny(h string) (netip.Addr, bool) {
 }
 
 func parseIPPart(p string) (uint64, bool) {
-	if p == "" || len(p) > 12 {
+	if p == "" || len(p) > 18 {
 		return 0, false
 	}
 	base := uint64(10)

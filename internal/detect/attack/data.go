@@ -31,6 +31,7 @@ const (
 	gUATool                       // offensive scanner names (acted on in User-Agent only)
 	gJavaMagic                    // Java serialisation stream markers (verified case-sensitively)
 	gHTTPVer                      // "http/": a request line smuggled into a value
+	gWinCmd                       // if, for, alias: cmd.exe and shell control words
 )
 
 func keywords() []keyword {
@@ -160,6 +161,7 @@ func keywords() []keyword {
 	add(gUATool, 0, scannerAgents()...)
 	add(gJavaMagic, 0, "ro0ab", "kztaau", "cs7qaf", "aced0005")
 	add(gHTTPVer, 0, "http/")
+	add(gWinCmd, kwWord, "if", "for", "alias")
 	add(gNoSQL, 0, "$ne", "$eq", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$or",
 		"$and", "$not", "$nor", "$exists", "$type", "$regex", "$where", "$expr",
 		"$text", "$search", "$elemmatch", "$all", "$size", "$mod", "$jsonschema",

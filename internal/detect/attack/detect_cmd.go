@@ -50,6 +50,7 @@ func commandTable() map[string]cmdClass {
 		"sftp", "smbclient", "rpcclient", "ldapsearch", "mysql", "psql", "sqlite3", "mongo",
 		"redis-cli", "vssadmin", "wevtutil", "bcdedit", "takeown", "whoami.exe", "reg.exe",
 		"net1", "ntdsutil", "psexec", "wsl", "bash.exe", "curl.exe", "wget.exe",
+		"iwmi", "gwmi", "irm", "saps", "icm", "invoke-wmimethod", "invoke-command",
 		// SQLite shell dot-commands, run by an injected ".shell" or ".system".
 		".shell", ".system", ".sh", ".databases", ".tables", ".dump", ".import", ".output",
 		".load", ".read", ".once", ".schema",
@@ -111,6 +112,19 @@ func (s *Scanner) detectCmdi(v *value, res *result) {
 	if v.hits.groups&gShell != 0 || v.has(clsPct) {
 		if sc, at := s.shellConstruct(t); sc > 0 {
 			res.add(CodeCmdi, sc, excerptAt(t, at))
+			return
+		}
+	}
+	if v.hits.groups&gWinCmd != 0 {
+		// Windows FOR and IF, bash alias definitions.
+		if loc := s.re.winFor.FindStringIndex(t); loc != nil {
+			res.add(CodeCmdi, 90, excerptAt(t, loc[0]))
+			return
+		}
+	}
+	if v.has(clsQuestion|clsBracket|clsStar) && v.has(clsSlash) {
+		if at, ok := s.globCommandPath(t); ok {
+			res.add(CodeCmdi, 90, excerptAt(t, at))
 			return
 		}
 	}
@@ -369,6 +383,49 @@ func globSensitivePath(t string) (int, bool) {
 	return 0, false
 }
 
+// globCommandPath finds a glob-written path to a command in a binary directory:
+// /usr/bin/[u]name, /usr/[a-z]in/bash, /b??/c?t.
+func (s *Scanner) globCommandPath(t string) (int, bool) {
+	for i := 0; i < len(t); i++ {
+		if t[i] != '/' || i > 0 && (isWordByte(t[i-1]) || t[i-1] == '/') {
+			continue
+		}
+		j := i
+		for j < len(t) && !isSpace(t[j]) && strings.IndexByte(";|&'\"`)<>", t[j]) < 0 {
+			j++
+		}
+		tok := t[i:j]
+		i = j
+		slash := strings.LastIndexByte(tok, '/')
+		if slash <= 0 || !strings.ContainsAny(tok, "?*[") {
+			continue
+		}
+		dir, base := tok[:slash], tok[slash+1:]
+		inBin := false
+		for _, d := range []string{"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin"} {
+			if globMatch(dir, d) {
+				inBin = true
+				break
+			}
+		}
+		if !inBin || base == "" {
+			continue
+		}
+		if !strings.ContainsAny(base, "?*[") {
+			if _, ok := s.cmds[strings.ToLower(base)]; ok {
+				return i - len(tok), true
+			}
+			continue
+		}
+		for name := range s.cmds {
+			if globMatch(base, name) && len(name) > 1 {
+				return i - len(tok), true
+			}
+		}
+	}
+	return 0, false
+}
+
 // globMatch matches a shell glob against a name: '?' and a bracket expression each
 // match one byte, '*' any run of bytes not crossing '/'.
 func globMatch(pat, name string) bool {
@@ -522,8 +579,11 @@ func (s *Scanner) shellConstruct(t string) (int, int) {
 			off = i + len(p)
 		}
 	}
-	if loc := s.re.winFor.FindStringIndex(lt); loc != nil {
-		return 90, loc[0]
+	if i := indexFold(lt, "${shell}"); i >= 0 {
+		return 90, i
+	}
+	if strings.HasPrefix(strings.TrimSpace(lt), "() {") {
+		return 90, 0 // shellshock's function definition on its own
 	}
 	if i := indexFold(lt, "/???/"); i >= 0 {
 		return 85, i // glob evasion: /???/c?t

@@ -34,7 +34,7 @@ func (re *regexps) compile() error {
 		{&re.phpConcatCall, `['"]\w{1,8}['"]\s*\.\s*['"]\w{1,8}['"][^;]{0,60}[;)]\s*(?:\$\w+|\(\s*\$?\w+\s*\)|\w+)?\s*(?:/\*.*?\*/\s*)?(?:\[[^\]]*\]\s*)*\(\s*['"\w]|\(\s*\w+\s*\.\s*\(\s*\w+\s*\)\s*\.\s*\w+\s*\)\s*\(`},
 		{&re.perlInterp, `@\{\s*\[[^\]]*\]`},
 		{&re.ldapInj, `^[^(]*\)\s*\(\s*[|&!]?\s*\(?\s*[a-zA-Z][\w.;-]*\s*[~<>]?=|\*\s*\)\s*\(\s*[|&!]\s*\(`},
-		{&re.winFor, `(?i)\bfor\s+(?:/[dflr]\s+(?:"[^"]*"\s+|[\w:\\]+\s+)?)*%%?\S*\s+in\s*\([^)]*\)\s*do\b|\bif\s+(?:/i\s+)?(?:not\s+)?(?:exist|defined|errorlevel)\s+\S+\s+(?:\(|[a-z])`},
+		{&re.winFor, `(?i)\bfor\s+(?:/[dflr]\s+(?:"[^"]*"\s+|[\w:\\]+\s+)?)*%%?\S*\s+in\s*\([^)]*\)\s*do\b|\bif\s+(?:/i\s+)?(?:not\s+)?(?:(?:exist|defined|errorlevel)\s+\S+|\S+\s*==+\s*\S+|\S+\s+(?:equ|neq|lss|leq|gtr|geq)\s+\S+)\s+(?:\(|@?[a-z])|\balias\s+[+-]?[\w.-]+\s*=`},
 		{&re.shellParamExp, `\$\{[A-Za-z_]\w*(?::-?\d|[#%/^,~][^}]{0,20}\})`},
 		{&re.requestLine, `(?i)(?:^|[\r\n])[ \t]*(?:get|post|head|put|delete|options|connect|trace|patch|propfind)\s+\S+\s+http/\d`},
 		{&re.cookieSet, `(?i)\.cookie\b[^\n]{0,80}?\b(?:expires|domain|path|max-age)\s*=|http-equiv\s*=\s*["']?\s*set-cookie`},

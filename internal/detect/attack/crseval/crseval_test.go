@@ -15,10 +15,10 @@ import (
 // a change that loses detection or gains false positives fails here. Raise them
 // when detection improves.
 const (
-	minDetection    = 55.5 // % of all attack rows
-	minDetectionPL1 = 68.5 // % of PL1 attack rows
-	minDetectionPL2 = 50.5 // % of PL2 attack rows
-	maxFalsePos     = 5.5  // % of the benign ground-truth rows
+	minDetection    = 60.5 // % of all attack rows (measured 61.1)
+	minDetectionPL1 = 74.8 // % of PL1 attack rows (measured 75.3)
+	minDetectionPL2 = 54.8 // % of PL2 attack rows (measured 55.3)
+	maxFalsePos     = 5.5  // % of the benign ground-truth rows (measured 5.2)
 )
 
 // findData walks up from the working directory to the directory holding the

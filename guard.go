@@ -407,9 +407,11 @@ func limitString(l Limit) string {
 	return s
 }
 
-// banClient bans the verdict's client IP with escalation: the n-th ban within the policy's
-// window lasts base·2^(n−1), capped at the policy's maximum. Trusted proxies are never
-// banned: that would ban everyone behind them.
+// banClient bans the verdict's client with escalation: the n-th ban within the policy's
+// window lasts longer (policy.Bans.Length). An IPv4 client is banned by address, an IPv6
+// client by its /64, which one subscriber usually holds whole, so rotating addresses
+// inside it does not escape. Trusted proxies are never banned: that would ban everyone
+// behind them.
 func (g *Guard) banClient(r *http.Request, d *decision, reason string) {
 	st, v := d.st, d.v
 	ip := v.ClientIP
@@ -417,20 +419,24 @@ func (g *Guard) banClient(r *http.Request, d *decision, reason string) {
 		g.log.Warn("not banning a trusted proxy", "ip", ip, "reason", reason, "request_id", v.RequestID)
 		return
 	}
+	b := Ban{Kind: BanIP, Value: ip.String(), Reason: reason}
+	if ip.Is6() {
+		b.Kind, b.Value = BanCIDR, clientip.Prefix(ip).String()
+	}
 	ctx := r.Context()
-	strikes, err := g.store.Add(ctx, "strikes:"+ip.String(), 1, time.Duration(st.eff.Bans.Window))
+	strikes, err := g.store.Add(ctx, "strikes:"+b.Value, 1, time.Duration(st.eff.Bans.Window))
 	if err != nil {
 		g.fault(r, v, "ban strikes", err)
 		strikes = 1
 	}
 	ttl := st.banLength(reason, int(strikes))
-	b := Ban{Kind: BanIP, Value: ip.String(), Reason: reason, Until: time.Now().Add(ttl), Strikes: int(strikes)}
+	b.Until, b.Strikes = time.Now().Add(ttl), int(strikes)
 	if err := g.store.Ban(ctx, b); err != nil {
 		g.fault(r, v, "ban", err)
 		return
 	}
 	d.ban = &b
-	g.log.Info("client banned", "ip", b.Value, "reason", reason, "ttl", ttl, "strikes", strikes, "request_id", v.RequestID)
+	g.log.Info("client banned", "target", b.Value, "reason", reason, "ttl", ttl, "strikes", strikes, "request_id", v.RequestID)
 }
 
 // fault reports an internal error the guard survived.

@@ -460,3 +460,17 @@ func TestGuardEvents(t *testing.T) {
 		t.Errorf("event %+v", e)
 	}
 }
+
+// TestGuardBansIPv6Prefix checks that a honeypot hit from IPv6 bans the client's /64, so
+// hopping to another address inside it does not escape.
+func TestGuardBansIPv6Prefix(t *testing.T) {
+	g, sk := newGuard(t, policy.Default(), nil)
+	run(t, g, sk, []step{
+		{name: "honeypot_v6", target: "/.git/config", ip: "[2001:db8:1:2::10]", wantStatus: 403, wantAction: "block", wantSignal: "honeypot"},
+		{name: "same_64_other_address", target: "/", ip: "[2001:db8:1:2:ffff::1]", wantStatus: 403, wantAction: "block", wantSignal: "banned"},
+		{name: "other_64", target: "/", ip: "[2001:db8:1:3::10]", wantStatus: 200, wantAction: "allow"},
+	})
+	if bans := sk.byKind(vigil.EventBan); len(bans) != 1 || bans[0].Ban.Kind != vigil.BanCIDR || bans[0].Ban.Value != "2001:db8:1:2::/64" {
+		t.Errorf("ban events %+v, want one ban of 2001:db8:1:2::/64", bans)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigilhq/vigil/internal/memstore"
@@ -93,9 +94,14 @@ type MemoryStoreConfig struct {
 // is lost on restart and not shared between instances. The zero value is not usable; use
 // NewMemoryStore. It is safe for concurrent use.
 type MemoryStore struct {
-	counters *memstore.Store
-	bans     *memstore.Bans
+	counters  *memstore.Store
+	bans      *memstore.Bans
+	lastSweep atomic.Int64 // Unix nanoseconds of the last sweep of expired entries
 }
+
+// sweepEvery is how often expired bans and counters are swept. Sweeps are amortised over
+// calls to Ban, so a MemoryStore needs no goroutine of its own.
+const sweepEvery = time.Minute
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore(cfg MemoryStoreConfig) *MemoryStore {
@@ -118,6 +124,11 @@ func (s *MemoryStore) Add(_ context.Context, key string, n int64, window time.Du
 
 // Ban implements Store.
 func (s *MemoryStore) Ban(_ context.Context, b Ban) error {
+	now := time.Now()
+	if last := s.lastSweep.Load(); now.UnixNano()-last > int64(sweepEvery) && s.lastSweep.CompareAndSwap(last, now.UnixNano()) {
+		s.bans.Sweep(now)
+		s.counters.Sweep(now)
+	}
 	if err := s.bans.Add(memstore.Ban{Kind: string(b.Kind), Value: b.Value, Reason: b.Reason, Until: b.Until, Strikes: b.Strikes}); err != nil {
 		return fmt.Errorf("ban %s %q: %w", b.Kind, b.Value, err)
 	}

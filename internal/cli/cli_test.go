@@ -17,6 +17,16 @@ import (
 	"time"
 )
 
+// Test time limits. They are far above what the tests take on an idle machine (startup
+// well under a second, shutdown a few hundred milliseconds) so that a loaded CI machine
+// running with -race does not fail them, and far below the shutdown timeout the proxies
+// under test get (shutdownTimeout), so that a proxy that waits for it instead of shutting
+// down promptly still fails.
+const (
+	patience        = 20 * time.Second
+	shutdownTimeout = "2m"
+)
+
 // noEnv is an empty environment, so that VIGIL_* variables of the machine running the
 // tests do not change them.
 func noEnv(string) (string, bool) { return "", false }
@@ -76,9 +86,9 @@ func startProxy(t *testing.T, args ...string) *proxyRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &proxyRun{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	args = append([]string{"proxy", "--listen", "127.0.0.1:0"}, args...)
+	args = append([]string{"proxy", "--listen", "127.0.0.1:0", "--shutdown-timeout", shutdownTimeout}, args...)
 	go func() { p.done <- run(ctx, args, io.Discard, p.stderr, noEnv) }()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	for p.addr == "" {
 		select {
 		case err := <-p.done:
@@ -103,15 +113,16 @@ func startProxy(t *testing.T, args ...string) *proxyRun {
 	return p
 }
 
-// stop cancels the proxy's context and returns what Run returned; it fails after 5 s.
+// stop cancels the proxy's context and returns what Run returned; it fails after
+// patience.
 func (p *proxyRun) stop() error {
 	p.cancel()
 	select {
 	case err := <-p.done:
 		p.done <- err // a second stop sees the same result
 		return err
-	case <-time.After(5 * time.Second):
-		return fmt.Errorf("did not return within 5 s of the context ending")
+	case <-time.After(patience):
+		return fmt.Errorf("did not return within %v of the context ending", patience)
 	}
 }
 
@@ -168,8 +179,8 @@ func goroutines() []string {
 	return strings.Split(string(buf[:n]), "\n\n")
 }
 
-// checkNoLeaks fails t if goroutines that were not in before are still running 5 s
-// later. Goroutines are told apart by their IDs.
+// checkNoLeaks fails t if goroutines that were not in before are still running after
+// patience. Goroutines are told apart by their IDs.
 func checkNoLeaks(t *testing.T, before []string) {
 	t.Helper()
 	id := func(stack string) string {
@@ -181,7 +192,7 @@ func checkNoLeaks(t *testing.T, before []string) {
 		had[id(g)] = true
 	}
 	var extra []string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		extra = extra[:0]
 		for _, g := range goroutines() {
 			if !had[id(g)] && !strings.Contains(g, "checkNoLeaks") {

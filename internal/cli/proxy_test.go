@@ -395,7 +395,7 @@ func TestProxyShutdown(t *testing.T) {
 				conn, br := dialWebSocket(t, addr)
 				echo(t, conn, br, "hello")
 				return func(t *testing.T) {
-					_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+					_ = conn.SetReadDeadline(time.Now().Add(patience))
 					if _, err := br.ReadByte(); err == nil {
 						t.Error("the WebSocket connection is still open after shutdown")
 					}
@@ -410,7 +410,7 @@ func TestProxyShutdown(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			stderr := &syncBuffer{}
 			done := make(chan error, 1)
-			args := append([]string{"proxy", "--listen", "127.0.0.1:0", "--upstream", tt.upstream}, tt.args...)
+			args := append([]string{"proxy", "--listen", "127.0.0.1:0", "--upstream", tt.upstream, "--shutdown-timeout", shutdownTimeout}, tt.args...)
 			go func() { done <- run(ctx, args, io.Discard, stderr, noEnv) }()
 			var addr string
 			waitFor(t, func() bool {
@@ -429,8 +429,8 @@ func TestProxyShutdown(t *testing.T) {
 				if err != nil {
 					t.Errorf("Run: %v", err)
 				}
-			case <-time.After(5 * time.Second):
-				t.Fatalf("Run did not return within 5 s of the context ending:\n%s", stderr)
+			case <-time.After(patience):
+				t.Fatalf("Run did not return within %v of the context ending:\n%s", patience, stderr)
 			}
 			t.Logf("Run returned %v after the context ended", time.Since(start).Round(time.Millisecond))
 			after(t)
@@ -441,9 +441,9 @@ func TestProxyShutdown(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(patience); !cond(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within 5 s")
+			t.Fatalf("condition not reached within %v", patience)
 		}
 	}
 }
@@ -535,7 +535,7 @@ func dialWebSocket(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 
 func echo(t *testing.T, conn net.Conn, br *bufio.Reader, msg string) {
 	t.Helper()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	_ = conn.SetDeadline(time.Now().Add(patience))
 	defer conn.SetDeadline(time.Time{})
 	if _, err := io.WriteString(conn, msg); err != nil {
 		t.Fatal(err)

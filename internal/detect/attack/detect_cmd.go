@@ -157,6 +157,11 @@ func (s *Scanner) detectCmdi(v *value, res *result) {
 		return
 	}
 	for i := 0; i < len(t); i++ {
+		k := strings.IndexAny(t[i:], ";\n\r|&`$<>{")
+		if k < 0 {
+			break
+		}
+		i += k
 		var start int
 		strong := false // separator alone is strong evidence (substitution)
 		switch c := t[i]; c {

@@ -57,10 +57,14 @@ type matcher struct {
 	kws []keyword
 	// row maps a lower-cased first byte to its row in span (0: no keyword starts
 	// with it); span[row][second byte] is the range of kws (sorted by their first two
-	// bytes) that start with that pair, packed as first<<16 | end, 0 for none. The
-	// two levels keep the table small enough to stay in cache.
+	// bytes) that start with that pair, packed as third<<32 | first<<16 | end, 0 for
+	// none. The two levels keep the table small enough to stay in cache.
 	row  [256]uint8
-	span [][256]uint32
+	span [][256]uint64
+	// third[span>>32] is the set of third bytes (lower-cased) that keywords starting
+	// with a pair continue with; all bits are set when a two-byte keyword starts
+	// with it. It rejects most pair matches without touching kws.
+	third [][4]uint64
 	// lower maps ASCII upper case to lower case and every other byte to itself.
 	lower [256]byte
 }
@@ -103,15 +107,25 @@ func newMatcher(kws []keyword) (*matcher, error) {
 		b0, b1 := byte(p>>8), byte(p)
 		if m.row[b0] == 0 {
 			if len(m.span) == 0 {
-				m.span = append(m.span, [256]uint32{}) // row 0 stays empty
+				m.span = append(m.span, [256]uint64{}) // row 0 stays empty
 			}
 			if len(m.span) == 255 {
 				return nil, fmt.Errorf("too many keyword first bytes")
 			}
 			m.row[b0] = uint8(len(m.span))
-			m.span = append(m.span, [256]uint32{})
+			m.span = append(m.span, [256]uint64{})
 		}
-		m.span[m.row[b0]][b1] = uint32(i)<<16 | uint32(j)
+		var mask [4]uint64
+		for _, k := range m.kws[i:j] {
+			if len(k.text) == 2 {
+				mask = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+				break
+			}
+			c := k.text[2]
+			mask[c/64] |= 1 << (c % 64)
+		}
+		m.span[m.row[b0]][b1] = uint64(len(m.third))<<32 | uint64(i)<<16 | uint64(j)
+		m.third = append(m.third, mask)
 		i = j
 	}
 	return m, nil
@@ -146,8 +160,9 @@ func (m *matcher) scan(s string, h *hits) {
 	win := m.window4(s, 0)
 	for i := 0; i+1 < len(s); i++ {
 		if r := m.row[byte(win)]; r != 0 {
-			if sp := m.span[r][byte(win>>8)]; sp != 0 {
-				m.check(s, i, win, sp, h)
+			b1, b2 := byte(win>>8), byte(win>>16)
+			if sp := m.span[r][b1]; sp != 0 && m.third[sp>>32][b2/64]&(1<<(b2%64)) != 0 {
+				m.check(s, i, win, uint32(sp), h)
 			}
 		}
 		win >>= 8

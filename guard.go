@@ -436,7 +436,7 @@ func (g *Guard) banClient(r *http.Request, d *decision, reason string) {
 		return
 	}
 	d.ban = &b
-	g.log.Info("client banned", "target", b.Value, "reason", reason, "ttl", ttl, "strikes", strikes, "request_id", v.RequestID)
+	g.log.Info("client banned", "target", b.Value, "reason", reason, "ttl", ttl.String(), "strikes", strikes, "request_id", v.RequestID)
 }
 
 // fault reports an internal error the guard survived.

@@ -89,6 +89,20 @@ var benignValues = []struct {
 	{"dollar_amount", "$(5.00) refund"},
 	{"backtick_code", "use `npm install` first"},
 	{"ellipsis_path", "wait.../what"},
+	{"relative_image_path", "../images/logo.png"},
+	{"js_function_literal", "function() { return 1; }"},
+	{"graphql_query", "query { user(id: 42) { name posts(first: 10) { title } } }"},
+	{"data_url_png", "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="},
+	{"css_declaration", "color: red; background: url(/img/bg.png) no-repeat;"},
+	{"select_size_prose", "SELECT your size from the chart below; then add to cart."},
+	{"prose_with_pipe", "Please call me at 9am; my number is 555-0100 | thanks!"},
+	{"wget_prose", "wget is a tool for downloading files"},
+	{"ping_pong", "ping pong; table tennis"},
+	{"python_loop", "for i in range(10): print(i)"},
+	{"shell_var_greeting", "hello $USER, welcome"},
+	{"price_filter", "price < $50 && rating >= 4"},
+	{"user_agent_curl", "curl/8.4.0"},
+	{"user_agent_wget", "wget"},
 }
 
 // attackValues are payloads each detector must catch at blocking strength when they

@@ -388,6 +388,17 @@ func globSensitivePath(t string) (int, bool) {
 	return 0, false
 }
 
+// shellshockStart reports whether the "()" at i starts the value (after blanks or
+// a quote) or an assignment, as a Bash function import does; "function() {" in
+// JavaScript does not.
+func shellshockStart(t string, i int) bool {
+	j := i
+	for j > 0 && (isSpace(t[j-1]) || t[j-1] == '\'' || t[j-1] == '"') {
+		j--
+	}
+	return j == 0 || t[j-1] == '=' || t[j-1] == ':' || t[j-1] == ';'
+}
+
 // globCommandPath finds a glob-written path to a command in a binary directory:
 // /usr/bin/[u]name, /usr/[a-z]in/bash, /b??/c?t.
 func (s *Scanner) globCommandPath(t string) (int, bool) {
@@ -560,11 +571,11 @@ func (s *Scanner) shellConstruct(t string) (int, int) {
 	if i := indexFold(lt, "$ifs$"); i >= 0 {
 		return 95, i
 	}
-	if i := strings.Index(lt, "() {"); i >= 0 && strings.Contains(lt[i:], ";") {
-		return 100, i // shellshock
-	}
-	if i := strings.Index(lt, "(){"); i >= 0 && strings.Contains(lt[i:], ":;") {
-		return 100, i
+	// Shellshock: an environment value that starts with a function definition.
+	for _, p := range []string{"() {", "(){"} {
+		if i := strings.Index(lt, p); i >= 0 && strings.Contains(lt[i:], ";") && shellshockStart(lt, i) {
+			return 100, i
+		}
 	}
 	for _, p := range []string{"/dev/tcp/", "/dev/udp/"} {
 		if i := indexFold(lt, p); i >= 0 {

@@ -12,14 +12,24 @@ func (s *Scanner) detectTraversal(v *value, res *result) {
 	if v.has(clsDot) {
 		steps, at := traversalSteps(t)
 		if steps > 0 {
-			score := 80
+			score := 70
 			switch {
 			case steps >= 2:
 				score = 95
-			case v.kind == kindPath:
+			case v.kind == kindPath || v.kind == kindFilename:
+				// A browser never sends "../" in a path, and a file name never
+				// holds one.
 				score = 90
 			case v.hits.groups&gFile != 0:
 				score = 95
+			case !strings.Contains(v.app, "../") && !strings.Contains(v.app, `..\`):
+				// Written encoded (%2e%2e%2f, ..%c0%af): only evasion does that.
+				score = 85
+			case sensitiveTarget(t[at:]):
+				score = 85
+			case strings.Contains(v.app, `..\`):
+				// Backslash traversal: Windows servers, or a filter bypass.
+				score = 80
 			}
 			res.add(CodePathTraversal, score, excerptAt(t, at))
 			return
@@ -70,6 +80,40 @@ func traversalSteps(t string) (int, int) {
 		i = j - 1
 	}
 	return n, first
+}
+
+// sensitiveTarget reports whether the path after a single "../" names something
+// configuration- or secret-like ("../config.php", "../logs/error_log", "../.env")
+// rather than content ("../images/logo.png").
+func sensitiveTarget(p string) bool {
+	for _, comp := range strings.FieldsFunc(strings.ToLower(p), func(r rune) bool { return r == '/' || r == '\\' }) {
+		if comp == "." || comp == ".." || strings.Trim(comp, ".") == "" {
+			continue
+		}
+		if comp[0] == '.' {
+			return true // a hidden file: ../.history, ../.env
+		}
+		name := comp
+		if i := strings.IndexByte(name, '.'); i > 0 {
+			switch name[i:] {
+			case ".log", ".conf", ".cfg", ".ini", ".env", ".sql", ".bak", ".old", ".key", ".pem", ".passwd", ".db", ".yml", ".yaml", ".xml", ".properties", ".php", ".inc":
+				return true
+			}
+			name = name[:i]
+		}
+		switch name {
+		case "etc", "proc", "sys", "boot", "windows", "winnt", "system32", "log", "logs", "conf", "config",
+			"configuration", "settings", "backup", "backups", "dump", "secrets", "secret", "passwd", "shadow",
+			"web-inf", "meta-inf", "credentials", "id_rsa", "private", "admin":
+			return true
+		}
+		for _, suf := range []string{"_log", "-log", "_conf", "-conf", "config"} {
+			if strings.HasSuffix(name, suf) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isPathBoundary(c byte) bool {

@@ -47,8 +47,11 @@
 //	                  70 libinjection alone (rich-text markup looks like it)
 //	path_traversal    95 two or more "../" steps, or one with a sensitive file, file
 //	                  stream wrappers (php://filter, zip://, phar://); 90 "../" in
-//	                  the URL path, absolute sensitive files (/etc/passwd,
-//	                  /proc/self/environ, win.ini); 80 one "../" in a parameter
+//	                  the URL path or an upload's file name, absolute sensitive
+//	                  files (/etc/passwd, /proc/self/environ, win.ini); 85 one step
+//	                  written encoded (%2e%2e%2f) or towards a config, log, secret
+//	                  or hidden file; 80 one "..\"; 70 one plain "../" towards
+//	                  anything else ("../images/logo.png")
 //	cmdi              100 shellshock; 95 ${IFS}, /dev/tcp; 90 a command after a
 //	                  separator or inside $(…)/`…`, /bin/sh paths, PowerShell and
 //	                  cmd idioms, Windows FOR loops, glob-obfuscated paths; 85 shell

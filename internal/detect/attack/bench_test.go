@@ -105,3 +105,26 @@ func TestScanCleanGETAllocs(t *testing.T) {
 		t.Errorf("Scan on a clean browser GET allocates %v times, want ≤ 2", n)
 	}
 }
+
+// BenchmarkScanValue runs the per-value engine over the shared corpus: all benign
+// values, then all attack values, per iteration.
+func BenchmarkScanValue(b *testing.B) {
+	s := newScanner(b)
+	var buf [8]detect.Finding
+	b.Run("benign_corpus", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, tc := range benignValues {
+				s.ScanValue(buf[:0], "query:q", tc.value)
+			}
+		}
+	})
+	b.Run("attack_corpus", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, tc := range attackValues {
+				s.ScanValue(buf[:0], "query:q", tc.value)
+			}
+		}
+	})
+}

@@ -87,9 +87,13 @@ func (s *Scanner) detectSQLi(v *value, res *result) {
 		// no comment: nothing for libinjection to judge.
 		return
 	}
-	if sc := s.libSQLi(v.app, quote); sc > 0 {
-		res.add(CodeSQLi, sc, v.app)
-		return
+	// libinjection on the application's view, when that view has anything to
+	// tokenize (an encoded value only shows its quotes once decoded).
+	if v.appCls&(clsQuote|clsTick|sqlStructure) != 0 {
+		if sc := s.libSQLi(v.app, v.appCls&(clsQuote|clsTick) != 0); sc > 0 {
+			res.add(CodeSQLi, sc, v.app)
+			return
+		}
 	}
 	if t != v.app {
 		if sc := s.libSQLi(t, quote); sc > 0 {
@@ -311,9 +315,17 @@ func (s *Scanner) detectXSS(v *value, res *result) {
 		t = stripComments(t)
 	}
 	if v.has(clsLT) {
-		if loc := s.re.xssTag.FindStringIndex(t); loc != nil {
-			res.add(CodeXSS, 95, excerptAt(t, loc[0]))
-			return
+		// The tag expression is anchored: it runs at each '<' only.
+		for i, n := strings.IndexByte(t, '<'), 0; i >= 0 && n < 32; n++ {
+			if s.re.xssTag.MatchString(t[i:min(len(t), i+1024)]) {
+				res.add(CodeXSS, 95, excerptAt(t, i))
+				return
+			}
+			k := strings.IndexByte(t[i+1:], '<')
+			if k < 0 {
+				break
+			}
+			i += 1 + k
 		}
 	}
 	if v.has(clsEq) && (v.has(clsLT|clsQuote|clsTick) || v.kind != kindParam) {
@@ -348,8 +360,10 @@ func (s *Scanner) detectXSS(v *value, res *result) {
 			return
 		}
 	}
-	if v.has(clsLT | clsQuote | clsTick) {
-		if libinjection.IsXSS(stripXMLDecl(v.app)) || t != v.app && libinjection.IsXSS(stripXMLDecl(t)) {
+	if v.has(clsLT) {
+		// libinjection's HTML tokenizer, where there is a tag to tokenize (breaking
+		// out of an attribute without a tag is the handler expression's job).
+		if v.appCls&clsLT != 0 && libinjection.IsXSS(stripXMLDecl(v.app)) || t != v.app && libinjection.IsXSS(stripXMLDecl(t)) {
 			// libinjection alone also flags markup that rich-text editors send
 			// (style attributes, a bare <svg>); without an active part it is weak.
 			sc := 70

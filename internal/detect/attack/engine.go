@@ -111,9 +111,11 @@ type value struct {
 	// norm is app after full normalisation (decode.String plus JavaScript escapes).
 	norm string
 	// cls holds the character classes of app and norm together.
-	cls  uint64
-	kind kind
-	hits hits // keyword hits in norm
+	cls uint64
+	// appCls holds the character classes of app alone.
+	appCls uint64
+	kind   kind
+	hits   hits // keyword hits in norm
 }
 
 // has reports whether any of the classes in m occur in the value.
@@ -164,7 +166,7 @@ func (s *Scanner) scan(dst []detect.Finding, where loc, in string, k kind) []det
 		}
 		return dst
 	}
-	v := value{app: in, norm: in, cls: cls, kind: k}
+	v := value{app: in, norm: in, cls: cls, appCls: cls, kind: k}
 	if cls&clsDecode != 0 {
 		ctx := decode.Text
 		switch k {

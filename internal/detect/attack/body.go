@@ -103,7 +103,9 @@ func (s *Scanner) readBody(r *http.Request) (buf []byte, complete bool, err erro
 	limit := s.maxBody + 1
 	size := int64(512)
 	if r.ContentLength > 0 {
-		size = min(r.ContentLength+1, limit)
+		// Trust the declared length only up to 64 KiB: a client can claim any
+		// length and then send nothing.
+		size = min(r.ContentLength+1, limit, 64<<10)
 	}
 	buf = make([]byte, 0, size)
 	for int64(len(buf)) < limit {

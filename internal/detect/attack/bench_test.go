@@ -44,6 +44,21 @@ func BenchmarkScanCleanGET(b *testing.B) {
 	}
 }
 
+// BenchmarkScanCleanGETUncached is BenchmarkScanCleanGET without the clean
+// User-Agent cache: the cost of the first request from a browser.
+func BenchmarkScanCleanGETUncached(b *testing.B) {
+	s := newScanner(b)
+	s.clean = nil
+	r := browserGET()
+	var buf [8]detect.Finding
+	b.ReportAllocs()
+	for b.Loop() {
+		if fs, _ := s.Scan(buf[:0], r); len(fs) != 0 {
+			b.Fatalf("clean GET: %+v", fs)
+		}
+	}
+}
+
 func BenchmarkScanAttackGET(b *testing.B) {
 	s := newScanner(b)
 	r := browserGET()

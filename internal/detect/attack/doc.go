@@ -20,7 +20,9 @@
 // an IP parser) only when its keywords and character classes are present, so
 // ordinary text such as a browser's User-Agent runs none. No expression backtracks;
 // each value is examined on at most MaxValueBytes, and one request on at most
-// MaxValues values.
+// MaxValues values. User-Agent values that scanned clean are remembered in a small
+// bounded cache, so a browser's repeated User-Agent is examined once; only clean
+// verdicts are cached, keyed by the exact value.
 //
 // Precision comes from context, not from word lists alone: a shell command counts
 // only after a shell separator or substitution and, when it is also an English word

@@ -87,7 +87,13 @@ func (s *Scanner) scanHeaders(dst []detect.Finding, st *reqState, r *http.Reques
 			case hdrCookie:
 				dst = s.scanCookies(dst, st, val)
 			case hdrUA:
-				dst = s.scan(dst, loc{kind: "header", name: name}, val, kindUA)
+				if s.clean.has(val) {
+					continue
+				}
+				n := len(dst)
+				if dst = s.scan(dst, loc{kind: "header", name: name}, val, kindUA); len(dst) == n {
+					s.clean.add(val)
+				}
 			case hdrReferer:
 				dst = s.scan(dst, loc{kind: "header", name: name}, val, kindReferer)
 			case hdrFilename:

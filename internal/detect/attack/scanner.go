@@ -82,7 +82,9 @@ type Config struct {
 }
 
 // Scanner inspects requests for attack payloads. Build one with [New]; the zero value
-// is not usable. A Scanner is immutable after New and safe for concurrent use.
+// is not usable. A Scanner is safe for concurrent use: its tables are immutable
+// after New, and its only changing state is a bounded, lock-free cache of clean
+// User-Agent values.
 type Scanner struct {
 	maxBody int64
 	kw      *matcher
@@ -93,6 +95,8 @@ type Scanner struct {
 	probes     map[string]int
 	backups    []string
 	uploadExts []string
+	// clean remembers User-Agent values that scanned clean.
+	clean *cleanCache
 }
 
 // regexps are the RE2 expressions that confirm a keyword hit. Each runs only after
@@ -146,6 +150,7 @@ func New(cfg Config) (*Scanner, error) {
 	s.probes = probeTable()
 	s.backups = backupSuffixes()
 	s.uploadExts = dangerousUploadExts()
+	s.clean = newCleanCache()
 	if err := s.re.compile(); err != nil {
 		return nil, fmt.Errorf("attack: %w", err)
 	}

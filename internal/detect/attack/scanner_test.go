@@ -455,3 +455,24 @@ func TestScanValueDoesNotAllocateOnCleanValues(t *testing.T) {
 		}
 	}
 }
+
+func TestUserAgentCacheKeepsOnlyCleanValues(t *testing.T) {
+	s := newScanner(t)
+	for _, ua := range []string{"Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0", "sqlmap/1.7.2#stable"} {
+		var first []detect.Finding
+		for i := 0; i < 3; i++ {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("User-Agent", ua)
+			fs, _ := s.Scan(nil, r)
+			if i == 0 {
+				first = fs
+			}
+			if diff := cmp.Diff(first, fs); diff != "" {
+				t.Fatalf("User-Agent %q, request %d (-first +now):\n%s", ua, i, diff)
+			}
+		}
+		if got, want := s.clean.has(ua), len(first) == 0; got != want {
+			t.Errorf("cache has %q = %v, want %v", ua, got, want)
+		}
+	}
+}

@@ -369,7 +369,7 @@ func (w *worker) addToCart(ctx context.Context, v *visitor, referer string) bool
 }
 
 // Bait paths that no real visitor asks for. Every scan starts with one of the first
-// three, which every policy's honeypot list holds; the ban it places blocks the rest.
+// three, which the default honeypot list holds; the ban it places blocks the rest.
 var baitFirst = []string{"/.env", "/.git/config", "/wp-login.php"}
 
 var baitMore = []string{
@@ -378,6 +378,7 @@ var baitMore = []string{
 	"/.svn/entries", "/xmlrpc.php", "/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php",
 }
 
+// Pages of the shop that scanners and tools try after (or instead of) bait paths.
 var ordinaryPages = []string{"/", "/products", "/products/3", "/login", "/search?q=shoes"}
 
 // Recon scripts' header sets: a library User-Agent, or a stale browser one alone.

@@ -1,9 +1,11 @@
 package vigil_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/vigilhq/vigil"
 )
@@ -63,4 +65,33 @@ func ExampleGuard_Check() {
 	fmt.Println(v.Action, v.Score >= 80, v.Signals[len(v.Signals)-1].Code)
 	// Output:
 	// block true sqli
+}
+
+// An operator bans a network and a client profile (DNA) through the store the guard
+// uses. The DNA ban follows the client when it changes address.
+func ExampleMemoryStore_Ban() {
+	store := vigil.NewMemoryStore(vigil.MemoryStoreConfig{})
+	g, err := vigil.New(vigil.Config{Store: store})
+	if err != nil {
+		panic(err)
+	}
+	get := func(ip string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = ip + ":40000"
+		r.Header.Set("User-Agent", "python-requests/2.32.3")
+		r.Header.Set("Accept", "*/*")
+		return r
+	}
+	ctx := context.Background()
+	until := time.Now().Add(time.Hour)
+
+	_ = store.Ban(ctx, vigil.Ban{Kind: vigil.BanCIDR, Value: "198.51.100.0/24", Reason: "manual", Until: until})
+	fmt.Println("banned network:", g.Check(get("198.51.100.20")).Action)
+
+	dna := g.Check(get("203.0.113.1")).DNA.ID
+	_ = store.Ban(ctx, vigil.Ban{Kind: vigil.BanDNA, Value: dna, Reason: "manual", Until: until})
+	fmt.Println("same profile, new address:", g.Check(get("192.0.2.200")).Action)
+	// Output:
+	// banned network: block
+	// same profile, new address: block
 }

@@ -13,6 +13,7 @@ const (
 	gSelect                       // select
 	gSQLStmt                      // statement keywords that may follow ';'
 	gSQLMisc                      // CASE WHEN, HAVING, GROUP BY, empty system calls, JSON operators
+	gSQLCall                      // functions only SQL has (group_concat, ifnull, xmltype, …)
 	gJS                           // JavaScript sinks
 	gPHPWeak                      // PHP functions whose names are also English words
 	gXSS                          // HTML/JS sinks: tags, schemes, handlers
@@ -76,6 +77,18 @@ func keywords() []keyword {
 		"@@hostname", "load_file", "into outfile", "into dumpfile")
 	add(gSQLFunc, kwStart, "sleep", "benchmark", "pg_sleep", "waitfor", "load_file",
 		"extractvalue", "updatexml", "dbms_pipe", "utl_http", "xp_cmdshell")
+	// Functions no language but SQL names this way; called bare, they are an
+	// injection's building blocks. Excel, JavaScript and PHP names (concat, mid, trim,
+	// round, md5) are not here.
+	add(gSQLCall, kwStart, "group_concat", "concat_ws", "make_set", "name_const", "ifnull",
+		"unhex", "xmltype", "sysdate", "uncompress", "coalesce", "benchmark", "pg_sleep",
+		"sleep", "extractvalue", "updatexml", "randomblob", "substring_index", "openrowset",
+		"opendatasource", "nvarchar", "varchar", "to_timestamp_tz", "bfilename", "elt",
+		"load_file", "current_database", "sqlite_version", "utl_inaddr", "dbms_xmlgen",
+		"pg_read_file", "json_keys", "st_latfromgeohash", "gtid_subset")
+	// Words the extra expression needs: EXECUTE IMMEDIATE, CREATE …, WHEN … THEN,
+	// CONVERT(INT, …), boolean literals after a number.
+	add(gSQLMisc, kwWord, "immediate", "when", "convert", "true", "false")
 
 	// XSS.
 	add(gXSS, 0, "<script", "</script", "javascript:", "vbscript:", "livescript:",

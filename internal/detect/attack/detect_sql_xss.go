@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/corazawaf/libinjection-go"
@@ -13,98 +14,426 @@ const sqlStructure = clsParen | clsEq | clsSemi | clsHash | clsStar | clsPipe | 
 // detectSQLi reports SQL injection: libinjection's tokenizer on the application's
 // view and on the normalised view, plus expressions for constructs libinjection does
 // not fingerprint (stacked queries, time functions, schema tables, PostgreSQL casts,
-// numeric tautologies, a quote broken out of and the rest commented away).
+// numeric tautologies, a quote broken out of and the rest commented away). When the
+// value holds /* comments or typographic quotes and nothing was found, it looks again
+// at the views a database may see: comments read as blanks, comments dropped
+// ("UN/**/ION"), MySQL executable comments opened ("/*!50000select*/"), and ’ ‘ ´ ′
+// read as ASCII quotes, which some drivers convert to.
 func (s *Scanner) detectSQLi(v *value, res *result) {
+	if s.sqlCore(v, res, false) || !v.has(clsStar|clsHigh) {
+		return
+	}
+	t := v.norm
+	if v.has(clsHigh) {
+		if f, ok := foldQuotes(t); ok {
+			if s.sqlView(f, v.kind, res) {
+				return
+			}
+			t = f
+		}
+	}
+	if v.has(clsStar) && strings.Contains(t, "/*") {
+		if sp := sqlComments(t, " "); s.sqlView(sp, v.kind, res) {
+			return
+		}
+		s.sqlView(sqlComments(t, ""), v.kind, res)
+	}
+}
+
+// sqlView runs the core checks on a derived view of a value.
+func (s *Scanner) sqlView(t string, k kind, res *result) bool {
+	w := value{app: t, norm: t, cls: s.classes(t), kind: k}
+	w.appCls = w.cls
+	s.kw.scan(t, &w.hits)
+	return s.sqlCore(&w, res, true)
+}
+
+// sqlCore runs the SQL checks on one view of a value and reports whether it added a
+// finding.
+//
+// A derived view skips libinjection, which reads comments itself and would take
+// folded typographic quotes in prose for string delimiters.
+func (s *Scanner) sqlCore(v *value, res *result, derived bool) bool {
 	g := v.hits.groups
 	if g&gSQLCatalog != 0 {
 		// System catalogs and extended procedures only an injection names.
 		for i := 0; i < v.hits.n; i++ {
 			if kw := &s.kw.kws[v.hits.list[i].kw]; kw.group&gSQLCatalog != 0 {
 				res.add(CodeSQLi, 85, excerptAt(v.norm, int(v.hits.list[i].pos)))
-				return
+				return true
 			}
 		}
 	}
 	quote := v.has(clsQuote | clsTick)
-	if !quote && g&(gSQL|gSQLFunc|gSQLMisc) == 0 && !v.has(clsEq|clsLT|clsGT|clsBang) {
-		return
-	}
 	t := v.norm
+	cast := v.has(clsColon) && strings.Contains(t, "::")
+	if !quote && !cast && g&(gSQL|gSQLFunc|gSQLMisc|gSQLCall) == 0 && !v.has(clsEq|clsLT|clsGT|clsBang) {
+		return false
+	}
 	if g&gUnion != 0 {
 		if loc := s.re.unionSelect.FindStringIndex(t[firstHit(&v.hits, gUnion):]); loc != nil {
 			res.add(CodeSQLi, 95, excerptAt(t, firstHit(&v.hits, gUnion)+loc[0]))
-			return
+			return true
 		}
 	}
 	if g&gSQLFunc != 0 {
 		from := max(firstHit(&v.hits, gSQLFunc)-16, 0)
-		if loc := s.re.sqlTimeFunc.FindStringIndex(t[from:]); loc != nil {
-			res.add(CodeSQLi, 90, excerptAt(t, from+loc[0]))
-			return
+		if at, ok := findNotMethod(s.re.sqlTimeFunc, t, from); ok {
+			res.add(CodeSQLi, 90, excerptAt(t, at))
+			return true
 		}
 	}
 	if g&gSQLStmt != 0 && v.has(clsSemi) {
 		if i := strings.IndexByte(t, ';'); i >= 0 {
 			if loc := s.re.sqlStacked.FindStringIndex(t[i:]); loc != nil {
 				res.add(CodeSQLi, 90, excerptAt(t, i+loc[0]))
-				return
+				return true
 			}
 		}
 	}
 	if g&gSelect != 0 {
 		from := firstHit(&v.hits, gSelect)
-		if loc := s.re.sqlFunc.FindStringIndex(t[from:]); loc != nil {
+		if loc := s.re.sqlFunc.FindStringIndex(t[from:]); loc != nil && sqlSelectContext(t, from+loc[0]) {
 			res.add(CodeSQLi, 85, excerptAt(t, from+loc[0]))
-			return
+			return true
+		}
+		if loc := s.re.sqlSelectCall.FindStringIndex(t[from:]); loc != nil {
+			res.add(CodeSQLi, 85, excerptAt(t, from+loc[0]))
+			return true
 		}
 	}
 	if quote && endsWithSQLComment(t) {
 		if loc := s.re.sqlQuoteComment.FindStringIndex(t); loc != nil {
 			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
-			return
+			return true
 		}
 	}
-	if strings.Contains(t, "::") {
+	if cast {
 		if loc := s.re.sqlCast.FindStringIndex(t); loc != nil {
 			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
-			return
+			return true
 		}
 	}
 	if g&gSQLMisc != 0 || quote && firstNonBlankIsQuote(t) {
 		if loc := s.re.sqlMisc.FindStringIndex(t); loc != nil {
 			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
-			return
+			return true
 		}
 	}
-	if v.has(clsEq|clsLT|clsGT|clsBang) && v.has(clsAlnum) {
-		if at, ok := numericTautology(t); ok {
-			res.add(CodeSQLi, 85, excerptAt(t, at))
-			return
+	// libinjection runs only where it has something to judge: a quote, an SQL keyword
+	// with operators, a comparison with a number or a comment.
+	if !derived && (quote || g&gSQL != 0 && v.has(sqlStructure) || v.has(clsEq) && hasDigit(t) || strings.Contains(t, "--") || strings.Contains(t, "/*")) {
+		// libinjection on the application's view, when that view has anything to
+		// tokenize (an encoded value only shows its quotes once decoded).
+		if v.appCls&(clsQuote|clsTick|sqlStructure) != 0 {
+			if sc := s.libSQLi(v.app, v.appCls&(clsQuote|clsTick) != 0); sc >= 80 {
+				res.add(CodeSQLi, sc, v.app)
+				return true
+			} else if sc > 0 {
+				res.add(CodeSQLi, sc, v.app)
+			}
 		}
-	}
-	if !quote && !(g&gSQL != 0 && v.has(sqlStructure)) && !(v.has(clsEq) && hasDigit(t)) && !strings.Contains(t, "--") && !strings.Contains(t, "/*") {
-		// No quote, no SQL keyword with operators, no comparison with a number and
-		// no comment: nothing for libinjection to judge.
-		return
-	}
-	// libinjection on the application's view, when that view has anything to
-	// tokenize (an encoded value only shows its quotes once decoded).
-	if v.appCls&(clsQuote|clsTick|sqlStructure) != 0 {
-		if sc := s.libSQLi(v.app, v.appCls&(clsQuote|clsTick) != 0); sc > 0 {
-			res.add(CodeSQLi, sc, v.app)
-			return
-		}
-	}
-	if t != v.app {
-		if sc := s.libSQLi(t, quote); sc > 0 {
-			res.add(CodeSQLi, sc, t)
-			return
+		if t != v.app {
+			if sc := s.libSQLi(t, quote); sc >= 80 {
+				res.add(CodeSQLi, sc, t)
+				return true
+			} else if sc > 0 {
+				res.add(CodeSQLi, sc, t)
+			}
 		}
 	}
 	if quote {
 		if loc := s.re.sqlTautology.FindStringIndex(t); loc != nil {
 			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
+			return true
 		}
+	}
+	if quote {
+		if at, ok := quoteBreakout(t); ok {
+			res.add(CodeSQLi, 85, excerptAt(t, at))
+			return true
+		}
+	}
+	if v.has(clsEq|clsLT|clsGT|clsBang) && v.has(clsAlnum) {
+		if at, ok := numericTautology(t); ok {
+			res.add(CodeSQLi, 85, excerptAt(t, at))
+			return true
+		}
+		if at, ok := identityTautology(t); ok {
+			res.add(CodeSQLi, 85, excerptAt(t, at))
+			return true
+		}
+	}
+	if v.has(clsEq | clsLT | clsGT | clsBang | clsParen | clsQuote | clsHash | clsDash) {
+		// A value that starts with a logical operator and a comparison continues a
+		// WHERE clause: "AND 7639=(", "|| langCode == '", "or 2 > 1".
+		if loc := s.re.sqlLeadLogic.FindStringIndex(t); loc != nil {
+			res.add(CodeSQLi, 80, excerptAt(t, loc[0]))
+			return true
+		}
+	}
+	if g&gSQLCall != 0 && v.has(clsParen) {
+		// Functions only SQL has, called: "group_concat(", "benchmark (".
+		// Start at the rune before the keyword: the expression needs it to see a
+		// word boundary.
+		from := firstHit(&v.hits, gSQLCall)
+		for from > 0 {
+			from--
+			if t[from] < 0x80 || t[from] >= 0xc0 {
+				break
+			}
+		}
+		if at, ok := findNotMethod(s.re.sqlOnlyCall, t, from); ok {
+			res.add(CodeSQLi, 80, excerptAt(t, at))
+			return true
+		}
+	}
+	if g&(gSQL|gSQLMisc) != 0 || quote {
+		if loc := s.re.sqlExtra.FindStringIndex(t); loc != nil {
+			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
+			return true
+		}
+	}
+	return false
+}
+
+// findNotMethod returns the start of the first match of re in t[from:] that is not a
+// method or member call ("time.sleep(1)", "$db->sleep(", "Foo::sleep("): SQL functions
+// are called bare.
+func findNotMethod(re *regexp.Regexp, t string, from int) (int, bool) {
+	for n := 0; from <= len(t) && n < 8; n++ {
+		loc := re.FindStringIndex(t[from:])
+		if loc == nil {
+			return 0, false
+		}
+		at := from + loc[0]
+		// The expressions may start one byte early, at the byte before a word.
+		w := at
+		if w < len(t) && !isWordByte(t[w]) && t[w] != '@' && t[w] != '/' {
+			w++
+		}
+		if w == 0 || (t[w-1] != '.' && t[w-1] != '>' && t[w-1] != ':' && t[w-1] != '$') {
+			return at, true
+		}
+		from = at + 1
+	}
+	return 0, false
+}
+
+// sqlSelectContext reports whether a SELECT…FROM found at i reads as injected SQL
+// rather than a query quoted in prose ("avoid SELECT * FROM users here"): it starts
+// the value, or follows an operator, quote, parenthesis, statement break or SQL word.
+func sqlSelectContext(t string, i int) bool {
+	j := i
+	for j > 0 && (t[j-1] == ' ' || t[j-1] == '\t' || t[j-1] == '\n' || t[j-1] == '\r' || t[j-1] == '+') {
+		j--
+	}
+	if j == 0 {
+		return true
+	}
+	if c := t[j-1]; !isWordByte(c) {
+		// "nit: SELECT …", "see: SELECT …" and list dashes are prose; anything else
+		// (quote, parenthesis, operator, ';', '=') puts the query in code.
+		return c != ':' && c != '-' && c != ',' && c != '.' && c != '!' && c != '?'
+	}
+	k := j
+	for k > 0 && isWordByte(t[k-1]) {
+		k--
+	}
+	switch strings.ToLower(t[k:j]) {
+	case "union", "all", "distinct", "distinctrow", "exists", "in", "not", "and", "or", "xor",
+		"where", "having", "then", "else", "when", "return", "returns", "as", "from", "by", "on", "into",
+		"values", "set", "do", "begin", "exec", "execute", "go", "with", "like", "is", "case", "null":
+		return true
+	}
+	// A number right before SELECT ("1 select …") is an injected statement too.
+	return t[j-1] >= '0' && t[j-1] <= '9'
+}
+
+// quoteBreakout finds a quote the value leaves open and follows with SQL syntax
+// that only a broken-out string has: a statement break at the very end ("admin';",
+// "x'/* c */;"), an escaped quote followed by a logical operator ("\'or'1"), or a
+// statement keyword right after a leading quote ("'UNION A", "' alter/").
+func quoteBreakout(t string) (int, bool) {
+	if i := strings.IndexByte(t, '\\'); i >= 0 {
+		for j := i; j >= 0 && j+1 < len(t); {
+			if c := t[j+1]; c == '\'' || c == '"' || c == '`' {
+				k := skipBlank(t, j+2)
+				if w, n := logicWord(t, k); w {
+					k = skipBlank(t, n)
+					if k == len(t) || t[k] == '\'' || t[k] == '"' || t[k] == '`' || t[k] == '(' || t[k] >= '0' && t[k] <= '9' {
+						return j, true
+					}
+				}
+			}
+			n := strings.IndexByte(t[j+1:], '\\')
+			if n < 0 {
+				break
+			}
+			j += 1 + n
+		}
+	}
+	body := strings.TrimRight(t, " \t\r\n")
+	if strings.HasSuffix(body, ";") {
+		// An odd number of one quote character: the value opened a string it does
+		// not close. "var x = 'a';" closes it.
+		k := len(body) - 1
+		for k > 0 && (body[k-1] == ' ' || body[k-1] == ')' || body[k-1] == '\t') {
+			k--
+		}
+		if k > 0 {
+			if q := body[k-1]; (q == '\'' || q == '"' || q == '`') && strings.Count(t, string(q))%2 == 1 {
+				return k - 1, true
+			}
+		}
+	}
+	k := skipBlank(t, 0)
+	if k < len(t) && (t[k] == '\'' || t[k] == '"' || t[k] == '`') && strings.Count(t, t[k:k+1])%2 == 1 {
+		j := skipBlank(t, k+1)
+		for _, w := range []string{"union", "alter", "select", "insert", "update", "delete", "drop", "exec", "create", "truncate", "declare", "waitfor", "shutdown"} {
+			if hasPrefixFold(t[j:], w) && (j+len(w) == len(t) || !isWordByte(t[j+len(w)])) {
+				e := j + len(w)
+				if e == len(t) || t[e] == ' ' || t[e] == '/' || t[e] == '(' || t[e] == '\t' || t[e] == '\n' || t[e] == '+' {
+					return k, true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+// logicWord reports whether an SQL logical operator (or, and, xor, ||, &&) starts at
+// t[i], and where it ends.
+func logicWord(t string, i int) (bool, int) {
+	if strings.HasPrefix(t[i:], "||") || strings.HasPrefix(t[i:], "&&") {
+		return true, i + 2
+	}
+	for _, w := range []string{"or", "and", "xor"} {
+		if hasPrefixFold(t[i:], w) && (i+len(w) == len(t) || !isWordByte(t[i+len(w)])) {
+			return true, i + len(w)
+		}
+	}
+	return false, i
+}
+
+// identityTautology finds "x = x" comparisons of one operand with itself after a
+// logical operator ("or a=a", "OR x=x#", "and 'a'='a'") and quoted literals equal to
+// each other anywhere ("'1'='1'"): conditions that are always true, which prose
+// does not write.
+func identityTautology(t string) (int, bool) {
+	for i, n := strings.IndexByte(t, '='), 0; i > 0 && n < 16; n++ {
+		if i+1 < len(t) && t[i+1] != '=' && t[i-1] != '!' && t[i-1] != '<' && t[i-1] != '>' && t[i-1] != '=' {
+			a, as, quoted := operandBefore(t, i)
+			b, bq := operandAfter(t, i+1)
+			if a != "" && strings.EqualFold(a, b) && quoted == bq {
+				if quoted || afterLogic(t, as) {
+					return as, true
+				}
+			}
+		}
+		k := strings.IndexByte(t[i+1:], '=')
+		if k < 0 {
+			break
+		}
+		i += 1 + k
+	}
+	return 0, false
+}
+
+// operandBefore reads the operand that ends before t[i] (blanks skipped): a word or a
+// quoted literal. It returns the operand's text, where it starts and whether it was
+// quoted.
+func operandBefore(t string, i int) (string, int, bool) {
+	j := i
+	for j > 0 && (t[j-1] == ' ' || t[j-1] == '\t') {
+		j--
+	}
+	if j > 0 && (t[j-1] == '\'' || t[j-1] == '"') {
+		q := t[j-1]
+		k := strings.LastIndexByte(t[:j-1], q)
+		if k < 0 || j-1-k > 64 {
+			return "", 0, false
+		}
+		return t[k+1 : j-1], k, true
+	}
+	k := j
+	for k > 0 && isWordByte(t[k-1]) && j-k < 64 {
+		k--
+	}
+	return t[k:j], k, false
+}
+
+// operandAfter reads the operand that starts at t[i] (blanks skipped).
+func operandAfter(t string, i int) (string, bool) {
+	i = skipBlank(t, i)
+	if i < len(t) && (t[i] == '\'' || t[i] == '"') {
+		q := t[i]
+		k := strings.IndexByte(t[i+1:], q)
+		if k < 0 {
+			// An unclosed literal: the application's own quote closes it
+			// ("' or 'a'='a").
+			k = len(t) - i - 1
+		}
+		if k > 64 {
+			return "", false
+		}
+		return t[i+1 : i+1+k], true
+	}
+	k := i
+	for k < len(t) && isWordByte(t[k]) && k-i < 64 {
+		k++
+	}
+	if k < len(t) && t[k] == '.' {
+		// "a=a.b" is not an identity.
+		return "", false
+	}
+	return t[i:k], false
+}
+
+// foldQuotes rewrites the typographic quotes ’ ‘ ´ ′ ʼ as ASCII apostrophes. Some
+// database drivers and collations make the same conversion, which turns them into
+// string delimiters. It reports false when there were none.
+func foldQuotes(t string) (string, bool) {
+	if !strings.Contains(t, "\u2019") && !strings.Contains(t, "\u2018") && !strings.Contains(t, "\u00b4") && !strings.Contains(t, "\u2032") && !strings.Contains(t, "\u02bc") {
+		return t, false
+	}
+	return strings.NewReplacer("\u2019", "'", "\u2018", "'", "\u00b4", "'", "\u2032", "'", "\u02bc", "'").Replace(t), true
+}
+
+// sqlComments returns t with every /* … */ comment replaced by sep, except that a
+// MySQL executable comment ("/*!50000select*/") keeps its text, which
+// the server runs. An unclosed comment runs to the end.
+func sqlComments(t, sep string) string {
+	var b strings.Builder
+	b.Grow(len(t))
+	for {
+		i := strings.Index(t, "/*")
+		if i < 0 {
+			b.WriteString(t)
+			return b.String()
+		}
+		b.WriteString(t[:i])
+		rest := t[i+2:]
+		j := strings.Index(rest, "*/")
+		body := rest
+		if j >= 0 {
+			body = rest[:j]
+		}
+		if body != "" && body[0] == '!' {
+			k := 1
+			for k < len(body) && k < 6 && body[k] >= '0' && body[k] <= '9' {
+				k++
+			}
+			b.WriteString(" ")
+			b.WriteString(body[k:])
+			b.WriteString(" ")
+		} else {
+			b.WriteString(sep)
+		}
+		if j < 0 {
+			return b.String()
+		}
+		t = rest[j+2:]
 	}
 }
 
@@ -167,7 +496,8 @@ func (s *Scanner) libSQLi(t string, quoted bool) int {
 }
 
 // numericTautology finds "<n> <op> <m>" comparisons that are true (1=1, 42<=>42,
-// 11!=1, 2 like 2, 1 is not 2), or any numeric comparison right after a logical
+// 11!=1, 2 like 2, 1 is not 2) in a value with SQL punctuation (see sqlPunct), or
+// any numeric comparison right after a logical
 // operator ("and 2771=1709": boolean-blind probes use false ones too). Arithmetic such
 // as "1+1=2" is not a bare comparison and does not match.
 func numericTautology(t string) (int, bool) {
@@ -192,12 +522,19 @@ func numericTautology(t string) (int, bool) {
 			i = j
 			continue
 		}
-		if afterLogic(t, i) && (op == "=" || op == "==" || op == "!=" || op == "<>" || op == "<=>" || op == "like ") || cmpTrue(a, op, b) {
+		if afterLogic(t, i) && (op == "=" || op == "==" || op == "!=" || op == "<>" || op == "<=>" || op == "like ") || cmpTrue(a, op, b) && sqlPunct(t) {
 			return i, true
 		}
 		i = j
 	}
 	return 0, false
+}
+
+// sqlPunct reports whether t has punctuation an injected condition comes with: a
+// quote, a parenthesis, a statement break or a comment. A bare "1=1" in a sentence
+// ("where are you from? 1=1") has none.
+func sqlPunct(t string) bool {
+	return strings.ContainsAny(t, "'\"`();#") || strings.Contains(t, "--") || strings.Contains(t, "/*")
 }
 
 func readNum(t string, i int) (int64, int) {

@@ -110,6 +110,10 @@ type regexps struct {
 	sqlQuoteComment *regexp.Regexp
 	sqlCast         *regexp.Regexp
 	sqlMisc         *regexp.Regexp
+	sqlSelectCall   *regexp.Regexp
+	sqlLeadLogic    *regexp.Regexp
+	sqlOnlyCall     *regexp.Regexp
+	sqlExtra        *regexp.Regexp
 	xssTag          *regexp.Regexp
 	xssHandler      *regexp.Regexp
 	xssJSCall       *regexp.Regexp

@@ -33,6 +33,11 @@ func (s *Scanner) detectSQLi(v *value, res *result) {
 		}
 	}
 	if v.has(clsStar) && strings.Contains(t, "/*") {
+		// A comment glued to an SQL keyword stands in for a blank: "SELECT/**/x".
+		if loc := s.re.sqlCommentKw.FindStringIndex(t); loc != nil {
+			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
+			return
+		}
 		if sp := sqlComments(t, " "); s.sqlView(sp, v.kind, res) {
 			return
 		}
@@ -290,6 +295,12 @@ func quoteBreakout(t string) (int, bool) {
 	k := skipBlank(t, 0)
 	if k < len(t) && (t[k] == '\'' || t[k] == '"' || t[k] == '`') && strings.Count(t, t[k:k+1])%2 == 1 {
 		j := skipBlank(t, k+1)
+		if ok, e := logicWord(t, j); ok && e < len(t) && (t[e] == ' ' || t[e] == '\t' || t[e] == '(') {
+			// "' or abc!", "' xor 1": a string closed and a condition begun.
+			if e = skipBlank(t, e); e < len(t) && t[e] != '\'' && t[e] != '"' {
+				return k, true
+			}
+		}
 		for _, w := range []string{"union", "alter", "select", "insert", "update", "delete", "drop", "exec", "create", "truncate", "declare", "waitfor", "shutdown"} {
 			if hasPrefixFold(t[j:], w) && (j+len(w) == len(t) || !isWordByte(t[j+len(w)])) {
 				e := j + len(w)
@@ -329,6 +340,14 @@ func identityTautology(t string) (int, bool) {
 				if quoted || afterLogic(t, as) {
 					return as, true
 				}
+			}
+		}
+		if i+1 < len(t) && i > 1 && t[i-1] == '!' {
+			// 'x'!='y': two different literals are always unequal.
+			a, as, aq := operandBefore(t, i-1)
+			b, bq := operandAfter(t, i+1)
+			if aq && bq && !strings.EqualFold(a, b) {
+				return as, true
 			}
 		}
 		k := strings.IndexByte(t[i+1:], '=')

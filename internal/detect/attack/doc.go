@@ -39,10 +39,22 @@
 // through policy weights. Codes are stable; policy refers to them.
 //
 //	sqli              95 UNION SELECT; 90 libinjection (quoted context, or SQL
-//	                  structure), time and file functions, stacked statements;
-//	                  85 SELECT…FROM, system catalogs, PostgreSQL casts, numeric
-//	                  tautologies, a quote closed and the rest commented away,
-//	                  MongoDB operators in keys; 60 libinjection on prose-like text
+//	                  structure), time and file functions (not method calls such
+//	                  as time.sleep), stacked statements; 85 SELECT…FROM where the
+//	                  query is in code rather than quoted in prose, SELECT of an SQL
+//	                  function, subqueries, system catalogs, PostgreSQL casts,
+//	                  numeric tautologies in a value with SQL punctuation, x=x and
+//	                  'a'='a' tautologies, a quote closed and the rest commented
+//	                  away or ended with ';', escaped-quote breakouts, a comment
+//	                  glued to a keyword (SELECT/**/), EXECUTE IMMEDIATE, CREATE
+//	                  FUNCTION, CONVERT(INT, subquery), MongoDB operators in keys;
+//	                  80 a value that opens with a logical operator and a comparison
+//	                  ("AND 7=(", "|| x == '"), bare calls of functions only SQL has
+//	                  (group_concat, ifnull, xmltype); 60 libinjection on prose-like
+//	                  text. Values with /* comments or typographic quotes are also
+//	                  judged with comments read as blanks, comments dropped
+//	                  ("UN/**/ION"), MySQL executable comments opened and ’ ‘ ´ ′
+//	                  read as ASCII quotes
 //	xss               95 script-capable tags, javascript:/vbscript: URLs; 90 event
 //	                  handlers, data:text/html, libinjection with an active part;
 //	                  85 JavaScript sinks (alert(, document.cookie, JSFuck);

@@ -114,6 +114,7 @@ type regexps struct {
 	sqlLeadLogic    *regexp.Regexp
 	sqlOnlyCall     *regexp.Regexp
 	sqlExtra        *regexp.Regexp
+	sqlCommentKw    *regexp.Regexp
 	xssTag          *regexp.Regexp
 	xssHandler      *regexp.Regexp
 	xssJSCall       *regexp.Regexp

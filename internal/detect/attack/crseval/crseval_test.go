@@ -15,10 +15,11 @@ import (
 // a change that loses detection or gains false positives fails here. Raise them
 // when detection improves.
 const (
-	minDetection    = 60.5 // % of all attack rows (measured 61.1)
-	minDetectionPL1 = 74.8 // % of PL1 attack rows (measured 75.3)
-	minDetectionPL2 = 54.8 // % of PL2 attack rows (measured 55.3)
-	maxFalsePos     = 5.5  // % of the benign ground-truth rows (measured 5.2)
+	minDetection    = 64.5 // % of all attack rows (measured 64.9)
+	minDetectionPL1 = 77.0 // % of PL1 attack rows (measured 77.5)
+	minDetectionPL2 = 63.4 // % of PL2 attack rows (measured 63.9)
+	minDetectionSQL = 61.8 // % of CRS SQL injection attack rows (measured 62.3)
+	maxFalsePos     = 5.3  // % of the benign ground-truth rows (measured 5.23, 31 rows)
 )
 
 // findData walks up from the working directory to the directory holding the
@@ -79,6 +80,7 @@ func TestCRSRegression(t *testing.T) {
 		{"all", rep.Attack, minDetection},
 		{"PL1", rep.ByPL["PL1"], minDetectionPL1},
 		{"PL2", rep.ByPL["PL2"], minDetectionPL2},
+		{"sqli", rep.ByFamily["sqli"], minDetectionSQL},
 	} {
 		if c.got.Rate() < c.min {
 			t.Errorf("detection %s = %s, want ≥ %.1f%%", c.name, c.got, c.min)

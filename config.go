@@ -25,9 +25,11 @@ type Config struct {
 	// trusted hops. Empty (the default): the client IP is the connection's peer address
 	// and forwarding headers are ignored, so a client cannot choose its own IP.
 	TrustedProxies []string `json:"trusted_proxies,omitempty" yaml:"trusted_proxies,omitempty"`
-	// ClientIPHeader names a single-address header set by a trusted proxy, for example
-	// "X-Real-IP" or "CF-Connecting-IP", to use instead of X-Forwarded-For and
-	// Forwarded. Empty: X-Forwarded-For, then Forwarded. Ignored without TrustedProxies.
+	// ClientIPHeader names the header the trusted proxies write: empty or
+	// "X-Forwarded-For" for X-Forwarded-For, "Forwarded" for RFC 7239's header, or a
+	// single-address header such as "X-Real-IP" or "CF-Connecting-IP" that every
+	// trusted proxy sets. Only that one header is read. Setting it without
+	// TrustedProxies is an error.
 	ClientIPHeader string `json:"client_ip_header,omitempty" yaml:"client_ip_header,omitempty"`
 	// TrustRequestID makes the guard keep a well-formed inbound X-Request-Id (1–128 bytes
 	// of letters, digits and "-_.:") instead of generating one. Off by default: an

@@ -2,28 +2,34 @@ package vigil
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigilhq/vigil/fingerprint"
 	"github.com/vigilhq/vigil/internal/clientip"
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/detect/attack"
 	"github.com/vigilhq/vigil/internal/detect/bot"
+	"github.com/vigilhq/vigil/internal/ratelimit"
 	"github.com/vigilhq/vigil/internal/rules"
 	"github.com/vigilhq/vigil/policy"
 )
 
 // Guard decides about requests. Build one with New, wrap handlers with Handler, and swap
-// its policy at run time with SetPolicy. A Guard is safe for concurrent use and starts no
-// goroutines of its own (crawler verification runs short, bounded look-ups in the
-// background).
+// its policy at run time with SetPolicy. A Guard is safe for concurrent use. It has no
+// long-running goroutines and needs no Run or Close: the only background work is crawler
+// verification, a bounded number of DNS look-ups that each end within a timeout.
 type Guard struct {
 	cfg     Config
 	log     *slog.Logger
@@ -81,10 +87,14 @@ func (g *Guard) SetPolicy(p policy.Policy) error {
 func (g *Guard) Policy() policy.Policy { return g.state.Load().policy }
 
 // Check decides about r without answering it. It has the same effects on state as a
-// request through Handler: it counts against rate limits and a honeypot hit bans the
-// client. It may read and restore r.Body.
+// request through Handler: it counts against rate limits, a honeypot hit bans the client,
+// and bans and faults are reported to Config.Events (the request itself is not: there is
+// no response to describe). It may read and restore r.Body.
 func (g *Guard) Check(r *http.Request) Verdict {
 	d := g.evaluate(r)
+	if g.cfg.Events != nil {
+		g.recordSide(r, &d, time.Now())
+	}
 	return *d.v
 }
 
@@ -128,6 +138,7 @@ type decision struct {
 	failClosed bool   // a fault made the guard block (503)
 	monitor    bool   // decide but do not enforce (policy or route mode)
 	ban        *Ban   // a ban this request placed
+	faults     []error
 }
 
 // evaluate runs the request pipeline: client IP, fast gates, detectors, score, limits.
@@ -137,7 +148,7 @@ func (g *Guard) evaluate(r *http.Request) (d decision) {
 	d.v, d.st, d.monitor = v, st, st.monitor
 	defer func() {
 		if p := recover(); p != nil {
-			g.fault(r, v, "detector panic", fmt.Errorf("%v", p))
+			g.fault(r, &d, "detector panic", fmt.Errorf("%v", p))
 			d.failClosed = g.cfg.FailClosed
 			action := ActionAllow
 			if d.failClosed {
@@ -172,7 +183,7 @@ func (g *Guard) evaluate(r *http.Request) (d decision) {
 	}
 	ban, banned, err := g.store.Banned(r.Context(), ip, v.DNA.ID)
 	if err != nil {
-		g.fault(r, v, "ban look-up", err)
+		g.fault(r, &d, "ban look-up", err)
 		if g.cfg.FailClosed {
 			d.failClosed = true
 			g.settle(&d, ActionBlock)
@@ -183,10 +194,16 @@ func (g *Guard) evaluate(r *http.Request) (d decision) {
 		return d
 	}
 	if st.rules.Honeypot(p) {
-		g.gate(&d, "honeypot", "request for bait path "+truncate(p.Clean, 64))
-		if !d.monitor && ip.IsValid() {
+		detail := "request for bait path " + truncate(p.Clean, 64)
+		switch {
+		case crossSite(r):
+			// A page elsewhere can make a visitor's browser request a bait path
+			// (<img src=…/.env>); banning would let anyone ban innocent visitors.
+			detail += "; not banned: the browser says another site initiated it"
+		case !d.monitor && ip.IsValid():
 			g.banClient(r, &d, "honeypot")
 		}
+		g.gate(&d, "honeypot", detail)
 		return d
 	}
 
@@ -201,6 +218,10 @@ func (g *Guard) evaluate(r *http.Request) (d decision) {
 	fs := buf[:0]
 	in := rules.Input{Method: r.Method, Path: p, IP: ip, DNAFamily: class.Name, DNAKind: kind, BotCategory: class.Category, Request: r}
 	fs, ruleAction, rule := st.rules.Eval(&in, fs)
+	if rule != nil && rule.Score == 0 && ruleAction != policy.ActionRateLimit {
+		// A rule that decides without scoring still says why in the verdict.
+		fs = append(fs, detect.Finding{Detector: "rule", Code: "rule:" + rule.Name, Detail: "rule " + rule.Name + " decided " + string(ruleAction)})
+	}
 	if ruleAction == policy.ActionAllow {
 		g.settleFindings(&d, fs, ActionAllow)
 		return d
@@ -211,7 +232,7 @@ func (g *Guard) evaluate(r *http.Request) (d decision) {
 	}
 	if !disabled(route, "attack") {
 		if fs, err = g.attacks.Scan(fs, r); err != nil {
-			g.fault(r, v, "attack scan", err)
+			g.fault(r, &d, "attack scan", err)
 			d.failClosed = g.cfg.FailClosed
 		}
 	}
@@ -244,6 +265,23 @@ func (g *Guard) evaluate(r *http.Request) (d decision) {
 	}
 	g.settleFindings(&d, fs, action)
 	return d
+}
+
+// crossSite reports whether a browser says another site initiated the request: by
+// Sec-Fetch-Site, or, from browsers that do not send it, by a Referer naming another host.
+func crossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	case "same-origin", "none":
+		return false
+	}
+	ref := r.Header.Get("Referer")
+	if ref == "" {
+		return false
+	}
+	u, err := url.Parse(ref)
+	return err == nil && u.Host != "" && !strings.EqualFold(u.Host, r.Host)
 }
 
 // disabled reports whether the route (nil for none) turns off the detector or code.
@@ -282,10 +320,11 @@ func (g *Guard) settleFindings(d *decision, fs []detect.Finding, action Action) 
 	g.settle(d, action)
 }
 
-// settle sets WouldBe to the decided action and Action to what is enforced.
+// settle sets WouldBe to the decided action and Action to what is enforced. Monitor mode
+// wins over FailClosed: a guard on trial never takes a site down.
 func (g *Guard) settle(d *decision, action Action) {
 	d.v.WouldBe = action
-	if d.monitor && !d.failClosed {
+	if d.monitor {
 		d.v.Action = ActionAllow
 		return
 	}
@@ -339,11 +378,11 @@ func (g *Guard) rateLimit(r *http.Request, d *decision, in *rules.Input, route *
 			return false
 		}
 		if factor < 1 {
-			l = scaleLimit(l, factor)
+			l = Limit(ratelimit.Limit(l).Scale(factor))
 		}
 		q, err := g.store.Allow(r.Context(), string(key), l, 1)
 		if err != nil {
-			g.fault(r, v, "rate limit", err)
+			g.fault(r, d, "rate limit", err)
 			d.failClosed = g.cfg.FailClosed
 			return d.failClosed
 		}
@@ -373,30 +412,34 @@ func (g *Guard) rateLimit(r *http.Request, d *decision, in *rules.Input, route *
 		key = append(key, ':')
 		switch val, ok := rule.Key.Value(in); {
 		case ok:
-			key = append(append(key, byte('0'+rule.Key.Kind), ':'), val...)
+			key = appendKeyValue(append(key, byte('0'+rule.Key.Kind), ':'), val)
 		case rule.Key.Kind == rules.KeyDNA && v.DNA.ID != "":
 			key = append(append(key, "dna:"...), v.DNA.ID...)
 		default:
 			key = appendIPKey(append(key, "ip:"...), ip)
 		}
-		if check(rule.Name, key, limitOf(rule.RateLimit)) {
+		if check("rule-"+strconv.Itoa(rule.Index), key, limitOf(rule.RateLimit)) {
 			return true
 		}
 	}
 	return false
 }
 
+// appendKeyValue appends a client-chosen key value (a header, cookie or query value):
+// short values as they are, longer ones as a SHA-256 prefix, so a client cannot make
+// the store hold large keys. The digest is the same in every instance, as a shared store
+// needs.
+func appendKeyValue(b []byte, val string) []byte {
+	if len(val) <= 64 {
+		return append(b, val...)
+	}
+	sum := sha256.Sum256([]byte(val))
+	return hex.AppendEncode(append(b, '#'), sum[:16])
+}
+
 // appendIPKey appends the rate-limit key of ip: the address for IPv4, the /64 for IPv6.
 func appendIPKey(b []byte, ip netip.Addr) []byte {
 	return clientip.Prefix(ip).AppendTo(b)
-}
-
-func scaleLimit(l Limit, f float64) Limit {
-	l.Rate = max(1, int(float64(l.Rate)*f))
-	if l.Burst > 0 {
-		l.Burst = max(1, int(float64(l.Burst)*f))
-	}
-	return l
 }
 
 func limitString(l Limit) string {
@@ -421,34 +464,47 @@ func (g *Guard) banClient(r *http.Request, d *decision, reason string) {
 	}
 	b := Ban{Kind: BanIP, Value: ip.String(), Reason: reason}
 	if ip.Is6() {
-		b.Kind, b.Value = BanCIDR, clientip.Prefix(ip).String()
+		if pfx := clientip.Prefix(ip); !g.ips.TrustedIn(pfx) {
+			b.Kind, b.Value = BanCIDR, pfx.String()
+		}
 	}
 	ctx := r.Context()
 	strikes, err := g.store.Add(ctx, "strikes:"+b.Value, 1, time.Duration(st.eff.Bans.Window))
 	if err != nil {
-		g.fault(r, v, "ban strikes", err)
+		g.fault(r, d, "ban strikes", err)
 		strikes = 1
 	}
 	ttl := st.banLength(reason, int(strikes))
 	b.Until, b.Strikes = time.Now().Add(ttl), int(strikes)
 	if err := g.store.Ban(ctx, b); err != nil {
-		g.fault(r, v, "ban", err)
+		g.fault(r, d, "ban", err)
 		return
 	}
 	d.ban = &b
 	g.log.Info("client banned", "target", b.Value, "reason", reason, "ttl", ttl.String(), "strikes", strikes, "request_id", v.RequestID)
 }
 
-// fault reports an internal error the guard survived.
-func (g *Guard) fault(r *http.Request, v *Verdict, stage string, err error) {
+// fault reports an internal error the guard survived: a log line and OnError now, an
+// EventError after the response, when the outcome is known.
+func (g *Guard) fault(r *http.Request, d *decision, stage string, err error) {
 	err = fmt.Errorf("%s: %w", stage, err)
-	g.log.Error("guard fault", "err", err, "request_id", v.RequestID, "fail_closed", g.cfg.FailClosed)
+	g.log.Error("guard fault", "err", err, "request_id", d.v.RequestID, "fail_closed", g.cfg.FailClosed)
 	if g.cfg.OnError != nil {
 		g.cfg.OnError(r, err)
 	}
-	if g.cfg.Events != nil {
-		g.cfg.Events.Record(Event{Kind: EventError, Time: time.Now(), Verdict: *v, Method: r.Method, Host: r.Host,
-			Path: r.URL.Path, Error: err.Error(), FailedOpen: !g.cfg.FailClosed})
+	d.faults = append(d.faults, err)
+}
+
+// recordSide records the events a request caused besides its own: the ban it placed and
+// the faults the guard survived. FailedOpen reports that the request was let through.
+func (g *Guard) recordSide(r *http.Request, d *decision, now time.Time) {
+	v := d.v
+	if d.ban != nil {
+		g.cfg.Events.Record(Event{Kind: EventBan, Time: now, Verdict: *v, Method: r.Method, Host: r.Host, Path: r.URL.Path, Ban: d.ban})
+	}
+	for _, err := range d.faults {
+		g.cfg.Events.Record(Event{Kind: EventError, Time: now, Verdict: *v, Method: r.Method, Host: r.Host,
+			Path: r.URL.Path, Error: err.Error(), FailedOpen: v.Action == ActionAllow})
 	}
 }
 
@@ -471,9 +527,7 @@ func (g *Guard) finish(r *http.Request, d *decision, status int, n int64, start 
 		return
 	}
 	now := time.Now()
-	if d.ban != nil {
-		g.cfg.Events.Record(Event{Kind: EventBan, Time: now, Verdict: *v, Method: r.Method, Host: r.Host, Path: r.URL.Path, Ban: d.ban})
-	}
+	g.recordSide(r, d, now)
 	g.cfg.Events.Record(Event{Kind: EventRequest, Time: now, Verdict: *v, Method: r.Method, Host: r.Host,
 		Path: r.URL.Path, UserAgent: r.UserAgent(), Status: status, Bytes: n, Latency: now.Sub(start)})
 }
@@ -497,25 +551,19 @@ func banDetail(b Ban) string {
 	return s + ")"
 }
 
+// truncate shortens s to at most n bytes, on a UTF-8 boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
 	return s[:n] + "…"
 }
 
-var actionHeaders = map[Action][]string{
-	ActionAllow:     {"allow"},
-	ActionBlock:     {"block"},
-	ActionChallenge: {"challenge"},
-	ActionRateLimit: {"ratelimit"},
-}
-
-// actionHeader returns the X-Vigil-Action header value. The slices are shared and have no
-// spare capacity, so appending to them copies.
+// actionHeader returns the X-Vigil-Action header value, a slice of its own for each
+// response because handlers may modify header slices in place.
 func actionHeader(a Action) []string {
-	if h, ok := actionHeaders[a]; ok {
-		return h
-	}
 	return []string{string(a)}
 }

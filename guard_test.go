@@ -474,3 +474,74 @@ func TestGuardBansIPv6Prefix(t *testing.T) {
 		t.Errorf("ban events %+v, want one ban of 2001:db8:1:2::/64", bans)
 	}
 }
+
+// TestGuardHoneypotCrossSite: a page elsewhere can make a visitor's browser fetch a bait
+// path (<img src=https://victim/.env>). The request is blocked, but the visitor is not
+// banned, or anyone could ban a site's visitors.
+func TestGuardHoneypotCrossSite(t *testing.T) {
+	g, sk := newGuard(t, policy.Default(), nil)
+	img := map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image", "Referer": "https://evil.example/"}
+	oldBrowser := map[string]string{"Sec-Fetch-Site": "", "Sec-Fetch-Mode": "", "Sec-Fetch-Dest": "", "Referer": "https://evil.example/page"}
+	run(t, g, sk, []step{
+		{name: "cross_site_image", target: "/.env", ip: "203.0.113.60", header: img, wantStatus: 403, wantAction: "block", wantSignal: "honeypot"},
+		{name: "victim_not_banned", target: "/", ip: "203.0.113.60", wantStatus: 200, wantAction: "allow"},
+		{name: "foreign_referer_without_fetch_metadata", target: "/.env", ip: "203.0.113.61", header: oldBrowser, wantStatus: 403, wantAction: "block"},
+		{name: "old_browser_not_banned", target: "/", ip: "203.0.113.61", wantStatus: 200, wantAction: "allow"},
+		{name: "direct_hit", target: "/.env", ip: "203.0.113.62", header: map[string]string{"Sec-Fetch-Site": "none"}, wantStatus: 403, wantAction: "block"},
+		{name: "direct_hit_banned", target: "/", ip: "203.0.113.62", wantStatus: 403, wantAction: "block", wantSignal: "banned"},
+	})
+}
+
+// TestGuardMonitorWinsOverFailClosed: a guard on trial never takes a site down.
+func TestGuardMonitorWinsOverFailClosed(t *testing.T) {
+	p := policy.Default()
+	p.Mode = policy.ModeMonitor
+	g, sk := newGuard(t, p, func(c *vigil.Config) {
+		c.Store = faultyStore{Store: vigil.NewMemoryStore(vigil.MemoryStoreConfig{})}
+		c.FailClosed = true
+	})
+	run(t, g, sk, []step{{name: "store_down", target: "/", wantStatus: 200, wantAction: "allow"}})
+	evs := sk.byKind(vigil.EventRequest)
+	if len(evs) != 1 || evs[0].Verdict.WouldBe != vigil.ActionBlock {
+		t.Errorf("request events %+v, want one with would-be block", evs)
+	}
+	if errs := sk.byKind(vigil.EventError); len(errs) == 0 || !errs[0].FailedOpen {
+		t.Errorf("error events %+v, want failed_open", errs)
+	}
+}
+
+func TestGuardRules(t *testing.T) {
+	p := policy.Default()
+	p.Rules = []policy.Rule{
+		{Name: "no-admin", Match: policy.Match{Paths: []string{"/admin/**"}}, Action: policy.ActionBlock},
+		{Name: "trusted-monitor", Match: policy.Match{Headers: map[string]string{"X-Monitor-Token": "^s3cret$"}}, Action: policy.ActionAllow},
+		{Name: "api-key-limit", Match: policy.Match{Paths: []string{"/api/**"}}, Action: policy.ActionRateLimit,
+			RateLimit: policy.Limit{Rate: 1, Period: policy.Duration(time.Minute)}, Key: "header:X-Api-Key"},
+	}
+	g, sk := newGuard(t, p, nil)
+	long := strings.Repeat("k", 10_000)
+	run(t, g, sk, []step{
+		{name: "block_rule_says_why", target: "/admin/users", wantStatus: 403, wantAction: "block", wantSignal: "rule:no-admin"},
+		{name: "allow_rule_skips_detectors", target: "/?q=%3Cscript%3Ealert(1)%3C/script%3E", header: map[string]string{"X-Monitor-Token": "s3cret"}, wantStatus: 200, wantAction: "allow"},
+		{name: "allow_rule_wrong_token", target: "/?q=%3Cscript%3Ealert(1)%3C/script%3E", header: map[string]string{"X-Monitor-Token": "guess"}, wantStatus: 403, wantAction: "block"},
+		{name: "key_a_first", target: "/api/items", ip: "192.0.2.1", header: map[string]string{"X-Api-Key": "a"}, wantStatus: 200, wantAction: "allow"},
+		{name: "key_a_second_other_ip", target: "/api/items", ip: "192.0.2.2", header: map[string]string{"X-Api-Key": "a"}, wantStatus: 429, wantAction: "ratelimit"},
+		{name: "key_b_first", target: "/api/items", ip: "192.0.2.2", header: map[string]string{"X-Api-Key": "b"}, wantStatus: 200, wantAction: "allow"},
+		{name: "long_key_first", target: "/api/items", ip: "192.0.2.3", header: map[string]string{"X-Api-Key": long}, wantStatus: 200, wantAction: "allow"},
+		{name: "long_key_second", target: "/api/items", ip: "192.0.2.4", header: map[string]string{"X-Api-Key": long}, wantStatus: 429, wantAction: "ratelimit"},
+		{name: "long_key_differs_at_end", target: "/api/items", ip: "192.0.2.4", header: map[string]string{"X-Api-Key": long + "x"}, wantStatus: 200, wantAction: "allow"},
+	})
+}
+
+func TestGuardCheckReportsBans(t *testing.T) {
+	g, sk := newGuard(t, policy.Default(), nil)
+	if v := g.Check(step{target: "/.git/config", ip: "203.0.113.70"}.request()); v.Action != vigil.ActionBlock {
+		t.Fatalf("honeypot through Check: %s", v.Action)
+	}
+	if bans := sk.byKind(vigil.EventBan); len(bans) != 1 {
+		t.Errorf("%d ban events from Check, want 1", len(bans))
+	}
+	if evs := sk.byKind(vigil.EventRequest); len(evs) != 0 {
+		t.Errorf("Check recorded %d request events; it writes no response", len(evs))
+	}
+}

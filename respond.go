@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"html/template"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -126,8 +127,25 @@ func (w *responseRecorder) Flush() {
 
 // Hijack implements http.Hijacker when the wrapped writer supports it.
 func (w *responseRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if w.code == 0 {
+	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil && w.code == 0 {
 		w.code = http.StatusSwitchingProtocols
 	}
-	return http.NewResponseController(w.ResponseWriter).Hijack()
+	return c, rw, err
+}
+
+// ReadFrom keeps io.Copy's fast path (sendfile) for handlers such as http.ServeFile.
+func (w *responseRecorder) ReadFrom(src io.Reader) (int64, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+	}
+	w.bytes += n
+	return n, err
 }

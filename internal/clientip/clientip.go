@@ -44,9 +44,11 @@ type Config struct {
 	// RemoteAddr.
 	TrustedProxies []string
 
-	// Header names the header the trusted proxies write. Empty: X-Forwarded-For if
-	// the request has it, otherwise Forwarded (RFC 7239). "X-Forwarded-For" or
-	// "Forwarded" (any case): only that header. Any other name, such as "X-Real-IP"
+	// Header names the header the trusted proxies write. Empty or "X-Forwarded-For"
+	// (any case): X-Forwarded-For. "Forwarded": RFC 7239's Forwarded header. Only the
+	// one header is read, never a fallback to the other: whether a header is present
+	// is the client's choice, so a fallback would let the client pick the header
+	// that is believed. Any other name, such as "X-Real-IP"
 	// or "CF-Connecting-IP": a header holding a single address, which every trusted
 	// proxy must set, replacing any copy the client sent; a proxy that passes the
 	// client's copy through makes the address spoofable. Header requires
@@ -58,8 +60,7 @@ type Config struct {
 type mode uint8
 
 const (
-	modeXFFThenForwarded mode = iota // the zero value: the default
-	modeXFF
+	modeXFF mode = iota // the zero value: the default
 	modeForwarded
 	modeSingle
 )
@@ -116,17 +117,12 @@ func (r *Resolver) ClientIP(req *http.Request) netip.Addr {
 		return peer
 	}
 	switch r.mode {
-	case modeXFF:
-		return r.walk(req.Header[headerXFF], false, peer)
 	case modeForwarded:
 		return r.walk(req.Header[headerForwarded], true, peer)
 	case modeSingle:
 		return single(req.Header[r.header], peer)
 	default:
-		if lines := req.Header[headerXFF]; len(lines) > 0 {
-			return r.walk(lines, false, peer)
-		}
-		return r.walk(req.Header[headerForwarded], true, peer)
+		return r.walk(req.Header[headerXFF], false, peer)
 	}
 }
 
@@ -134,6 +130,12 @@ func (r *Resolver) ClientIP(req *http.Request) netip.Addr {
 // IPv4-mapped ip is looked up as IPv4 and a zone is ignored.
 func (r *Resolver) Trusted(ip netip.Addr) bool {
 	return r != nil && r.trusted.Contains(ip)
+}
+
+// TrustedIn reports whether any trusted proxy lies inside pfx or pfx lies inside a
+// trusted prefix, so that banning pfx could ban a trusted proxy.
+func (r *Resolver) TrustedIn(pfx netip.Prefix) bool {
+	return r != nil && r.trusted.Overlaps(pfx)
 }
 
 // Prefix returns the network a rate limit or ban should key on for the client ip:

@@ -96,33 +96,33 @@ var resolveCases = []struct {
 	{"hostname_remote_addr", Config{TrustedProxies: proxies}, "localhost:80", []line{xff("198.51.100.7")}, ""},
 
 	// Forwarded (RFC 7239).
-	{"forwarded_basic", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("for=198.51.100.7")}, "198.51.100.7"},
-	{"forwarded_quoted_ipv6_port", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for="[2001:db8:cafe::17]:4711"`)}, "2001:db8:cafe::17"},
-	{"forwarded_quoted_ipv4_port", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for="198.51.100.7:80"`)}, "198.51.100.7"},
-	{"forwarded_quoted_ipv4", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for="198.51.100.7"`)}, "198.51.100.7"},
-	{"forwarded_other_params", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("proto=https;for=198.51.100.7;by=10.0.0.1;host=example.com")}, "198.51.100.7"},
-	{"forwarded_case_insensitive_name", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("For=198.51.100.7;PROTO=https")}, "198.51.100.7"},
-	{"forwarded_right_to_left", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("for=192.0.2.43, for=198.51.100.7, for=10.0.0.2")}, "198.51.100.7"},
-	{"forwarded_multiple_lines", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("for=192.0.2.43"), forwarded("for=198.51.100.7"), forwarded("for=10.0.0.2")}, "198.51.100.7"},
-	{"forwarded_all_trusted", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for=10.0.0.3, for="[::1]"`)}, "10.0.0.3"},
-	{"forwarded_unknown_stops", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("for=198.51.100.7, for=unknown, for=10.0.0.2")}, "10.0.0.2"},
-	{"forwarded_unknown_quoted_stops", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for="unknown"`)}, "10.0.0.1"},
-	{"forwarded_obfuscated_stops", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("for=198.51.100.7, for=_hidden")}, "10.0.0.1"},
-	{"forwarded_obfuscated_port", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for="[2001:db8::7]:_p1"`)}, "2001:db8::7"},
-	{"forwarded_comma_in_quoted_param", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for=203.0.113.5, for=198.51.100.7;ext="a, for=10.0.0.9"`)}, "198.51.100.7"},
-	{"forwarded_semicolon_in_quoted_param", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`ext="x;for=10.0.0.9";for=198.51.100.7`)}, "198.51.100.7"},
-	{"forwarded_empty_pairs_and_elements", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(" , ;for=198.51.100.7;; ,")}, "198.51.100.7"},
-	{"forwarded_unquoted_brackets", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("for=[2001:db8::7]")}, "2001:db8::7"},
-	{"forwarded_mapped", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for="[::ffff:198.51.100.7]"`)}, "198.51.100.7"},
-	{"forwarded_unbalanced_quote", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for="198.51.100.7`)}, "10.0.0.1"},
-	{"forwarded_unbalanced_quote_left_of_good", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for=198.51.100.7", for=10.0.0.2`)}, "10.0.0.2"},
-	{"forwarded_backslash", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for="198.51.100.7\\"`)}, "10.0.0.1"},
-	{"forwarded_no_for", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("proto=https;by=10.0.0.1")}, "10.0.0.1"},
-	{"forwarded_duplicate_for", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("for=198.51.100.7;for=203.0.113.5")}, "10.0.0.1"},
-	{"forwarded_space_around_equals", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("for = 198.51.100.7")}, "10.0.0.1"},
-	{"forwarded_empty_value", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for=""`)}, "10.0.0.1"},
-	{"forwarded_bad_param_name", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("fo r=198.51.100.7")}, "10.0.0.1"},
-	{"forwarded_ipv4_in_brackets", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for="[198.51.100.7]"`)}, "10.0.0.1"},
+	{"forwarded_basic", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("for=198.51.100.7")}, "198.51.100.7"},
+	{"forwarded_quoted_ipv6_port", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for="[2001:db8:cafe::17]:4711"`)}, "2001:db8:cafe::17"},
+	{"forwarded_quoted_ipv4_port", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for="198.51.100.7:80"`)}, "198.51.100.7"},
+	{"forwarded_quoted_ipv4", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for="198.51.100.7"`)}, "198.51.100.7"},
+	{"forwarded_other_params", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("proto=https;for=198.51.100.7;by=10.0.0.1;host=example.com")}, "198.51.100.7"},
+	{"forwarded_case_insensitive_name", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("For=198.51.100.7;PROTO=https")}, "198.51.100.7"},
+	{"forwarded_right_to_left", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("for=192.0.2.43, for=198.51.100.7, for=10.0.0.2")}, "198.51.100.7"},
+	{"forwarded_multiple_lines", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("for=192.0.2.43"), forwarded("for=198.51.100.7"), forwarded("for=10.0.0.2")}, "198.51.100.7"},
+	{"forwarded_all_trusted", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for=10.0.0.3, for="[::1]"`)}, "10.0.0.3"},
+	{"forwarded_unknown_stops", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("for=198.51.100.7, for=unknown, for=10.0.0.2")}, "10.0.0.2"},
+	{"forwarded_unknown_quoted_stops", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for="unknown"`)}, "10.0.0.1"},
+	{"forwarded_obfuscated_stops", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("for=198.51.100.7, for=_hidden")}, "10.0.0.1"},
+	{"forwarded_obfuscated_port", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for="[2001:db8::7]:_p1"`)}, "2001:db8::7"},
+	{"forwarded_comma_in_quoted_param", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for=203.0.113.5, for=198.51.100.7;ext="a, for=10.0.0.9"`)}, "198.51.100.7"},
+	{"forwarded_semicolon_in_quoted_param", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`ext="x;for=10.0.0.9";for=198.51.100.7`)}, "198.51.100.7"},
+	{"forwarded_empty_pairs_and_elements", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(" , ;for=198.51.100.7;; ,")}, "198.51.100.7"},
+	{"forwarded_unquoted_brackets", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("for=[2001:db8::7]")}, "2001:db8::7"},
+	{"forwarded_mapped", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for="[::ffff:198.51.100.7]"`)}, "198.51.100.7"},
+	{"forwarded_unbalanced_quote", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for="198.51.100.7`)}, "10.0.0.1"},
+	{"forwarded_unbalanced_quote_left_of_good", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for=198.51.100.7", for=10.0.0.2`)}, "10.0.0.2"},
+	{"forwarded_backslash", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for="198.51.100.7\\"`)}, "10.0.0.1"},
+	{"forwarded_no_for", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("proto=https;by=10.0.0.1")}, "10.0.0.1"},
+	{"forwarded_duplicate_for", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("for=198.51.100.7;for=203.0.113.5")}, "10.0.0.1"},
+	{"forwarded_space_around_equals", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("for = 198.51.100.7")}, "10.0.0.1"},
+	{"forwarded_empty_value", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for=""`)}, "10.0.0.1"},
+	{"forwarded_bad_param_name", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("fo r=198.51.100.7")}, "10.0.0.1"},
+	{"forwarded_ipv4_in_brackets", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for="[198.51.100.7]"`)}, "10.0.0.1"},
 	{"forwarded_read_as_xff_is_malformed", Config{TrustedProxies: proxies, Header: "X-Forwarded-For"}, "10.0.0.1:5555", []line{xff("for=198.51.100.7")}, "10.0.0.1"},
 
 	// Which header.
@@ -152,12 +152,12 @@ var resolveCases = []struct {
 	{"entry_too_long_after_trusted", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{xff("198.51.100.7" + strings.Repeat(" ", 5000) + ", 10.0.0.2")}, "10.0.0.2"},
 	{"byte_cap_cuts_inside_entry", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{xff(paddedChain("192.168.1.10" + strings.Repeat(" ", 86)))}, "10.0.0.2"},
 	{"byte_cap_just_fits", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{xff(paddedChain("192.168.1.10" + strings.Repeat(" ", 85)))}, "192.168.1.10"},
-	{"forwarded_byte_cap_cuts_inside_element", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("xfor=192.168.1.10," + paddedForwarded(59))}, "10.0.0.2"},
-	{"forwarded_byte_cap_just_fits", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("for=192.168.1.10," + paddedForwarded(59))}, "192.168.1.10"},
-	{"forwarded_byte_cap_inside_quotes", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for="198.51.100.7",` + paddedForwarded(68))}, "10.0.0.2"},
-	{"forwarded_byte_cap_across_lines", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded("for=198.51.100.7"), forwarded(paddedForwarded(76))}, "10.0.0.2"},
-	{"forwarded_element_too_long", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for=198.51.100.7;host="` + strings.Repeat("a", 500) + `"`)}, "10.0.0.1"},
-	{"forwarded_element_longest_accepted", Config{TrustedProxies: proxies}, "10.0.0.1:5555", []line{forwarded(`for=198.51.100.7;host="` + strings.Repeat("a", 512-40) + `"` + strings.Repeat(" ", 16))}, "198.51.100.7"},
+	{"forwarded_byte_cap_cuts_inside_element", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("xfor=192.168.1.10," + paddedForwarded(59))}, "10.0.0.2"},
+	{"forwarded_byte_cap_just_fits", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("for=192.168.1.10," + paddedForwarded(59))}, "192.168.1.10"},
+	{"forwarded_byte_cap_inside_quotes", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for="198.51.100.7",` + paddedForwarded(68))}, "10.0.0.2"},
+	{"forwarded_byte_cap_across_lines", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded("for=198.51.100.7"), forwarded(paddedForwarded(76))}, "10.0.0.2"},
+	{"forwarded_element_too_long", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for=198.51.100.7;host="` + strings.Repeat("a", 500) + `"`)}, "10.0.0.1"},
+	{"forwarded_element_longest_accepted", Config{TrustedProxies: proxies, Header: "Forwarded"}, "10.0.0.1:5555", []line{forwarded(`for=198.51.100.7;host="` + strings.Repeat("a", 512-40) + `"` + strings.Repeat(" ", 16))}, "198.51.100.7"},
 	{"huge_real_ip_ignored", Config{TrustedProxies: proxies, Header: "X-Real-IP"}, "10.0.0.1:5555", []line{{"X-Real-Ip", strings.Repeat(" ", 5000) + "198.51.100.7"}}, "10.0.0.1"},
 }
 
@@ -369,7 +369,7 @@ func TestOverHTTP(t *testing.T) {
 		{"untrusted_loopback_ignores_xff", nil, []line{{"x-forwarded-for", "198.51.100.7"}}, "127.0.0.1"},
 		{"trusted_loopback_reads_xff", []string{"127.0.0.1"}, []line{{"x-forwarded-for", "198.51.100.7"}}, "198.51.100.7"},
 		{"trusted_loopback_two_lines", []string{"127.0.0.0/8"}, []line{{"X-Forwarded-For", "203.0.113.5, 198.51.100.7"}, {"x-forwarded-for", "127.0.0.9"}}, "198.51.100.7"},
-		{"trusted_loopback_forwarded", []string{"127.0.0.1"}, []line{{"forwarded", `for="[2001:db8::7]:4711"`}}, "2001:db8::7"},
+		{"trusted_loopback_forwarded_not_read_by_default", []string{"127.0.0.1"}, []line{{"forwarded", `for="[2001:db8::7]:4711"`}}, "127.0.0.1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -470,5 +470,42 @@ func BenchmarkClientIP(b *testing.B) {
 				r.ClientIP(req)
 			}
 		})
+	}
+}
+
+// TestNoHeaderFallback is the H5 attack: a trusted proxy writes Forwarded and passes the
+// client's X-Forwarded-For through. Whatever Header says, only one header is read, so the
+// client cannot choose its address by sending the other one.
+func TestNoHeaderFallback(t *testing.T) {
+	req := &http.Request{RemoteAddr: "10.0.0.1:5555", Header: http.Header{
+		"Forwarded":       {"for=203.0.113.50"},
+		"X-Forwarded-For": {"192.0.2.99"},
+	}}
+	fwd := mustNew(t, Config{TrustedProxies: []string{"10.0.0.0/8"}, Header: "Forwarded"})
+	if got := fwd.ClientIP(req); got != netip.MustParseAddr("203.0.113.50") {
+		t.Errorf("Header Forwarded: %v, want 203.0.113.50", got)
+	}
+	def := mustNew(t, Config{TrustedProxies: []string{"10.0.0.0/8"}})
+	delete(req.Header, "X-Forwarded-For")
+	if got := def.ClientIP(req); got != netip.MustParseAddr("10.0.0.1") {
+		t.Errorf("default reads Forwarded when X-Forwarded-For is absent: %v", got)
+	}
+}
+
+func TestTrustedIn(t *testing.T) {
+	r := mustNew(t, Config{TrustedProxies: []string{"2001:db8::1", "10.0.0.0/8"}})
+	for _, tc := range []struct {
+		pfx  string
+		want bool
+	}{
+		{"2001:db8::/64", true},      // holds the proxy
+		{"2001:db8:0:1::/64", false}, // next /64
+		{"10.1.2.3/32", true},        // inside a trusted prefix
+		{"11.0.0.0/8", false},
+		{"0.0.0.0/0", true},
+	} {
+		if got := r.TrustedIn(netip.MustParsePrefix(tc.pfx)); got != tc.want {
+			t.Errorf("TrustedIn(%s) = %v, want %v", tc.pfx, got, tc.want)
+		}
 	}
 }

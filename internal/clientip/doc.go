@@ -40,12 +40,12 @@
 //
 // [Config.Header] chooses where the chain comes from:
 //
-//   - "" (the default): X-Forwarded-For if the request has it, otherwise Forwarded
-//     (RFC 7239, its for= parameters). If your proxies write only Forwarded and pass
-//     a client's X-Forwarded-For through unchanged, set Header to "Forwarded";
-//     likewise set "X-Forwarded-For" if they write only that and pass Forwarded
-//     through. Otherwise a client can choose which of the two headers is read.
-//   - "X-Forwarded-For" or "Forwarded": only that header, as a chain.
+//   - "" (the default) or "X-Forwarded-For": X-Forwarded-For, as a chain.
+//   - "Forwarded": RFC 7239's Forwarded header (its for= parameters), as a chain.
+//     Only the configured header is read, never a fallback to the other: whether a
+//     header is present is up to the client, so a fallback would let the client
+//     choose which header is believed when a proxy writes one and passes the other
+//     through.
 //   - Any other name, such as "X-Real-IP" or "CF-Connecting-IP": a header holding a
 //     single address. It is believed only when RemoteAddr is trusted, and only if
 //     the request has exactly one such line holding exactly one address;

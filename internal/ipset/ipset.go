@@ -115,6 +115,22 @@ func (s *Set) Lookup(ip netip.Addr) (netip.Prefix, bool) {
 	return s.table.LookupPrefixLPM(netip.PrefixFrom(ip, ip.BitLen()))
 }
 
+// Overlaps reports whether pfx and the set share any address: pfx lies inside an entry
+// or an entry lies inside pfx. It is nil-safe; an invalid pfx overlaps nothing.
+func (s *Set) Overlaps(pfx netip.Prefix) bool {
+	if s == nil || s.table == nil || !pfx.IsValid() {
+		return false
+	}
+	pfx = pfx.Masked()
+	if s.table.LookupPrefix(pfx) {
+		return true
+	}
+	for range s.table.Subnets(pfx) {
+		return true
+	}
+	return false
+}
+
 // Len returns the number of distinct prefixes in the set, after masking and
 // unmapping.
 func (s *Set) Len() int {

@@ -10,11 +10,13 @@ import (
 type Path struct {
 	// Clean is the path percent-decoded once and cleaned with path.Clean: it starts
 	// with "/", has no "." or ".." segments, no repeated "/" and no trailing "/"
-	// (except "/" itself).
+	// (except "/" itself). Servlet path parameters (";jsessionid=1") are dropped from
+	// every segment, as servlet containers do before routing.
 	Clean string
 	// Canonical reports whether the request sent the path in a form that every router
 	// reads the same way: no dot segments or repeated slashes, no backslashes, no ";"
-	// after a dot segment ("/..;/", which Tomcat reads as ".."), no percent-encoding of
+	// (servlet containers drop ";params", so "/..;/" is ".." to Tomcat and
+	// "/admin;x/users" is "/admin/users"), no percent-encoding of
 	// "/", "\", "%", ".", control characters or unreserved characters, and no invalid
 	// percent-encoding. A trailing "/" is canonical. A path that is not canonical is
 	// matched by Clean but never relaxes a check (see the package doc).
@@ -40,7 +42,14 @@ func ParsePath(escaped string) Path {
 		decoded = "/" + decoded
 		canonical = false
 	}
-	if strings.IndexByte(decoded, '\\') >= 0 || strings.Contains(decoded, "/.;") || strings.Contains(decoded, "/..;") {
+	if strings.IndexByte(decoded, '\\') >= 0 {
+		canonical = false
+	}
+	if strings.IndexByte(decoded, ';') >= 0 {
+		// Servlet containers (Tomcat, Jetty) drop ";params" from every segment before
+		// routing: "/admin;jsessionid=1/users" is "/admin/users" there. Match the
+		// stripped form, so rules that tighten still apply, and never relax.
+		decoded = stripParams(decoded)
 		canonical = false
 	}
 	clean := path.Clean(decoded)
@@ -48,6 +57,24 @@ func ParsePath(escaped string) Path {
 		canonical = false
 	}
 	return Path{Clean: clean, Canonical: canonical}
+}
+
+// stripParams removes ";params" from every segment of p.
+func stripParams(p string) string {
+	b := make([]byte, 0, len(p))
+	skip := false
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '/':
+			skip = false
+			b = append(b, c)
+		case c == ';':
+			skip = true
+		case !skip:
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // plainPath is ParsePath's fast path: it reports whether escaped is a clean path with no
@@ -59,7 +86,7 @@ func plainPath(escaped string) (string, bool) {
 	}
 	for i := 0; i < len(escaped); i++ {
 		switch escaped[i] {
-		case '%', '\\':
+		case '%', '\\', ';':
 			return "", false
 		case '/':
 			if i+1 < len(escaped) && (escaped[i+1] == '/' || escaped[i+1] == '.') {

@@ -55,25 +55,29 @@ func (r *Route) compile(i int, pr policy.Route, eff policy.Policy) error {
 	if r.BlockThreshold != 0 && r.BlockThreshold < eff.BlockThreshold {
 		st.BlockThreshold = r.BlockThreshold
 	}
-	if !r.RateLimit.IsZero() && stricter(r.RateLimit, eff.RateLimit.PerIP) {
-		st.RateLimit = r.RateLimit
+	if !r.RateLimit.IsZero() {
+		st.RateLimit = tighter(r.RateLimit, eff.RateLimit.PerIP)
 	}
 	r.strict = st
 	return nil
 }
 
-// stricter reports whether a admits no more than b: a lower or equal rate per unit of
-// time and a burst no larger.
-func stricter(a, b policy.Limit) bool {
+// tighter returns the limit that admits no more than either a or b: the lower rate per
+// unit of time and the smaller burst. A non-canonical path keeps a route's bucket with
+// this limit, so respelling a path never buys a looser limit in any field.
+func tighter(a, b policy.Limit) policy.Limit {
 	burst := func(l policy.Limit) int {
 		if l.Burst == 0 {
 			return l.Rate
 		}
 		return l.Burst
 	}
-	ra := float64(a.Rate) / float64(a.Period)
-	rb := float64(b.Rate) / float64(b.Period)
-	return ra <= rb && burst(a) <= burst(b)
+	out := b
+	if float64(a.Rate)/float64(a.Period) < float64(b.Rate)/float64(b.Period) {
+		out.Rate, out.Period = a.Rate, a.Period
+	}
+	out.Burst = min(burst(a), burst(b))
+	return out
 }
 
 // Disabled reports whether the detector or finding code name is disabled on this route.

@@ -67,9 +67,11 @@ var pathCases = []struct {
 	{"double_trailing_slash", "/static//", "/static", false},
 	{"double_slash_root", "//", "/", false},
 	{"backslash", "/a\\..\\admin", "/a\\..\\admin", false},
-	{"tomcat_dotdot_semicolon", "/healthz/..;/admin", "/healthz/..;/admin", false},
-	{"tomcat_dot_semicolon", "/.;/admin", "/.;/admin", false},
-	{"semicolon_elsewhere", "/a;b", "/a;b", true},
+	{"tomcat_dotdot_semicolon", "/healthz/..;/admin", "/admin", false},
+	{"servlet_path_params", "/admin;jsessionid=1/users", "/admin/users", false},
+	{"servlet_param_in_last_segment", "/.env;x", "/.env", false},
+	{"tomcat_dot_semicolon", "/.;/admin", "/admin", false},
+	{"semicolon_elsewhere", "/a;b", "/a", false},
 	{"relative", "a/b", "/a/b", false},
 	{"dots_in_names", "/a.b/..c/...", "/a.b/..c/...", true},
 }
@@ -96,9 +98,13 @@ func FuzzParsePath(f *testing.F) {
 			t.Fatalf("ParsePath(%q).Clean = %q is not clean", escaped, p.Clean)
 		}
 		// Differential: where the standard library can decode the path, the result is
-		// its decoding, cleaned.
+		// its decoding with servlet ";params" dropped from each segment, cleaned.
 		if dec, err := url.PathUnescape(escaped); err == nil {
-			if want := path.Clean("/" + dec); p.Clean != want {
+			segs := strings.Split(dec, "/")
+			for i, seg := range segs {
+				segs[i], _, _ = strings.Cut(seg, ";")
+			}
+			if want := path.Clean("/" + strings.Join(segs, "/")); p.Clean != want {
 				t.Fatalf("ParsePath(%q).Clean = %q, want %q", escaped, p.Clean, want)
 			}
 		} else if p.Canonical {
@@ -372,7 +378,8 @@ routes:
 	if canon.Mode != policy.ModeMonitor || canon.BlockThreshold != 99 || !canon.Disabled("bot") || canon.RateLimit.IsZero() {
 		t.Errorf("canonical webhooks route = %+v, want its overrides", canon)
 	}
-	if strict.Mode != "" || strict.BlockThreshold != 0 || strict.Disabled("bot") || !strict.RateLimit.IsZero() {
+	perIP := s.Policy().RateLimit.PerIP
+	if strict.Mode != "" || strict.BlockThreshold != 0 || strict.Disabled("bot") || !noLooser(strict.RateLimit, perIP) {
 		t.Errorf("strict webhooks route = %+v, want no relaxing override", strict)
 	}
 	login := s.Route("GET", rules.ParsePath("/x/../login"))
@@ -380,9 +387,38 @@ routes:
 	if login.Mode != policy.ModeBlock || login.BlockThreshold != 50 || login.RateLimit != want {
 		t.Errorf("strict login route = %+v, want its tightening overrides kept", login)
 	}
-	if r := s.Route("GET", rules.ParsePath("/x/../logout")); r.BlockThreshold != 0 || !r.RateLimit.IsZero() {
-		t.Errorf("strict login-glob route = %+v, want its laxer threshold and limit dropped", r)
+	if r := s.Route("GET", rules.ParsePath("/x/../logout")); r.BlockThreshold != 0 || !noLooser(r.RateLimit, perIP) {
+		t.Errorf("strict login-glob route = %+v, want its laxer threshold dropped and its limit no looser than per-IP", r)
 	}
+}
+
+// TestStrictRouteMixedLimit is review finding M1: a route limit with a lower rate but a
+// larger burst than the per-IP limit must not be dropped for a respelled path (which
+// would fall back to the per-IP limit's higher rate); the strict form takes the tighter
+// value of each field.
+func TestStrictRouteMixedLimit(t *testing.T) {
+	p := policy.Policy{Routes: []policy.Route{{Name: "api", Paths: []string{"/api/**"},
+		RateLimit: policy.Limit{Rate: 10, Period: policy.Duration(time.Hour), Burst: 150}}}}
+	s, err := rules.Compile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.Route("GET", rules.ParsePath("//api/x")).RateLimit
+	want := policy.Limit{Rate: 10, Period: policy.Duration(time.Hour), Burst: 100}
+	if got != want {
+		t.Errorf("strict limit %v, want %v (the route's rate, the per-IP burst)", got, want)
+	}
+}
+
+// noLooser reports whether l is set and admits no more than ref in rate and burst.
+func noLooser(l, ref policy.Limit) bool {
+	burst := func(l policy.Limit) int {
+		if l.Burst == 0 {
+			return l.Rate
+		}
+		return l.Burst
+	}
+	return !l.IsZero() && float64(l.Rate)/float64(l.Period) <= float64(ref.Rate)/float64(ref.Period) && burst(l) <= burst(ref)
 }
 
 // evalPolicy exercises every kind of condition.

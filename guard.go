@@ -145,6 +145,9 @@ type decision struct {
 func (g *Guard) evaluate(r *http.Request) (d decision) {
 	st := g.state.Load()
 	v := &Verdict{RequestID: g.requestID(r), ClientIP: g.ips.ClientIP(r), Action: ActionAllow, WouldBe: ActionAllow}
+	if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		v.ViaTrustedProxy = g.ips.Trusted(peer.Addr())
+	}
 	d.v, d.st, d.monitor = v, st, st.monitor
 	defer func() {
 		if p := recover(); p != nil {

@@ -68,6 +68,10 @@ type Verdict struct {
 	RequestID string `json:"request_id"`
 	// ClientIP is the client's address as established by the trusted-proxy rules.
 	ClientIP netip.Addr `json:"client_ip"`
+	// ViaTrustedProxy reports that the connection came from one of
+	// Config.TrustedProxies, so the forwarding headers it wrote (scheme, host) may be
+	// believed as the client IP was.
+	ViaTrustedProxy bool `json:"via_trusted_proxy,omitempty"`
 	// Score is the combined score, 0–100.
 	Score int `json:"score"`
 	// Action is what the guard did. In monitor mode it is always ActionAllow.

@@ -210,11 +210,26 @@ func (p *Proxy) CloseIdleConnections() {
 	}
 }
 
+// clientRouting lists request headers through which a client could tell the upstream a
+// different address, URL or prefix than the proxy saw. ReverseProxy removes Forwarded,
+// X-Forwarded-For, -Host and -Proto itself; these it leaves.
+var clientRouting = []string{
+	"X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Ssl",
+	"X-Original-Url", "X-Rewrite-Url", "X-Original-Host",
+	"X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "Fastly-Client-Ip", "X-Cluster-Client-Ip",
+}
+
 // setForwarded sets the forwarding headers of the outbound request from the guard's
-// verdict. ReverseProxy has already removed the client's Forwarded and X-Forwarded-*
-// headers from pr.Out before Rewrite runs.
+// verdict. ReverseProxy has already removed the client's Forwarded and X-Forwarded-For,
+// -Host and -Proto headers from pr.Out before Rewrite runs; setForwarded removes the
+// other headers a client could use to mislead the upstream (clientRouting). The scheme
+// and host a trusted proxy in front reported are passed on, so an application behind a
+// TLS-terminating load balancer still sees https.
 func setForwarded(pr *httputil.ProxyRequest) {
 	h := pr.Out.Header
+	for _, name := range clientRouting {
+		delete(h, name)
+	}
 	var ip netip.Addr
 	v := vigil.VerdictFrom(pr.In.Context())
 	if v != nil {
@@ -233,12 +248,34 @@ func setForwarded(pr *httputil.ProxyRequest) {
 		h.Del("X-Forwarded-For")
 		h.Del("X-Real-Ip")
 	}
-	h.Set("X-Forwarded-Host", pr.In.Host)
+	host, proto := pr.In.Host, "http"
 	if pr.In.TLS != nil {
-		h.Set("X-Forwarded-Proto", "https")
-	} else {
-		h.Set("X-Forwarded-Proto", "http")
+		proto = "https"
 	}
+	if v != nil && v.ViaTrustedProxy {
+		if p := pr.In.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+			proto = p
+		}
+		if fh := pr.In.Header.Get("X-Forwarded-Host"); validHost(fh) {
+			host = fh
+		}
+	}
+	h.Set("X-Forwarded-Host", host)
+	h.Set("X-Forwarded-Proto", proto)
+}
+
+// validHost reports whether s looks like a host[:port] and nothing else.
+func validHost(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return true
 }
 
 // problem is an RFC 9457 problem document, as the guard writes them.

@@ -541,3 +541,47 @@ func TestConfigValidateReportsEverything(t *testing.T) {
 		t.Errorf("valid config: %v", err)
 	}
 }
+
+// TestClientRoutingHeaders: headers through which a client could tell the upstream
+// another address, URL or prefix never reach it; the scheme and host written by a trusted
+// proxy in front do, and only from it.
+func TestClientRoutingHeaders(t *testing.T) {
+	got := make(chan http.Header, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+	}))
+	t.Cleanup(up.Close)
+	sent := map[string]string{
+		"X-Forwarded-Port": "8443", "X-Forwarded-Prefix": "/evil", "X-Original-Url": "/admin",
+		"X-Rewrite-Url": "/admin", "True-Client-Ip": "6.6.6.6", "Cf-Connecting-Ip": "6.6.6.6",
+		"X-Client-Ip": "6.6.6.6", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "shop.example",
+	}
+	for _, tc := range []struct {
+		name      string
+		trusted   []string
+		wantProto string
+		wantHost  func(front string) string
+	}{
+		{name: "untrusted_peer", wantProto: "http", wantHost: func(front string) string { return front }},
+		{name: "trusted_peer", trusted: []string{"127.0.0.0/8"}, wantProto: "https", wantHost: func(string) string { return "shop.example" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fr := front(t, vigil.Config{TrustedProxies: tc.trusted}, proxy.Config{Upstream: up.URL})
+			if res, body := do(t, "GET", fr.URL+"/", sent); res.StatusCode != 200 {
+				t.Fatalf("status %d: %s", res.StatusCode, body)
+			}
+			h := <-got
+			for _, name := range []string{"X-Forwarded-Port", "X-Forwarded-Prefix", "X-Original-Url", "X-Rewrite-Url", "True-Client-Ip", "Cf-Connecting-Ip", "X-Client-Ip"} {
+				if v := h.Values(name); len(v) != 0 {
+					t.Errorf("upstream got %s: %q", name, v)
+				}
+			}
+			if p := h.Get("X-Forwarded-Proto"); p != tc.wantProto {
+				t.Errorf("X-Forwarded-Proto %q, want %q", p, tc.wantProto)
+			}
+			if hh, want := h.Get("X-Forwarded-Host"), tc.wantHost(strings.TrimPrefix(fr.URL, "http://")); hh != want {
+				t.Errorf("X-Forwarded-Host %q, want %q", hh, want)
+			}
+		})
+	}
+}

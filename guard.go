@@ -72,15 +72,24 @@ func New(cfg Config) (*Guard, error) {
 }
 
 // SetPolicy validates p and makes it the policy for every request that starts after it
-// returns. On error the current policy stays in force.
+// returns. A policy whose Version is lower than the one in force is refused, so a delayed
+// push never rolls a newer policy back; a local policy has Version 0. On error the
+// current policy stays in force.
 func (g *Guard) SetPolicy(p policy.Policy) error {
 	st, err := compile(p)
 	if err != nil {
 		return fmt.Errorf("vigil: policy: %w", err)
 	}
-	old := g.state.Swap(st)
-	g.log.Info("policy updated", "version", p.Version, "previous_version", old.policy.Version, "mode", st.mode())
-	return nil
+	for {
+		old := g.state.Load()
+		if p.Version < old.policy.Version {
+			return fmt.Errorf("vigil: policy version %d is older than version %d in force", p.Version, old.policy.Version)
+		}
+		if g.state.CompareAndSwap(old, st) {
+			g.log.Info("policy updated", "version", p.Version, "previous_version", old.policy.Version, "mode", st.mode())
+			return nil
+		}
+	}
 }
 
 // Policy returns the policy in force.

@@ -446,6 +446,11 @@ func TestGuardSetPolicy(t *testing.T) {
 	if g.Policy().Version != 2 {
 		t.Errorf("a rejected policy replaced the current one")
 	}
+	older := policy.Default()
+	older.Version = 1
+	if err := g.SetPolicy(older); err == nil || g.Policy().Version != 2 {
+		t.Errorf("SetPolicy accepted version 1 over version 2 (err %v)", err)
+	}
 }
 
 func TestGuardEvents(t *testing.T) {

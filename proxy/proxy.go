@@ -135,9 +135,36 @@ func New(g *vigil.Guard, cfg Config) (*Proxy, error) {
 		ErrorLog:      slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 		ErrorHandler:  p.upstreamError,
 	}
-	p.guarded = g.Handler(rp)
+	p.guarded = g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rp.ServeHTTP(&finalHeaders{ResponseWriter: w, id: w.Header().Values("X-Request-Id"), action: w.Header().Values("X-Vigil-Action")}, r)
+	}))
 	return p, nil
 }
+
+// finalHeaders puts the guard's X-Request-Id and X-Vigil-Action back on the final
+// response: after relaying a 1xx (103 Early Hints), ReverseProxy clears the header map,
+// and with it what the guard had set. It forwards everything else through Unwrap, which
+// ReverseProxy uses (through http.ResponseController) to flush and to hijack upgrades.
+type finalHeaders struct {
+	http.ResponseWriter
+	id, action []string
+}
+
+func (w *finalHeaders) WriteHeader(code int) {
+	if code >= 200 {
+		h := w.Header()
+		if _, ok := h["X-Request-Id"]; !ok && len(w.id) > 0 {
+			h["X-Request-Id"] = w.id
+		}
+		if _, ok := h["X-Vigil-Action"]; !ok && len(w.action) > 0 {
+			h["X-Vigil-Action"] = w.action
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *finalHeaders) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Validate reports every problem with cfg that New would refuse it for, joined with
 // errors.Join.

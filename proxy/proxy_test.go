@@ -585,3 +585,23 @@ func TestClientRoutingHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestEarlyHintsKeepGuardHeaders: ReverseProxy clears the response header map after
+// relaying a 1xx; the final response must still carry the guard's headers.
+func TestEarlyHintsKeepGuardHeaders(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</app.css>; rel=preload; as=style")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		w.Write([]byte("page"))
+	}))
+	t.Cleanup(up.Close)
+	fr := front(t, vigil.Config{}, proxy.Config{Upstream: up.URL})
+	res, body := do(t, "GET", fr.URL+"/", nil)
+	if res.StatusCode != 200 || string(body) != "page" {
+		t.Fatalf("status %d body %q", res.StatusCode, body)
+	}
+	if len(res.Header.Values("X-Request-Id")) != 1 || res.Header.Get("X-Vigil-Action") != "allow" {
+		t.Errorf("final response headers %v, want one X-Request-Id and X-Vigil-Action: allow", res.Header)
+	}
+}

@@ -14,6 +14,7 @@ const (
 	gSQLStmt                      // statement keywords that may follow ';'
 	gSQLMisc                      // CASE WHEN, HAVING, GROUP BY, empty system calls, JSON operators
 	gSQLCall                      // functions only SQL has (group_concat, ifnull, xmltype, …)
+	gSQLExtra                     // words of rarer SQL constructs (EXECUTE IMMEDIATE, WHEN … THEN, …)
 	gJS                           // JavaScript sinks
 	gPHPWeak                      // PHP functions whose names are also English words
 	gXSS                          // HTML/JS sinks: tags, schemes, handlers
@@ -86,9 +87,13 @@ func keywords() []keyword {
 		"opendatasource", "nvarchar", "varchar", "to_timestamp_tz", "bfilename", "elt",
 		"load_file", "current_database", "sqlite_version", "utl_inaddr", "dbms_xmlgen",
 		"pg_read_file", "json_keys", "st_latfromgeohash", "gtid_subset")
-	// Words the extra expression needs: EXECUTE IMMEDIATE, CREATE …, WHEN … THEN,
-	// CONVERT(INT, …), boolean literals after a number.
-	add(gSQLMisc, kwWord, "immediate", "when", "convert", "true", "false")
+	// Words the extra expression needs (with gSQL's words only after a ';'):
+	// EXECUTE IMMEDIATE, CREATE …, ALTER TABLE, WHEN … THEN, CONVERT(INT, …), boolean
+	// literals, FROM `table`, UNION ALL SELECT, subqueries, EXEC master.
+	add(gSQLExtra, kwWord, "immediate", "when", "convert", "true", "false", "create", "alter",
+		"union", "select", "exec", "execute")
+	add(gSQLExtra, kwStart, "from `")
+	add(gSQLMisc, 0, "as '")
 
 	// XSS.
 	add(gXSS, 0, "<script", "</script", "javascript:", "vbscript:", "livescript:",

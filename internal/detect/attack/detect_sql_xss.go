@@ -3,6 +3,7 @@ package attack
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/corazawaf/libinjection-go"
 )
@@ -24,7 +25,7 @@ func (s *Scanner) detectSQLi(v *value, res *result) {
 		return
 	}
 	t := v.norm
-	if v.has(clsHigh) {
+	if v.has(clsHigh) && (v.has(clsEq|clsSemi|clsHash|clsParen|clsLT|clsGT) || v.hits.groups&gSQL != 0) {
 		if f, ok := foldQuotes(t); ok {
 			if s.sqlView(f, v.kind, res) {
 				return
@@ -72,7 +73,7 @@ func (s *Scanner) sqlCore(v *value, res *result, derived bool) bool {
 	quote := v.has(clsQuote | clsTick)
 	t := v.norm
 	cast := v.has(clsColon) && strings.Contains(t, "::")
-	if !quote && !cast && g&(gSQL|gSQLFunc|gSQLMisc|gSQLCall) == 0 && !v.has(clsEq|clsLT|clsGT|clsBang) {
+	if !quote && !cast && g&(gSQL|gSQLFunc|gSQLMisc|gSQLCall|gSQLExtra) == 0 && !v.has(clsEq|clsLT|clsGT|clsBang) {
 		return false
 	}
 	if g&gUnion != 0 {
@@ -147,7 +148,7 @@ func (s *Scanner) sqlCore(v *value, res *result, derived bool) bool {
 			}
 		}
 	}
-	if quote {
+	if quote && quoteThenLogic(t) {
 		if loc := s.re.sqlTautology.FindStringIndex(t); loc != nil {
 			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
 			return true
@@ -169,7 +170,7 @@ func (s *Scanner) sqlCore(v *value, res *result, derived bool) bool {
 			return true
 		}
 	}
-	if v.has(clsEq | clsLT | clsGT | clsBang | clsParen | clsQuote | clsHash | clsDash) {
+	if v.has(clsEq|clsLT|clsGT|clsBang|clsParen|clsQuote|clsHash|clsDash) && leadsWithLogic(t) {
 		// A value that starts with a logical operator and a comparison continues a
 		// WHERE clause: "AND 7639=(", "|| langCode == '", "or 2 > 1".
 		if loc := s.re.sqlLeadLogic.FindStringIndex(t); loc != nil {
@@ -193,7 +194,7 @@ func (s *Scanner) sqlCore(v *value, res *result, derived bool) bool {
 			return true
 		}
 	}
-	if g&(gSQL|gSQLMisc) != 0 || quote {
+	if g&gSQLExtra != 0 || g&gSQL != 0 && v.has(clsSemi) {
 		if loc := s.re.sqlExtra.FindStringIndex(t); loc != nil {
 			res.add(CodeSQLi, 85, excerptAt(t, loc[0]))
 			return true
@@ -313,6 +314,26 @@ func quoteBreakout(t string) (int, bool) {
 	return 0, false
 }
 
+// quoteThenLogic reports whether a quote is followed, after blanks and closing
+// parentheses, by a logical operator: the cheap test before sqlTautology.
+func quoteThenLogic(t string) bool {
+	for i, n := 0, 0; n < 32; n++ {
+		k := strings.IndexAny(t[i:], "'\"`")
+		if k < 0 {
+			return false
+		}
+		j := i + k + 1
+		for j < len(t) && (t[j] == ' ' || t[j] == ')' || t[j] == '\t' || t[j] == '\n' || t[j] == '\r') {
+			j++
+		}
+		if ok, _ := logicWord(t, j); ok {
+			return true
+		}
+		i = i + k + 1
+	}
+	return false
+}
+
 // logicWord reports whether an SQL logical operator (or, and, xor, ||, &&) starts at
 // t[i], and where it ends.
 func logicWord(t string, i int) (bool, int) {
@@ -413,10 +434,47 @@ func operandAfter(t string, i int) (string, bool) {
 // database drivers and collations make the same conversion, which turns them into
 // string delimiters. It reports false when there were none.
 func foldQuotes(t string) (string, bool) {
-	if !strings.Contains(t, "\u2019") && !strings.Contains(t, "\u2018") && !strings.Contains(t, "\u00b4") && !strings.Contains(t, "\u2032") && !strings.Contains(t, "\u02bc") {
+	var b []byte
+	for i := 0; i < len(t); {
+		r, n := utf8.DecodeRuneInString(t[i:])
+		switch r {
+		case '\u2019', '\u2018', '\u00b4', '\u2032', '\u02bc':
+			if b == nil {
+				b = make([]byte, 0, len(t))
+				b = append(b, t[:i]...)
+			}
+			b = append(b, '\'')
+		default:
+			if b != nil {
+				b = append(b, t[i:i+n]...)
+			}
+		}
+		i += n
+	}
+	if b == nil {
 		return t, false
 	}
-	return strings.NewReplacer("\u2019", "'", "\u2018", "'", "\u00b4", "'", "\u2032", "'", "\u02bc", "'").Replace(t), true
+	return string(b), true
+}
+
+// leadsWithLogic reports whether t, or a value after an '=' in it, starts with a
+// logical operator: the cheap test before sqlLeadLogic.
+func leadsWithLogic(t string) bool {
+	for i, n := 0, 0; n < 32; n++ {
+		j := i
+		for j < len(t) && (t[j] == ' ' || t[j] == '(' || t[j] == '\t' || t[j] == '\n' || t[j] == '\r') {
+			j++
+		}
+		if ok, _ := logicWord(t, j); ok {
+			return true
+		}
+		k := strings.IndexByte(t[i:], '=')
+		if k < 0 {
+			return false
+		}
+		i += k + 1
+	}
+	return false
 }
 
 // sqlComments returns t with every /* … */ comment replaced by sep, except that a

@@ -91,7 +91,8 @@ func keywords() []keyword {
 	// EXECUTE IMMEDIATE, CREATE …, ALTER TABLE, WHEN … THEN, CONVERT(INT, …), boolean
 	// literals, FROM `table`, UNION ALL SELECT, subqueries, EXEC master.
 	add(gSQLExtra, kwWord, "immediate", "when", "convert", "true", "false", "create", "alter",
-		"union", "select", "exec", "execute")
+		"union", "select")
+	add(gSQLExtra, kwStart, "master.")
 	add(gSQLExtra, kwStart, "from `")
 	add(gSQLMisc, 0, "as '")
 

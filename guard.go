@@ -100,9 +100,10 @@ func (g *Guard) Policy() policy.Policy { return g.state.Load().policy }
 // and bans and faults are reported to Config.Events (the request itself is not: there is
 // no response to describe). It may read and restore r.Body.
 func (g *Guard) Check(r *http.Request) Verdict {
-	d := g.evaluate(r)
+	now := time.Now()
+	d := g.evaluate(r, now)
 	if g.cfg.Events != nil {
-		g.recordSide(r, &d, time.Now())
+		g.recordSide(r, &d, now)
 	}
 	return *d.v
 }
@@ -115,7 +116,7 @@ func (g *Guard) Check(r *http.Request) Verdict {
 func (g *Guard) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		d := g.evaluate(r)
+		d := g.evaluate(r, start)
 		v := d.v
 		h := w.Header()
 		h["X-Request-Id"] = []string{v.RequestID}
@@ -151,9 +152,9 @@ type decision struct {
 }
 
 // evaluate runs the request pipeline: client IP, fast gates, detectors, score, limits.
-func (g *Guard) evaluate(r *http.Request) (d decision) {
+func (g *Guard) evaluate(r *http.Request, now time.Time) (d decision) {
 	st := g.state.Load()
-	v := &Verdict{RequestID: g.requestID(r), ClientIP: g.ips.ClientIP(r), Action: ActionAllow, WouldBe: ActionAllow}
+	v := &Verdict{RequestID: g.requestID(r, now), ClientIP: g.ips.ClientIP(r), Action: ActionAllow, WouldBe: ActionAllow}
 	if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		v.ViaTrustedProxy = g.ips.Trusted(peer.Addr())
 	}
@@ -243,10 +244,15 @@ func (g *Guard) evaluate(r *http.Request) (d decision) {
 		fs = g.botPolicy(fs, st, ip, class, v)
 	}
 	if !disabled(route, "attack") {
-		if fs, err = g.attacks.Scan(fs, r); err != nil {
+		// Scan gets a slice of its own: it retains its argument, which would move
+		// the stack buffer to the heap. A clean request returns nil and allocates
+		// nothing.
+		afs, err := g.attacks.Scan(nil, r)
+		if err != nil {
 			g.fault(r, &d, "attack scan", err)
 			d.failClosed = g.cfg.FailClosed
 		}
+		fs = append(fs, afs...)
 	}
 	if route != nil {
 		fs = dropDisabled(fs, route)

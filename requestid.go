@@ -12,13 +12,13 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 // requestID returns the request's ID: a trusted inbound X-Request-Id when the
 // configuration allows one and it is well-formed, else a new one. New IDs have the ULID
 // layout: 48 bits of milliseconds then 80 random bits, 26 characters that sort by time.
-func (g *Guard) requestID(r *http.Request) string {
+func (g *Guard) requestID(r *http.Request, now time.Time) string {
 	if g.cfg.TrustRequestID {
 		if id := r.Header.Get("X-Request-Id"); validRequestID(id) {
 			return id
 		}
 	}
-	return newRequestID(time.Now())
+	return newRequestID(now)
 }
 
 func newRequestID(now time.Time) string {

@@ -55,8 +55,10 @@ var vocabulary = [...]string{
 // Vocabulary returns the header names of the presence vector in bit order.
 func Vocabulary() []string { return vocabulary[:] }
 
-// shaped lists the headers whose values, not only their presence, shape the ID.
-var shaped = [...]string{"User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Sec-Ch-Ua", "Sec-Fetch-Mode"}
+// shaped is the set of vocabulary bits whose header values, not only their presence,
+// shape the ID: User-Agent, Accept, Accept-Encoding, Accept-Language, Sec-Ch-Ua and
+// Sec-Fetch-Mode.
+const shaped = 1<<0 | 1<<1 | 1<<2 | 1<<11 | 1<<15 | 1<<20
 
 // Hasher computes DNA IDs. Its zero value is not usable; use NewHasher. A Hasher is
 // immutable and safe for concurrent use. IDs from different Hashers differ, so one
@@ -70,40 +72,105 @@ func NewHasher() *Hasher { return &Hasher{seed: maphash.MakeSeed()} }
 
 // FromRequest computes the DNA of r from what the request itself shows: header presence
 // and value shapes. family and kind come from the caller's client classification and may be
-// empty. It costs one allocation (the ID string).
+// empty. It walks the headers once and costs one allocation (the ID string).
 func (h *Hasher) FromRequest(r *http.Request, family, kind string) DNA {
 	d := DNA{Family: family, Kind: kind, Source: "request"}
-	for name := range r.Header {
+	// Map iteration order is random, so the values are combined with a sum of
+	// independent per-value hashes, which does not depend on order.
+	var sum uint64
+	for name, vals := range r.Header {
 		i := index(name)
 		if i < 0 {
 			d.Extra++
 			continue
 		}
 		d.Presence |= 1 << uint(i)
-	}
-	var mh maphash.Hash
-	mh.SetSeed(h.seed)
-	var buf [8]byte
-	mh.Write(strconv.AppendUint(buf[:0], d.Presence, 16))
-	mh.WriteByte(byte(min(d.Extra, 255)))
-	for _, name := range shaped {
-		for _, v := range r.Header[name] {
-			mh.WriteString(v)
+		if shaped&(1<<uint(i)) == 0 {
+			continue
 		}
-		mh.WriteByte(0)
+		for j, v := range vals {
+			sum += mix(uint64(i)<<8|uint64(min(j, 255)), maphash.String(h.seed, v))
+		}
 	}
+	id := mix(mix(d.Presence, uint64(min(d.Extra, 255))), sum)
 	var out [20]byte
 	b := append(out[:0], "r1-"...)
-	b = strconv.AppendUint(b, mh.Sum64(), 16)
+	b = strconv.AppendUint(b, id, 16)
 	d.ID = string(b)
 	return d
 }
 
+// mix combines two 64-bit values into a well-distributed one (the splitmix64 finaliser
+// over their sum with a multiplier on the first).
+func mix(a, b uint64) uint64 {
+	x := a*0x9e3779b97f4a7c15 + b
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// index returns the vocabulary index of a canonical header name, or -1. A switch
+// compiles to a search by length and content, cheaper than scanning the list.
 func index(canonical string) int {
-	for i, v := range vocabulary {
-		if v == canonical {
-			return i
-		}
+	switch canonical {
+	case "Accept":
+		return 0
+	case "Accept-Encoding":
+		return 1
+	case "Accept-Language":
+		return 2
+	case "Cache-Control":
+		return 3
+	case "Connection":
+		return 4
+	case "Cookie":
+		return 5
+	case "Dnt":
+		return 6
+	case "Origin":
+		return 7
+	case "Pragma":
+		return 8
+	case "Priority":
+		return 9
+	case "Referer":
+		return 10
+	case "Sec-Ch-Ua":
+		return 11
+	case "Sec-Ch-Ua-Mobile":
+		return 12
+	case "Sec-Ch-Ua-Platform":
+		return 13
+	case "Sec-Fetch-Dest":
+		return 14
+	case "Sec-Fetch-Mode":
+		return 15
+	case "Sec-Fetch-Site":
+		return 16
+	case "Sec-Fetch-User":
+		return 17
+	case "Te":
+		return 18
+	case "Upgrade-Insecure-Requests":
+		return 19
+	case "User-Agent":
+		return 20
+	case "Content-Type":
+		return 21
+	case "Content-Length":
+		return 22
+	case "Authorization":
+		return 23
+	case "X-Requested-With":
+		return 24
+	case "If-None-Match":
+		return 25
+	case "If-Modified-Since":
+		return 26
+	case "Range":
+		return 27
 	}
 	return -1
 }

@@ -104,3 +104,45 @@ func popcount(x uint64) (n int) {
 	}
 	return n
 }
+
+// TestIndexMatchesVocabulary keeps the switch in index and the vocabulary list in step.
+func TestIndexMatchesVocabulary(t *testing.T) {
+	for i, name := range Vocabulary() {
+		if got := index(name); got != i {
+			t.Errorf("index(%q) = %d, want %d", name, got, i)
+		}
+	}
+	for _, name := range []string{"X-Custom", "accept", ""} {
+		if got := index(name); got != -1 {
+			t.Errorf("index(%q) = %d, want -1", name, got)
+		}
+	}
+	for _, name := range []string{"User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Sec-Ch-Ua", "Sec-Fetch-Mode"} {
+		if shaped&(1<<uint(index(name))) == 0 {
+			t.Errorf("%s is not in the shaped set", name)
+		}
+	}
+	if n := popcount(shaped); n != 6 {
+		t.Errorf("shaped has %d bits, want 6", n)
+	}
+}
+
+// TestFromRequestOrderIndependent: the ID must not depend on map iteration order, so the
+// same request gives the same ID every time.
+func TestFromRequestOrderIndependent(t *testing.T) {
+	h := NewHasher()
+	r := request(chrome)
+	first := h.FromRequest(r, "", "").ID
+	for range 50 {
+		if got := h.FromRequest(r, "", "").ID; got != first {
+			t.Fatalf("ID changed between calls: %s vs %s", got, first)
+		}
+	}
+	// Two values of one header in the other order are a different profile.
+	a, b := request(chrome), request(chrome)
+	a.Header["Accept-Language"] = []string{"en", "de"}
+	b.Header["Accept-Language"] = []string{"de", "en"}
+	if h.FromRequest(a, "", "").ID == h.FromRequest(b, "", "").ID {
+		t.Error("value order within a header did not change the ID")
+	}
+}

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // uaRow is one row of shared/data/ua.jsonl (see its README).
@@ -19,35 +20,9 @@ type uaRow struct {
 	Category *string `json:"category"`
 }
 
-// sharedData finds shared/data by walking up from the working directory. It skips the
-// test when the directory is absent, unless CI is set.
-func sharedData(t testing.TB, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "data", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("shared/data/%s not found above the working directory", name)
-	}
-	t.Skipf("shared/data/%s not found above the working directory", name)
-	return ""
-}
-
 func readUARows(t testing.TB) []uaRow {
 	t.Helper()
-	f, err := os.Open(sharedData(t, "ua.jsonl"))
+	f, err := os.Open(vigiltest.SharedData(t, "ua.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,3 +143,23 @@ func BenchmarkScanValue(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkScanBudgetWorstCase measures requests built to make the scanner work as
+// hard as its byte budget allows: URL-sized queries of short values that each need
+// the full engine, and of one long value of SQL and markup punctuation.
+func BenchmarkScanBudgetWorstCase(b *testing.B) {
+	s := newScanner(b)
+	for _, tc := range []struct{ name, query string }{
+		{"many_short_values", strings.Repeat("a=%27&", HeaderScanBytes/6)},
+		{"one_long_value", "q=" + strings.Repeat("%27%3Cb%3E(1)+or+", HeaderScanBytes/17)},
+	} {
+		r := httptest.NewRequest("GET", "/?"+tc.query, nil)
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.query)))
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Scan(nil, r)
+			}
+		})
+	}
+}

@@ -72,7 +72,9 @@ func (s *Scanner) scanBody(dst []detect.Finding, st *reqState, r *http.Request) 
 		return dst, nil
 	}
 	if !complete {
-		dst = append(dst, finding(CodeBodyNotScanned, 50, where, "body larger than "+strconv.FormatInt(s.maxBody, 10)+" bytes; prefix scanned"))
+		// Scan reports it once the rest is examined, with a score that depends
+		// on what the prefix holds.
+		st.bodyCut = true
 		buf = buf[:s.maxBody]
 	}
 	body := string(buf)
@@ -175,22 +177,9 @@ func looksLikeForm(b string) bool {
 	return true
 }
 
-// scanText examines a raw body in overlapping windows of MaxValueBytes, so no
-// pattern is lost at a window edge and no window is truncated.
+// scanText examines a raw body as one value; scan examines a long one in windows.
 func (s *Scanner) scanText(dst []detect.Finding, st *reqState, body, kindName string, k kind) []detect.Finding {
-	const overlap = 256
-	for off := 0; off < len(body); {
-		end := min(off+MaxValueBytes, len(body))
-		if !st.admit() {
-			break
-		}
-		dst = s.scan(dst, loc{kind: kindName}, body[off:end], k)
-		if end == len(body) {
-			break
-		}
-		off = end - overlap
-	}
-	return dst
+	return s.examine(dst, st, loc{kind: kindName}, body, k)
 }
 
 // scanMultipart examines each part: field names, file names and field values
@@ -241,12 +230,12 @@ func (s *Scanner) scanPart(dst []detect.Finding, st *reqState, p *multipart.Part
 		filename, hasFile = fn, true
 	}
 	st.noteName(name)
-	if name != "" && st.admit() {
-		dst = s.scan(dst, loc{kind: "body:multipart-name", name: name}, name, kindKey)
+	if name != "" {
+		dst = s.examine(dst, st, loc{kind: "body:multipart-name", name: name}, name, kindKey)
 	}
 	if hasFile {
-		if filename != "" && st.admit() {
-			dst = s.scan(dst, loc{kind: "body:multipart-filename", name: name}, filename, kindFilename)
+		if filename != "" {
+			dst = s.examine(dst, st, loc{kind: "body:multipart-filename", name: name}, filename, kindFilename)
 		}
 		return dst
 	}
@@ -260,7 +249,7 @@ func (s *Scanner) scanPart(dst []detect.Finding, st *reqState, p *multipart.Part
 		dst = append(dst, finding(CodeProtocol, max(80, charsetScore(cs)), where, "part charset "+cs))
 	}
 	val, _ := io.ReadAll(io.LimitReader(p, s.maxBody))
-	if len(val) == 0 || !st.admit() {
+	if len(val) == 0 {
 		return dst
 	}
 	if strings.EqualFold(name, "_charset_") {
@@ -276,10 +265,7 @@ func (s *Scanner) scanPart(dst []detect.Finding, st *reqState, p *multipart.Part
 	case bodyXML:
 		return s.scanXML(dst, st, string(val), "body:multipart:"+truncate(name, 32))
 	}
-	if len(val) > MaxValueBytes {
-		return s.scanText(dst, st, string(val), fieldWhere.String(), kindParam)
-	}
-	return s.scan(dst, fieldWhere, string(val), kindParam)
+	return s.examine(dst, st, fieldWhere, string(val), kindParam)
 }
 
 // partCharset returns the lower-case charset parameter of a part's Content-Type.
@@ -363,13 +349,10 @@ func (s *Scanner) scanXML(dst []detect.Finding, st *reqState, body, kindName str
 
 func (s *Scanner) xmlValue(dst []detect.Finding, st *reqState, kindName, v string) []detect.Finding {
 	v = strings.TrimSpace(v)
-	if v == "" || !st.admit() {
+	if v == "" {
 		return dst
 	}
-	if len(v) > MaxValueBytes {
-		return s.scanText(dst, st, v, kindName, kindParam)
-	}
-	return s.scan(dst, loc{kind: kindName}, v, kindParam)
+	return s.examine(dst, st, loc{kind: kindName}, v, kindParam)
 }
 
 // scanJSON walks a JSON document and examines every key and every string leaf.
@@ -602,7 +585,7 @@ func jsonUnescape(raw string) string {
 
 // emit examines one string token.
 func (w *jsonWalker) emit(v string, key bool) {
-	if v == "" || !w.st.admit() {
+	if v == "" {
 		return
 	}
 	l := loc{kind: w.kind, path: w.path}
@@ -612,9 +595,5 @@ func (w *jsonWalker) emit(v string, key bool) {
 		k = kindKey
 		w.st.noteName(v)
 	}
-	if len(v) > MaxValueBytes {
-		w.dst = w.s.scanText(w.dst, &w.st, v, l.String(), k)
-		return
-	}
-	w.dst = w.s.scan(w.dst, l, v, k)
+	w.dst = w.s.examine(w.dst, &w.st, l, v, k)
 }

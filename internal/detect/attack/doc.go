@@ -19,10 +19,36 @@
 // expensive confirmation (libinjection, an RE2 expression anchored near the keyword,
 // an IP parser) only when its keywords and character classes are present, so
 // ordinary text such as a browser's User-Agent runs none. No expression backtracks;
-// each value is examined on at most MaxValueBytes, and one request on at most
-// MaxValues values. User-Agent values that scanned clean are remembered in a small
-// bounded cache, so a browser's repeated User-Agent is examined once; only clean
-// verdicts are cached, keyed by the exact value.
+// the engine examines at most WindowBytes at once. User-Agent values that scanned
+// clean are remembered in a small bounded cache, so a browser's repeated User-Agent
+// is examined once; only clean verdicts are cached, keyed by the exact value.
+//
+// # The scan budget
+//
+// Padding must not hide an attack, so nothing within a request's scan budget is
+// skipped: every value is examined however many come before it, and a value longer
+// than WindowBytes is examined whole, in windows of WindowBytes that overlap by
+// WindowOverlap (a window starts after a separator near the overlap's start), so any
+// payload of up to 768 bytes lies whole inside one window. A long value draws at most
+// one finding per code, the strongest of its windows.
+//
+// The budget bounds the work: each value examined costs its length in bytes (at
+// least one), and a request may spend HeaderScanBytes (net/http's default limit on
+// the request line and headers) plus twice MaxBodyBytes (an XML body is examined as
+// text and again by value). A request that net/http's default server accepts, with a
+// body within MaxBodyBytes, is therefore examined whole. Most values cost one pass of
+// a byte-class table; only values with punctuation pay for the engine, whose cost on
+// punctuation-dense input is about 15 MB/s, so a budget-sized request costs tens of
+// milliseconds at worst.
+//
+// What lies beyond the budget — values after it ran out, the rest of the value it
+// ran out in, the body past MaxBodyBytes — is not examined and is reported as
+// too_many_params, value_too_long or body_not_scanned. Alone these keep moderate
+// scores (60, 30, 50): large requests are legitimate, and how much to distrust them
+// is policy's to set through weights. But when the examined part of the same request
+// holds an attack finding scoring 50 or more, each of them scores 80, so the request
+// blocks at the default threshold: a weak signal followed by more padding than the
+// scanner will read is treated as the attack it is likely to be.
 //
 // Precision comes from context, not from word lists alone: a shell command counts
 // only after a shell separator or substitution and, when it is also an English word
@@ -107,11 +133,13 @@
 //	                  other control characters; 50 UTF-16/32 charsets; 40 more than
 //	                  256 parameters
 //	body_not_scanned  50 the body was larger than MaxBodyBytes (its prefix was
-//	                  scanned), had a Content-Encoding, could not be read, or was
-//	                  malformed multipart (then scanned as text)
-//	too_many_params   60 values past MaxValues were not examined
-//	value_too_long    30 a value longer than MaxValueBytes was examined on its
-//	                  first MaxValueBytes
+//	                  scanned; 80 with an attack finding elsewhere), had a
+//	                  Content-Encoding, could not be read, or was malformed
+//	                  multipart (then scanned as text)
+//	too_many_params   60 values past the scan budget were not examined (80 with an
+//	                  attack finding elsewhere)
+//	value_too_long    30 the scan budget ran out inside a value, which was examined
+//	                  on its first part (80 with an attack finding elsewhere)
 //
 // Detail reads "<where>: <code> (<excerpt>)", where is for example "path",
 // "query:id", "query-name", "cookie:session", "header:User-Agent",

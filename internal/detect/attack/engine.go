@@ -152,20 +152,74 @@ func (r *result) add(code string, score int, excerpt string) {
 // such as information_schema or xp_cmdshell are payloads on their own.)
 const alnumOnly = clsAlnum | clsDash
 
-// scan runs every applicable detector on one value and appends what they find.
+// emit appends one finding per code in r.
+func (r *result) emit(dst []detect.Finding, where loc) []detect.Finding {
+	for i := 0; i < r.n; i++ {
+		f := r.list[i]
+		dst = append(dst, finding(f.code, f.score, where, f.excerpt))
+	}
+	return dst
+}
+
+// scan runs every applicable detector on one value and appends what they find. A
+// value longer than WindowBytes is examined whole, in windows of WindowBytes that
+// overlap (see nextWindow); it draws at most one finding per code, the strongest of
+// its windows, so a long value does not count the same evidence several times.
 func (s *Scanner) scan(dst []detect.Finding, where loc, in string, k kind) []detect.Finding {
-	if len(in) > MaxValueBytes {
-		dst = append(dst, finding(CodeValueTooLong, 30, where, in[:32]))
-		in = in[:MaxValueBytes]
-	}
-	cls := s.classes(in)
-	if cls&^alnumOnly == 0 && k != kindUA {
-		// Letters, digits and '-' only: nothing to decode and no syntax to abuse.
-		if c, sc, ex := javaMagic(in); c != "" {
-			return append(dst, finding(c, sc, where, ex))
+	if len(in) <= WindowBytes {
+		cls := s.classes(in)
+		if cls&^alnumOnly == 0 && k != kindUA {
+			// Letters, digits and '-' only: nothing to decode and no syntax to abuse.
+			if c, sc, ex := javaMagic(in); c != "" {
+				return append(dst, finding(c, sc, where, ex))
+			}
+			return dst
 		}
-		return dst
+		var res result
+		s.engine(&res, in, cls, k)
+		return res.emit(dst, where)
 	}
+	var res result
+	for off := 0; ; {
+		end := min(off+WindowBytes, len(in))
+		w := in[off:end]
+		if cls := s.classes(w); cls&^alnumOnly == 0 && k != kindUA {
+			if c, sc, ex := javaMagic(w); c != "" {
+				res.add(c, sc, ex)
+			}
+		} else {
+			s.engine(&res, w, cls, k)
+		}
+		if end == len(in) {
+			break
+		}
+		off = nextWindow(in, end)
+	}
+	return res.emit(dst, where)
+}
+
+// nextWindow returns where the window after one that ended at end starts: WindowOverlap
+// bytes before end, moved forward past the first separator (space, line break, '&',
+// ';', ',', '<', '>') within windowAlign bytes, so that a window seldom starts in the
+// middle of a word, and never in the middle of a UTF-8 sequence. Any stretch of at
+// most WindowOverlap−windowAlign bytes therefore lies whole inside some window.
+func nextWindow(in string, end int) int {
+	off := end - WindowOverlap
+	for i := off; i < off+windowAlign; i++ {
+		switch in[i] {
+		case ' ', '\t', '\r', '\n', '&', ';', ',', '<', '>':
+			return i + 1
+		}
+	}
+	for off < end && in[off]&0xC0 == 0x80 {
+		off++
+	}
+	return off
+}
+
+// engine examines one value (or one window of a long value) that failed the
+// letters-and-digits test, adding what the detectors find to res.
+func (s *Scanner) engine(res *result, in string, cls uint64, k kind) {
 	v := value{app: in, norm: in, cls: cls, appCls: cls, kind: k}
 	if cls&clsDecode != 0 {
 		ctx := decode.Text
@@ -187,13 +241,7 @@ func (s *Scanner) scan(dst []detect.Finding, where loc, in string, k kind) []det
 		v.norm = decode.CleanPath(in)
 	}
 	s.kw.scan(v.norm, &v.hits)
-	var res result
-	s.detect(&v, &res)
-	for i := 0; i < res.n; i++ {
-		f := res.list[i]
-		dst = append(dst, finding(f.code, f.score, where, f.excerpt))
-	}
-	return dst
+	s.detect(&v, res)
 }
 
 // detect runs the detectors that apply to v's kind.

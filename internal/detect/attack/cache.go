@@ -5,15 +5,21 @@ import (
 	"sync/atomic"
 )
 
-// cleanCache remembers header values that scanned clean, so the User-Agent a
-// browser repeats on every request is examined once. It is a fixed array of slots
-// indexed by hash: lock-free, bounded (cacheSlots values of at most
+// cleanCache remembers values that scanned clean, so the User-Agent, Referer and
+// path a browser repeats on every request are examined once. It is a fixed array of
+// slots indexed by hash: lock-free, bounded (cacheSlots values of at most
 // cacheMaxValue bytes) and safe for concurrent use. Only clean verdicts are stored,
-// keyed by the exact value, so a cached entry can never hide an attack; an
-// attacker who floods it only evicts entries and costs a rescan.
+// keyed by the exact value and the kind it was examined as (a value clean as a
+// Referer is not thereby clean as a User-Agent), so a cached entry can never hide an
+// attack; an attacker who floods it only evicts entries and costs a rescan.
 type cleanCache struct {
 	seed  maphash.Seed
-	slots [cacheSlots]atomic.Pointer[string]
+	slots [cacheSlots]atomic.Pointer[cacheEntry]
+}
+
+type cacheEntry struct {
+	v string
+	k kind
 }
 
 const (
@@ -23,25 +29,24 @@ const (
 
 func newCleanCache() *cleanCache { return &cleanCache{seed: maphash.MakeSeed()} }
 
-func (c *cleanCache) slot(v string) *atomic.Pointer[string] {
-	return &c.slots[maphash.String(c.seed, v)%cacheSlots]
+func (c *cleanCache) slot(v string, k kind) *atomic.Pointer[cacheEntry] {
+	return &c.slots[(maphash.String(c.seed, v)+uint64(k))%cacheSlots]
 }
 
-// has reports whether v is known to be clean. A nil cache knows nothing.
-func (c *cleanCache) has(v string) bool {
+// has reports whether v is known to be clean as a k. A nil cache knows nothing.
+func (c *cleanCache) has(v string, k kind) bool {
 	if c == nil || len(v) > cacheMaxValue {
 		return false
 	}
-	p := c.slot(v).Load()
-	return p != nil && *p == v
+	e := c.slot(v, k).Load()
+	return e != nil && e.k == k && e.v == v
 }
 
-// add records that v scanned clean. A nil cache records nothing.
-func (c *cleanCache) add(v string) {
+// add records that v scanned clean as a k. A nil cache records nothing.
+func (c *cleanCache) add(v string, k kind) {
 	if c == nil || len(v) > cacheMaxValue {
 		return
 	}
-	p := new(string) // allocated here only, so callers that return early do not pay
-	*p = v
-	c.slot(v).Store(p)
+	// Allocated here only, so callers that return early do not pay.
+	c.slot(v, k).Store(&cacheEntry{v: v, k: k})
 }

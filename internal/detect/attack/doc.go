@@ -19,9 +19,12 @@
 // expensive confirmation (libinjection, an RE2 expression anchored near the keyword,
 // an IP parser) only when its keywords and character classes are present, so
 // ordinary text such as a browser's User-Agent runs none. No expression backtracks;
-// the engine examines at most WindowBytes at once. User-Agent values that scanned
-// clean are remembered in a small bounded cache, so a browser's repeated User-Agent
-// is examined once; only clean verdicts are cached, keyed by the exact value.
+// the engine examines at most WindowBytes at once. User-Agent and Referer values
+// and paths that scanned clean are remembered in a small bounded cache, so what a
+// browser repeats on every request is examined once; only clean verdicts are cached,
+// keyed by the exact value and how it was examined. Cookie and parameter values are
+// not cached: they differ per user, and most are letters and digits that the first
+// test already settles.
 //
 // # The scan budget
 //

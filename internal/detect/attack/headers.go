@@ -85,16 +85,9 @@ func (s *Scanner) scanHeaders(dst []detect.Finding, st *reqState, r *http.Reques
 			case hdrCookie:
 				dst = s.scanCookies(dst, st, val)
 			case hdrUA:
-				v, ok := st.take(val, where)
-				if !ok || s.clean.has(v) {
-					continue
-				}
-				n := len(dst)
-				if dst = s.scan(dst, where, v, kindUA); len(dst) == n {
-					s.clean.add(v)
-				}
+				dst = s.examineCached(dst, st, where, val, kindUA)
 			case hdrReferer:
-				dst = s.examine(dst, st, where, val, kindReferer)
+				dst = s.examineCached(dst, st, where, val, kindReferer)
 			case hdrFilename:
 				dst = s.examine(dst, st, where, val, kindFilename)
 			case hdrContentType:

@@ -282,7 +282,9 @@ func (st *reqState) take(v string, where loc) (string, bool) {
 	v = v[:st.budget]
 	st.budget = 0
 	if st.cut++; st.cut == 1 {
-		st.cutAt = where.String()
+		// A copy, so that where's strings (and the caller's buffers) stay on
+		// the stack.
+		st.cutAt = strings.Clone(where.String())
 	}
 	return v, true
 }
@@ -385,7 +387,22 @@ func escapeExcerpt(s string, max int) string {
 	return out
 }
 
-// scanPath examines the request path: raw (as sent) and decoded.
+// examineCached is examine for values browsers repeat on every request (User-Agent,
+// Referer, the path): a value that scanned clean before is not examined again.
+func (s *Scanner) examineCached(dst []detect.Finding, st *reqState, where loc, v string, k kind) []detect.Finding {
+	v, ok := st.take(v, where)
+	if !ok || s.clean.has(v, k) {
+		return dst
+	}
+	n := len(dst)
+	if dst = s.scan(dst, where, v, k); len(dst) == n {
+		s.clean.add(v, k)
+	}
+	return dst
+}
+
+// scanPath examines the request path: raw (as sent) and decoded. A path that
+// scanned clean is remembered (see cleanCache): sites serve a few paths many times.
 func (s *Scanner) scanPath(dst []detect.Finding, st *reqState, r *http.Request) []detect.Finding {
 	raw := r.URL.RawPath
 	if raw == "" {
@@ -394,17 +411,18 @@ func (s *Scanner) scanPath(dst []detect.Finding, st *reqState, r *http.Request) 
 	if raw == "" || raw == "/" {
 		return dst
 	}
-	return s.examine(dst, st, loc{kind: "path"}, raw, kindPath)
+	return s.examineCached(dst, st, loc{kind: "path"}, raw, kindPath)
 }
 
 // scanQuery examines every name and value of a raw query string, in order, without
 // building a map: repeated keys are all examined.
 func (s *Scanner) scanQuery(dst []detect.Finding, st *reqState, raw string) []detect.Finding {
-	return s.scanForm(dst, st, raw, "query")
+	return s.scanForm(dst, st, raw, "query", "query-name")
 }
 
-// scanForm examines an application/x-www-form-urlencoded string (a query or a body).
-func (s *Scanner) scanForm(dst []detect.Finding, st *reqState, raw, kind string) []detect.Finding {
+// scanForm examines an application/x-www-form-urlencoded string (a query or a body);
+// kind and nameKind are the locations of its values and its names.
+func (s *Scanner) scanForm(dst []detect.Finding, st *reqState, raw, kind, nameKind string) []detect.Finding {
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
@@ -415,7 +433,7 @@ func (s *Scanner) scanForm(dst []detect.Finding, st *reqState, raw, kind string)
 		rawKey, rawVal, _ := strings.Cut(pair, "=")
 		key := decode.Percent(rawKey, true)
 		st.noteName(key)
-		dst = s.examine(dst, st, loc{kind: kind + "-name", name: key}, key, kindKey)
+		dst = s.examine(dst, st, loc{kind: nameKind, name: key}, key, kindKey)
 		if rawVal == "" {
 			continue
 		}

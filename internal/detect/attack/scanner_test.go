@@ -639,7 +639,7 @@ func TestUserAgentCacheKeepsOnlyCleanValues(t *testing.T) {
 				t.Fatalf("User-Agent %q, request %d (-first +now):\n%s", ua, i, diff)
 			}
 		}
-		if got, want := s.clean.has(ua), len(first) == 0; got != want {
+		if got, want := s.clean.has(ua, kindUA), len(first) == 0; got != want {
 			t.Errorf("cache has %q = %v, want %v", ua, got, want)
 		}
 	}

@@ -158,8 +158,10 @@ type decision struct {
 func (g *Guard) evaluate(r *http.Request, now time.Time) (d decision) {
 	st := g.state.Load()
 	v := &Verdict{RequestID: g.requestID(r, now), ClientIP: g.ips.ClientIP(r), Action: ActionAllow, WouldBe: ActionAllow}
-	if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		v.ViaTrustedProxy = g.ips.Trusted(peer.Addr())
+	if len(g.cfg.TrustedProxies) > 0 {
+		if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			v.ViaTrustedProxy = g.ips.Trusted(peer.Addr())
+		}
 	}
 	d.v, d.st, d.monitor = v, st, st.monitor
 	defer func() {

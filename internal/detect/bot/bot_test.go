@@ -212,7 +212,7 @@ func TestEmbeddedPatterns(t *testing.T) {
 			continue
 		}
 		for _, in := range e.Instances {
-			if !p.re.MatchString(in) {
+			if !p.match(in) {
 				bad++
 				t.Logf("pattern %q does not match its example %q under RE2", e.Pattern, in)
 			}
@@ -255,7 +255,7 @@ func TestPrefilterExact(t *testing.T) {
 func (rs *rules) bruteFirstPattern(ua string, group Kind) (Class, bool) {
 	for i := range rs.patterns {
 		p := &rs.patterns[i]
-		if (p.kind == Library) == (group == Library) && p.re.MatchString(ua) {
+		if (p.kind == Library) == (group == Library) && p.match(ua) {
 			c := Class{Kind: p.kind, Category: p.category, Name: p.name, detail: p.detail}
 			c.Major = versionAfter(ua, p.name)
 			return c, true
@@ -266,7 +266,7 @@ func (rs *rules) bruteFirstPattern(ua string, group Kind) (Class, bool) {
 
 func (rs *rules) patternFor(expr string) *pattern {
 	for i := range rs.patterns {
-		if rs.patterns[i].re.String() == expr {
+		if rs.patterns[i].expr == expr {
 			return &rs.patterns[i]
 		}
 	}

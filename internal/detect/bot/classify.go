@@ -117,7 +117,7 @@ func (rs *rules) firstPattern(ua string, hits []uint64, group Kind) (Class, bool
 				break
 			}
 			p := &rs.patterns[id]
-			if want(p) && p.re.MatchString(ua) {
+			if want(p) && p.match(ua) {
 				c := Class{Kind: p.kind, Category: p.category, Name: p.name, detail: p.detail}
 				c.Major = versionAfter(ua, p.name)
 				return c, true

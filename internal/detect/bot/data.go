@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"sync"
 )
 
 // The crawler patterns of crawler-user-agents 1.60.0 with their MIT licence; see
@@ -25,9 +26,13 @@ type rules struct {
 	words    int       // uint64 words of a hit bitset
 }
 
-// pattern is one crawler-user-agents entry.
+// pattern is one crawler-user-agents entry. Its regular expression is compiled on first
+// use: most traffic is browsers, which never reach the crawler patterns, and 1,500
+// compiled programs held from the start would be a megabyte or two of pointers for every
+// garbage collection to mark.
 type pattern struct {
-	re       *regexp.Regexp
+	expr     string
+	re       func() *regexp.Regexp // compiled on first call; nil if it cannot be
 	kind     Kind
 	category string
 	name     string
@@ -55,15 +60,22 @@ func buildRules(es []entry, toks []token) (rs *rules, err error) {
 	rs = &rules{tokens: toks}
 	var lits [][]string
 	for _, e := range es {
-		re, err := regexp.Compile(e.Pattern)
-		if err != nil {
+		if _, err := syntax.Parse(e.Pattern, syntax.Perl); err != nil {
 			// Written for JavaScript/PCRE; RE2 lacks look-around and back-references.
 			rs.skipped++
 			continue
 		}
 		kind, cat := kindOf(e.Tags)
 		name := patternName(e.Pattern)
-		p := pattern{re: re, kind: kind, category: cat, name: name, detail: name + " (" + cat + ")"}
+		expr := e.Pattern
+		p := pattern{expr: expr, kind: kind, category: cat, name: name, detail: name + " (" + cat + ")",
+			re: sync.OnceValue(func() *regexp.Regexp {
+				re, err := regexp.Compile(expr)
+				if err != nil {
+					return nil // parsed, so only a program too large to compile gets here
+				}
+				return re
+			})}
 		rs.patterns = append(rs.patterns, p)
 		l := requiredLiterals(e.Pattern)
 		if l == nil {
@@ -90,6 +102,12 @@ func buildRules(es []entry, toks []token) (rs *rules, err error) {
 	}
 	rs.words = (len(lits) + 63) / 64
 	return rs, nil
+}
+
+// match reports whether the pattern matches ua, compiling it on first use.
+func (p *pattern) match(ua string) bool {
+	re := p.re()
+	return re != nil && re.MatchString(ua)
 }
 
 // kindOf maps crawler-user-agents tags to a Kind and Category. A pattern with several tags

@@ -249,15 +249,10 @@ func (g *Guard) evaluate(r *http.Request, now time.Time) (d decision) {
 		fs = g.botPolicy(fs, st, ip, class, v)
 	}
 	if !disabled(route, "attack") {
-		// Scan gets a slice of its own: it retains its argument, which would move
-		// the stack buffer to the heap. A clean request returns nil and allocates
-		// nothing.
-		afs, err := g.attacks.Scan(nil, r)
-		if err != nil {
+		if fs, err = g.attacks.Scan(fs, r); err != nil {
 			g.fault(r, &d, "attack scan", err)
 			d.failClosed = g.cfg.FailClosed
 		}
-		fs = append(fs, afs...)
 	}
 	if route != nil {
 		fs = dropDisabled(fs, route)
@@ -584,5 +579,3 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-
-

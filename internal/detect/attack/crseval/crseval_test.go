@@ -5,10 +5,10 @@ import (
 	"bytes"
 	"net/http"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/vigilhq/vigil/internal/detect/attack"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // Floors and ceilings sit just below and above what the scanner measures today, so
@@ -22,34 +22,8 @@ const (
 	maxFalsePos     = 5.3  // % of the benign ground-truth rows (measured 5.23, 31 rows)
 )
 
-// findData walks up from the working directory to the directory holding the
-// repository and its sibling shared/data.
-func findData(t *testing.T, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "data", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("shared/data/%s not found above the working directory (CI is set)", name)
-	}
-	t.Skipf("shared/data/%s not found above the working directory", name)
-	return ""
-}
-
 func TestCRSRegression(t *testing.T) {
-	f, err := os.Open(findData(t, "requests.jsonl"))
+	f, err := os.Open(vigiltest.SharedData(t, "requests.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

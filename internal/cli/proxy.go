@@ -117,6 +117,17 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 		sctx, cancel := context.WithTimeout(base, timeout)
 		defer cancel()
 		err := srv.Shutdown(sctx)
+		if err == nil {
+			// Shutdown does not track hijacked connections: a proxied WebSocket's
+			// handler is still running. Give such handlers the rest of the timeout.
+			drained := make(chan struct{})
+			go func() { handlers.wait(); close(drained) }()
+			select {
+			case <-drained:
+			case <-sctx.Done():
+				err = sctx.Err()
+			}
+		}
 		cancelBase()
 		if err != nil {
 			log.Warn("requests still in flight after the shutdown timeout were cut off", "timeout", timeout.String())

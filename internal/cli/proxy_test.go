@@ -326,6 +326,8 @@ func TestProxyShutdown(t *testing.T) {
 		// during runs while the proxy serves; it returns a function that runs after
 		// Run has returned.
 		during func(t *testing.T, addr string) (after func(t *testing.T))
+		// minWait is how long Run must take to return once the context ends.
+		minWait time.Duration
 	}{
 		{
 			name: "idle_keep_alive_connection", upstream: up.URL,
@@ -390,7 +392,9 @@ func TestProxyShutdown(t *testing.T) {
 			},
 		},
 		{
-			name: "open_websocket", upstream: ws.URL,
+			// Shutdown does not see hijacked connections; Run waits for them until
+			// the shutdown timeout, then cuts them off.
+			name: "open_websocket_gets_the_timeout", upstream: ws.URL, args: []string{"--shutdown-timeout", "400ms"}, minWait: 350 * time.Millisecond,
 			during: func(t *testing.T, addr string) func(*testing.T) {
 				conn, br := dialWebSocket(t, addr)
 				echo(t, conn, br, "hello")
@@ -433,6 +437,9 @@ func TestProxyShutdown(t *testing.T) {
 				t.Fatalf("Run did not return within %v of the context ending:\n%s", patience, stderr)
 			}
 			t.Logf("Run returned %v after the context ended", time.Since(start).Round(time.Millisecond))
+			if waited := time.Since(start); waited < tt.minWait {
+				t.Errorf("Run returned %v after the context ended, want at least %v", waited, tt.minWait)
+			}
 			after(t)
 			checkNoLeaks(t, before)
 		})

@@ -4,7 +4,16 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/vigilhq/vigil/internal/detect/attack"
 	"github.com/vigilhq/vigil/policy"
+)
+
+// Defaults of Config fields whose zero value means a size.
+const (
+	// DefaultMaxBodyBytes is the body scan bound when Config.MaxBodyBytes is zero.
+	DefaultMaxBodyBytes = attack.DefaultMaxBodyBytes
+	// DefaultMemoryStoreMaxKeys is the key bound when MemoryStoreConfig.MaxKeys is zero.
+	DefaultMemoryStoreMaxKeys = 1 << 20
 )
 
 // Config configures a Guard. The zero value is a working, safe configuration: block mode,

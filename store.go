@@ -105,6 +105,9 @@ const sweepEvery = time.Minute
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore(cfg MemoryStoreConfig) *MemoryStore {
+	if cfg.MaxKeys <= 0 {
+		cfg.MaxKeys = DefaultMemoryStoreMaxKeys
+	}
 	return &MemoryStore{
 		counters: memstore.New(memstore.Config{MaxKeys: cfg.MaxKeys}),
 		bans:     memstore.NewBans(),

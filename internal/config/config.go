@@ -53,8 +53,8 @@ const (
 	DefaultListen       = "127.0.0.1:8080"
 	DefaultLogLevel     = "info"
 	DefaultHealthPath   = "/healthz"
-	DefaultMaxBodyBytes = 64 << 10
-	DefaultMaxKeys      = 1 << 20
+	DefaultMaxBodyBytes = vigil.DefaultMaxBodyBytes
+	DefaultMaxKeys      = vigil.DefaultMemoryStoreMaxKeys
 )
 
 // Config is the content of vigil.yaml. The zero value is not valid (it has no upstream);

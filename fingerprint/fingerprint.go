@@ -16,6 +16,7 @@ import (
 	"hash/maphash"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 )
 
 // DNA is the identity of a client as far as one request shows it. The zero value is an
@@ -61,10 +62,21 @@ func Vocabulary() []string { return vocabulary[:] }
 const shaped = 1<<0 | 1<<1 | 1<<2 | 1<<11 | 1<<15 | 1<<20
 
 // Hasher computes DNA IDs. Its zero value is not usable; use NewHasher. A Hasher is
-// immutable and safe for concurrent use. IDs from different Hashers differ, so one
-// process should use one Hasher.
+// safe for concurrent use. IDs from different Hashers differ, so one process should use
+// one Hasher. It keeps the ID strings of the last few hundred header profiles it saw, so
+// that the profiles a site sees all day cost no allocation.
 type Hasher struct {
 	seed maphash.Seed
+	ids  [idCacheSize]atomic.Pointer[idEntry] // direct-mapped by the low bits of the ID
+}
+
+// idCacheSize is the number of cached ID strings, a power of two.
+const idCacheSize = 256
+
+// idEntry is one cached ID string. Entries are immutable once published.
+type idEntry struct {
+	id uint64
+	s  string
 }
 
 // NewHasher returns a Hasher with a fresh random seed.
@@ -72,7 +84,8 @@ func NewHasher() *Hasher { return &Hasher{seed: maphash.MakeSeed()} }
 
 // FromRequest computes the DNA of r from what the request itself shows: header presence
 // and value shapes. family and kind come from the caller's client classification and may be
-// empty. It walks the headers once and costs one allocation (the ID string).
+// empty. It walks the headers once; it allocates the ID string only for a header profile
+// that is not among the last few hundred it saw.
 func (h *Hasher) FromRequest(r *http.Request, family, kind string) DNA {
 	d := DNA{Family: family, Kind: kind, Source: "request"}
 	// Map iteration order is random, so the values are combined with a sum of
@@ -92,12 +105,23 @@ func (h *Hasher) FromRequest(r *http.Request, family, kind string) DNA {
 			sum += mix(uint64(i)<<8|uint64(min(j, 255)), maphash.String(h.seed, v))
 		}
 	}
-	id := mix(mix(d.Presence, uint64(min(d.Extra, 255))), sum)
+	d.ID = h.idString(mix(mix(d.Presence, uint64(min(d.Extra, 255))), sum))
+	return d
+}
+
+// idString returns the ID string of id: "r1-" and id in hexadecimal. It allocates only
+// when id is not in the cache.
+func (h *Hasher) idString(id uint64) string {
+	slot := &h.ids[id&(idCacheSize-1)]
+	if e := slot.Load(); e != nil && e.id == id {
+		return e.s
+	}
 	var out [20]byte
 	b := append(out[:0], "r1-"...)
 	b = strconv.AppendUint(b, id, 16)
-	d.ID = string(b)
-	return d
+	e := &idEntry{id: id, s: string(b)}
+	slot.Store(e)
+	return e.s
 }
 
 // mix combines two 64-bit values into a well-distributed one (the splitmix64 finaliser

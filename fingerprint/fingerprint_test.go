@@ -75,8 +75,26 @@ func TestFromRequest(t *testing.T) {
 func TestFromRequestAllocs(t *testing.T) {
 	h := NewHasher()
 	r := request(chrome)
-	if n := testing.AllocsPerRun(100, func() { h.FromRequest(r, "chrome", "browser") }); n > 1 {
-		t.Errorf("%.0f allocs, want at most 1 (the ID)", n)
+	if n := testing.AllocsPerRun(100, func() { h.FromRequest(r, "chrome", "browser") }); n > 0 {
+		t.Errorf("%.0f allocs for a profile seen before, want 0 (its ID is cached)", n)
+	}
+}
+
+func TestIDStringCache(t *testing.T) {
+	h := NewHasher()
+	// Same slot, different IDs: each must come back as its own string, also after the
+	// other evicted it.
+	a, b := uint64(0xabc00), uint64(0xabc00+idCacheSize)
+	for range 2 {
+		if got := h.idString(a); got != "r1-abc00" {
+			t.Errorf("idString(%#x) = %q, want r1-abc00", a, got)
+		}
+		if got := h.idString(b); got != "r1-abd00" {
+			t.Errorf("idString(%#x) = %q, want r1-abd00", b, got)
+		}
+	}
+	if got := h.idString(0); got != "r1-0" {
+		t.Errorf("idString(0) = %q, want r1-0", got)
 	}
 }
 

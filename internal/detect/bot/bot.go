@@ -166,8 +166,9 @@ type shard struct {
 	_   [64]byte // keep shards on separate cache lines
 }
 
-// New returns a Detector for cfg. It parses and compiles the embedded crawler patterns
-// (tens of milliseconds) and starts nothing.
+// New returns a Detector for cfg. It parses the embedded crawler patterns and indexes
+// their literals (tens of milliseconds; each pattern is compiled on first use) and starts
+// nothing.
 func New(cfg Config) (*Detector, error) {
 	if cfg.CacheSize < 0 || cfg.MaxPending < 0 || cfg.VerifyTimeout < 0 || cfg.VerifyTTL < 0 {
 		return nil, errors.New("bot: negative CacheSize, MaxPending, VerifyTimeout or VerifyTTL")
@@ -203,7 +204,10 @@ func New(cfg Config) (*Detector, error) {
 		if i < size%n {
 			capacity++
 		}
-		d.shards[i] = shard{m: make(map[string]Class, capacity), max: capacity}
+		// The maps grow as User-Agents arrive: most sites see a few hundred distinct
+		// ones, and maps sized for the bound up front were a megabyte of pointer-bearing
+		// slots for every garbage collection to scan.
+		d.shards[i] = shard{m: make(map[string]Class), max: capacity}
 	}
 	return d, nil
 }

@@ -207,12 +207,12 @@ func TestEmbeddedPatterns(t *testing.T) {
 	es := embeddedEntries(t)
 	bad := 0
 	for _, e := range es {
-		p := rs.patternFor(e.Pattern)
-		if p == nil {
+		id := rs.patternFor(e.Pattern)
+		if id < 0 {
 			continue
 		}
 		for _, in := range e.Instances {
-			if !p.match(in) {
+			if !rs.match(id, in) {
 				bad++
 				t.Logf("pattern %q does not match its example %q under RE2", e.Pattern, in)
 			}
@@ -254,23 +254,21 @@ func TestPrefilterExact(t *testing.T) {
 
 func (rs *rules) bruteFirstPattern(ua string, group Kind) (Class, bool) {
 	for i := range rs.patterns {
-		p := &rs.patterns[i]
-		if (p.kind == Library) == (group == Library) && p.match(ua) {
-			c := Class{Kind: p.kind, Category: p.category, Name: p.name, detail: p.detail}
-			c.Major = versionAfter(ua, p.name)
-			return c, true
+		if (rs.patterns[i].kind == Library) == (group == Library) && rs.match(i, ua) {
+			return rs.patternClass(ua, i), true
 		}
 	}
 	return Class{}, false
 }
 
-func (rs *rules) patternFor(expr string) *pattern {
+// patternFor returns the id of the pattern expr, or -1.
+func (rs *rules) patternFor(expr string) int {
 	for i := range rs.patterns {
-		if rs.patterns[i].expr == expr {
-			return &rs.patterns[i]
+		if rs.str(rs.patterns[i].expr) == expr {
+			return i
 		}
 	}
-	return nil
+	return -1
 }
 
 func TestRequiredLiterals(t *testing.T) {

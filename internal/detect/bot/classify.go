@@ -99,7 +99,7 @@ func (rs *rules) tokenClass(ua string, t *token) Class {
 // the scan found (plus those without a literal) and returns the first that matches. The
 // Crawler group is every kind but Library; the Library group is Library only.
 func (rs *rules) firstPattern(ua string, hits []uint64, group Kind) (Class, bool) {
-	want := func(p *pattern) bool { return (p.kind == Library) == (group == Library) }
+	want := func(id int) bool { return (rs.patterns[id].kind == Library) == (group == Library) }
 	ai := 0
 	np := len(rs.patterns)
 	for w := 0; w*64 < np; w++ {
@@ -116,11 +116,8 @@ func (rs *rules) firstPattern(ua string, hits []uint64, group Kind) (Class, bool
 			if id >= np {
 				break
 			}
-			p := &rs.patterns[id]
-			if want(p) && p.match(ua) {
-				c := Class{Kind: p.kind, Category: p.category, Name: p.name, detail: p.detail}
-				c.Major = versionAfter(ua, p.name)
-				return c, true
+			if want(id) && rs.match(id, ua) {
+				return rs.patternClass(ua, id), true
 			}
 		}
 	}

@@ -4,10 +4,12 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 )
 
 // The crawler patterns of crawler-user-agents 1.60.0 with their MIT licence; see
@@ -18,25 +20,43 @@ var dataFS embed.FS
 
 // rules is the parsed, immutable classification data of one Detector.
 type rules struct {
-	patterns []pattern // crawler patterns in file order, RE2-compatible ones only
-	skipped  int       // patterns RE2 could not compile
-	always   []int     // patterns without a literal of minLiteral bytes: run on every scan
-	tokens   []token   // curated tokens, highest priority first
-	m        *matcher  // ids [0, len(patterns)) are patterns, then tokens
-	words    int       // uint64 words of a hit bitset
+	patterns []pattern                       // crawler patterns in file order, RE2-compatible ones only
+	text     string                          // expr, name and detail of every pattern, end to end
+	res      []atomic.Pointer[regexp.Regexp] // patterns[i] compiled, set on first use
+	skipped  int                             // patterns RE2 could not compile
+	always   []int                           // patterns without a literal of minLiteral bytes: run on every scan
+	tokens   []token                         // curated tokens, highest priority first
+	m        *matcher                        // ids [0, len(patterns)) are patterns, then tokens
+	words    int                             // uint64 words of a hit bitset
 }
 
-// pattern is one crawler-user-agents entry. Its regular expression is compiled on first
-// use: most traffic is browsers, which never reach the crawler patterns, and 1,500
-// compiled programs held from the start would be a megabyte or two of pointers for every
-// garbage collection to mark.
+// pattern is one crawler-user-agents entry. It holds no pointer: its strings are spans of
+// rules.text and its category an index into categories, so that the garbage collector
+// does not scan 1,500 of them on every cycle. Its regular expression is compiled on
+// first use (rules.res): most traffic is browsers, which never reach the crawler
+// patterns, and 1,500 compiled programs held from the start would be a megabyte or two
+// of pointers for every garbage collection to mark.
 type pattern struct {
-	expr     string
-	re       func() *regexp.Regexp // compiled on first call; nil if it cannot be
-	kind     Kind
-	category string
-	name     string
-	detail   string
+	expr, name, detail span
+	kind               Kind
+	category           uint8 // index into categories
+}
+
+// span is a substring of rules.text.
+type span struct{ off, n uint32 }
+
+// categories are the Class.Category values of the crawler patterns (see kindOf).
+var categories = [...]string{"library", "automation", "ai", "search", "ads", "social", "feed",
+	"archiver", "academic", "scanner", "monitor", "seo", "other"}
+
+func (rs *rules) str(sp span) string { return rs.text[sp.off : sp.off+sp.n] }
+
+// patternClass returns the Class of a User-Agent that pattern id matches.
+func (rs *rules) patternClass(ua string, id int) Class {
+	p := &rs.patterns[id]
+	name := rs.str(p.name)
+	return Class{Kind: p.kind, Category: categories[p.category], Name: name, detail: rs.str(p.detail),
+		Major: versionAfter(ua, name)}
 }
 
 type entry struct {
@@ -59,6 +79,12 @@ func loadRules() (*rules, error) {
 func buildRules(es []entry, toks []token) (rs *rules, err error) {
 	rs = &rules{tokens: toks}
 	var lits [][]string
+	var text strings.Builder
+	add := func(s string) span {
+		sp := span{uint32(text.Len()), uint32(len(s))}
+		text.WriteString(s)
+		return sp
+	}
 	for _, e := range es {
 		if _, err := syntax.Parse(e.Pattern, syntax.Perl); err != nil {
 			// Written for JavaScript/PCRE; RE2 lacks look-around and back-references.
@@ -67,15 +93,13 @@ func buildRules(es []entry, toks []token) (rs *rules, err error) {
 		}
 		kind, cat := kindOf(e.Tags)
 		name := patternName(e.Pattern)
-		expr := e.Pattern
-		p := pattern{expr: expr, kind: kind, category: cat, name: name, detail: name + " (" + cat + ")",
-			re: sync.OnceValue(func() *regexp.Regexp {
-				re, err := regexp.Compile(expr)
-				if err != nil {
-					return nil // parsed, so only a program too large to compile gets here
-				}
-				return re
-			})}
+		ci := slices.Index(categories[:], cat)
+		if ci < 0 {
+			return nil, fmt.Errorf("category %q is not in the category table", cat)
+		}
+		p := pattern{expr: add(e.Pattern), name: add(name), kind: kind, category: uint8(ci)}
+		p.detail = span{p.name.off, p.name.n + uint32(len(" ("+cat+")"))}
+		text.WriteString(" (" + cat + ")")
 		rs.patterns = append(rs.patterns, p)
 		l := requiredLiterals(e.Pattern)
 		if l == nil {
@@ -83,6 +107,11 @@ func buildRules(es []entry, toks []token) (rs *rules, err error) {
 		}
 		lits = append(lits, l)
 	}
+	if text.Len() > math.MaxUint32 {
+		return nil, fmt.Errorf("%d bytes of pattern text exceed 32-bit offsets", text.Len())
+	}
+	rs.text = text.String()
+	rs.res = make([]atomic.Pointer[regexp.Regexp], len(rs.patterns))
 	for i := range rs.tokens {
 		t := &rs.tokens[i]
 		if t.lit != strings.ToLower(t.lit) {
@@ -104,10 +133,20 @@ func buildRules(es []entry, toks []token) (rs *rules, err error) {
 	return rs, nil
 }
 
-// match reports whether the pattern matches ua, compiling it on first use.
-func (p *pattern) match(ua string) bool {
-	re := p.re()
-	return re != nil && re.MatchString(ua)
+// match reports whether pattern id matches ua, compiling the pattern on first use. Two
+// goroutines may both compile it; one result is kept.
+func (rs *rules) match(id int, ua string) bool {
+	re := rs.res[id].Load()
+	if re == nil {
+		var err error
+		if re, err = regexp.Compile(rs.str(rs.patterns[id].expr)); err != nil {
+			return false // parsed, so only a program too large to compile gets here
+		}
+		if !rs.res[id].CompareAndSwap(nil, re) {
+			re = rs.res[id].Load()
+		}
+	}
+	return re.MatchString(ua)
 }
 
 // kindOf maps crawler-user-agents tags to a Kind and Category. A pattern with several tags

@@ -157,36 +157,58 @@ func (b *Bans) Remove(kind, value string) bool {
 // still does. Lookup drops the expired bans it comes across if no writer holds the
 // table; that is the only time it allocates.
 func (b *Bans) Lookup(ip netip.Addr, dna string, now time.Time) (Ban, bool) {
+	return b.LookupClock(ip, dna, func() time.Time { return now })
+}
+
+// LookupClock is Lookup with the time taken from clock, which it calls at most once and
+// only when a ban names ip, a prefix covering it, or dna: a request that no ban names,
+// the common case, costs no clock read.
+func (b *Bans) LookupClock(ip netip.Addr, dna string, clock func() time.Time) (Ban, bool) {
 	s := b.snap.Load()
 	if s == nil {
 		return Ban{}, false
 	}
+	now := lazyTime{clock: clock}
 	if ip.IsValid() {
 		ip = ip.Unmap()
 		if ban, ok := s.ips.Lookup(ip); ok {
-			if ban.Active(now) {
+			if ban.Active(now.get()) {
 				return ban, true
 			}
-			b.prune(now, KindIP, netip.PrefixFrom(ip, ip.BitLen()), "")
+			b.prune(now.get(), KindIP, netip.PrefixFrom(ip, ip.BitLen()), "")
 		}
 		if ban, ok := s.cidrs.Lookup(ip); ok {
-			if ban.Active(now) {
+			if ban.Active(now.get()) {
 				return ban, true
 			}
-			if ban, ok := b.coveringCIDR(s, ip, now); ok {
+			if ban, ok := b.coveringCIDR(s, ip, now.get()); ok {
 				return ban, true
 			}
 		}
 	}
 	if dna != "" {
 		if ban, ok := s.dna[s.dnaShard(dna)][dna]; ok {
-			if ban.Active(now) {
+			if ban.Active(now.get()) {
 				return ban, true
 			}
-			b.prune(now, KindDNA, netip.Prefix{}, dna)
+			b.prune(now.get(), KindDNA, netip.Prefix{}, dna)
 		}
 	}
 	return Ban{}, false
+}
+
+// lazyTime reads its clock on first use and keeps the answer.
+type lazyTime struct {
+	clock func() time.Time
+	t     time.Time
+	read  bool
+}
+
+func (l *lazyTime) get() time.Time {
+	if !l.read {
+		l.t, l.read = l.clock(), true
+	}
+	return l.t
 }
 
 // coveringCIDR is Lookup's slow path, taken when the most specific CIDR ban covering ip

@@ -145,6 +145,36 @@ func TestBansLookup(t *testing.T) {
 	}
 }
 
+func TestBansLookupClock(t *testing.T) {
+	b := newLookupBans(t)
+	for _, tc := range banLookupCases {
+		t.Run(tc.name, func(t *testing.T) {
+			reads := 0
+			clock := func() time.Time { reads++; return t0 }
+			ban, ok := b.LookupClock(parseIP(tc.ip), tc.dna, clock)
+			want, wantOK := b.Lookup(parseIP(tc.ip), tc.dna, t0)
+			if ok != wantOK || ban != want {
+				t.Errorf("LookupClock(%q, %q) = %+v, %v; Lookup gives %+v, %v", tc.ip, tc.dna, ban, ok, want, wantOK)
+			}
+			if reads > 1 {
+				t.Errorf("LookupClock read the clock %d times, want at most once", reads)
+			}
+			if ok && reads != 1 {
+				t.Errorf("LookupClock found a ban with %d clock reads, want 1", reads)
+			}
+		})
+	}
+	t.Run("no_ban_named", func(t *testing.T) {
+		reads := 0
+		if _, ok := b.LookupClock(netip.MustParseAddr("198.51.100.1"), "dna-good", func() time.Time { reads++; return t0 }); ok {
+			t.Error("found a ban for an address and DNA that no ban names")
+		}
+		if reads != 0 {
+			t.Errorf("read the clock %d times for a request no ban names, want 0", reads)
+		}
+	})
+}
+
 func TestBansExpiry(t *testing.T) {
 	b := NewBans()
 	until := t0.Add(time.Hour)
@@ -358,6 +388,9 @@ func TestBansLookupAllocs(t *testing.T) {
 		ip := parseIP(tc.ip)
 		if n := testing.AllocsPerRun(1000, func() { b.Lookup(ip, tc.dna, t0) }); n != 0 {
 			t.Errorf("%s: %v allocations, want 0", tc.name, n)
+		}
+		if n := testing.AllocsPerRun(1000, func() { b.LookupClock(ip, tc.dna, time.Now) }); n != 0 {
+			t.Errorf("%s: LookupClock: %v allocations, want 0", tc.name, n)
 		}
 	}
 }

@@ -2,9 +2,9 @@
 // rate-limit and counter state ([Store]) and a table of active bans ([Bans]).
 //
 // It is what the root package's default vigil.Store wraps. Nothing here starts a
-// goroutine or reads the clock: callers pass the time in, and the owner calls
-// [Store.Sweep] and [Bans.Sweep] when it wants expired entries gone before they are
-// evicted or looked up.
+// goroutine or reads the clock on its own: callers pass the time (or, to
+// [Bans.LookupClock], a clock) in, and the owner calls [Store.Sweep] and [Bans.Sweep]
+// when it wants expired entries gone before they are evicted or looked up.
 //
 // Rate limits use [ratelimit.StepNano]; a Redis store that mirrors it, and aligns
 // counter windows the same way, gives the same answers.

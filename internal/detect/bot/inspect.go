@@ -155,22 +155,36 @@ func brandsAgree(v string, engine, major int) bool {
 	chromium, n, match := -1, 0, false
 	for v != "" {
 		// An item is "brand";v="major"; GREASE brands may hold ";" or "=" inside the quotes.
-		v = strings.TrimLeft(v, " \t,")
-		if !strings.HasPrefix(v, `"`) {
-			_, v, _ = strings.Cut(v, ",")
-			continue
+		// Hand-rolled cuts: this runs on every Chromium request, and strings.TrimLeft
+		// with a cut set builds that set on each call.
+		i := 0
+		for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == ',') {
+			i++
 		}
-		brand, rest, ok := strings.Cut(v[1:], `"`)
-		if !ok {
+		v = v[i:]
+		if v == "" {
 			break
 		}
-		var params string
-		params, v, _ = strings.Cut(rest, ",")
-		_, ver, ok := strings.Cut(params, "v=")
-		if brand == "" || !ok {
+		if v[0] != '"' {
+			v = afterByte(v, ',')
 			continue
 		}
-		ver = strings.Trim(strings.TrimSpace(ver), `"`)
+		end := strings.IndexByte(v[1:], '"')
+		if end < 0 {
+			break
+		}
+		brand, rest := v[1:1+end], v[2+end:]
+		params := rest
+		if c := strings.IndexByte(rest, ','); c >= 0 {
+			params, v = rest[:c], rest[c+1:]
+		} else {
+			v = ""
+		}
+		at := strings.Index(params, "v=")
+		if brand == "" || at < 0 {
+			continue
+		}
+		ver := strings.Trim(strings.TrimSpace(params[at+2:]), `"`)
 		if ver == "" || ver[0] < '0' || ver[0] > '9' {
 			continue
 		}
@@ -188,4 +202,12 @@ func brandsAgree(v string, engine, major int) bool {
 		return chromium == engine
 	}
 	return match
+}
+
+// afterByte returns what follows the first c in s, or "" when s has none.
+func afterByte(s string, c byte) string {
+	if i := strings.IndexByte(s, c); i >= 0 {
+		return s[i+1:]
+	}
+	return ""
 }

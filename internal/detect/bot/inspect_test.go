@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -378,6 +379,78 @@ func TestBrandsAgree(t *testing.T) {
 				t.Errorf("brandsAgree(%q, %d, %d) = %v, want %v", tc.v, tc.engine, tc.major, got, tc.want)
 			}
 		})
+	}
+}
+
+// brandsAgreeRef is brandsAgree as first written with the strings package's cuts: the
+// reference that FuzzBrandsAgree holds the hand-rolled version to.
+func brandsAgreeRef(v string, engine, major int) bool {
+	chromium, n, match := -1, 0, false
+	for v != "" {
+		v = strings.TrimLeft(v, " \t,")
+		if !strings.HasPrefix(v, `"`) {
+			_, v, _ = strings.Cut(v, ",")
+			continue
+		}
+		brand, rest, ok := strings.Cut(v[1:], `"`)
+		if !ok {
+			break
+		}
+		var params string
+		params, v, _ = strings.Cut(rest, ",")
+		_, ver, ok := strings.Cut(params, "v=")
+		if brand == "" || !ok {
+			continue
+		}
+		ver = strings.Trim(strings.TrimSpace(ver), `"`)
+		if ver == "" || ver[0] < '0' || ver[0] > '9' {
+			continue
+		}
+		n++
+		maj := leadingInt(ver)
+		if brand == "Chromium" {
+			chromium = maj
+		}
+		match = match || maj == engine || maj == major
+	}
+	switch {
+	case n == 0:
+		return false
+	case chromium >= 0:
+		return chromium == engine
+	}
+	return match
+}
+
+// FuzzBrandsAgree holds brandsAgree to the reference implementation on arbitrary lists.
+func FuzzBrandsAgree(f *testing.F) {
+	for _, v := range brandLists {
+		f.Add(v, 151, 151)
+	}
+	f.Fuzz(func(t *testing.T, v string, engine, major int) {
+		if got, want := brandsAgree(v, engine, major), brandsAgreeRef(v, engine, major); got != want {
+			t.Fatalf("brandsAgree(%q, %d, %d) = %v, reference %v", v, engine, major, got, want)
+		}
+	})
+}
+
+// brandLists seed FuzzBrandsAgree and BenchmarkBrandsAgree.
+var brandLists = []string{
+	`"Chromium";v="151", "Google Chrome";v="151", "Not.A/Brand";v="99"`,
+	`"Not;A=Brand";v="8", "Chromium";v="151", "Google Chrome";v="151"`,
+	`"Opera";v="133", "Chromium";v="149", "Not)A;Brand";v="24"`,
+	`"Brave";v="120", "Not.A/Brand";v="99"`,
+	``, `Chromium;v=151`, `"Chromium`, `"Chromium";v="151.0.7922.112"`,
+	` ,\t"Chromium" ; v = " 151" ,, junk, "";v="1", "X";v=""`,
+	"\"Chromium\";v=\u00a0\"151\"", `"a";x="1";v="2"`, `,,,`, `"x"`,
+}
+
+func BenchmarkBrandsAgree(b *testing.B) {
+	v := `"Chromium";v="142", "Google Chrome";v="142", "Not_A Brand";v="99"`
+	for b.Loop() {
+		if !brandsAgree(v, 142, 142) {
+			b.Fatal("Chrome's own list does not agree")
+		}
 	}
 }
 

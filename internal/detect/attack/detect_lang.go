@@ -263,14 +263,14 @@ func (s *Scanner) detectPHP(v *value, res *result) {
 		return
 	}
 	if g&gPHPFunc != 0 {
-		from := max(firstHit(&v.hits, gPHPFunc)-4, 0)
+		from := max(s.kw.firstHit(&v.hits, gPHPFunc)-4, 0)
 		if loc := s.re.phpCall.FindStringIndex(t[from:]); loc != nil {
 			res.add(CodePHPInjection, 90, excerptAt(t, from+loc[0]))
 			return
 		}
 	}
 	if g&gPHPWeak != 0 {
-		from := max(firstHit(&v.hits, gPHPWeak)-4, 0)
+		from := max(s.kw.firstHit(&v.hits, gPHPWeak)-4, 0)
 		if loc := s.re.phpCallWeak.FindStringIndex(t[from:]); loc != nil && phpWeakCallOK(t[from+loc[0]:from+loc[1]]) {
 			res.add(CodePHPInjection, 90, excerptAt(t, from+loc[0]))
 			return

@@ -314,7 +314,7 @@ func parseIPPart(p string) (uint64, bool) {
 // detectScannerUA reports User-Agents of offensive scanners.
 func (s *Scanner) detectScannerUA(v *value, res *result) {
 	if v.hits.groups&gUATool != 0 {
-		res.add(CodeScannerProbe, 90, excerptAt(v.norm, firstHit(&v.hits, gUATool)))
+		res.add(CodeScannerProbe, 90, excerptAt(v.norm, s.kw.firstHit(&v.hits, gUATool)))
 	}
 }
 

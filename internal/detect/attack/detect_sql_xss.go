@@ -77,13 +77,13 @@ func (s *Scanner) sqlCore(v *value, res *result, derived bool) bool {
 		return false
 	}
 	if g&gUnion != 0 {
-		if loc := s.re.unionSelect.FindStringIndex(t[firstHit(&v.hits, gUnion):]); loc != nil {
-			res.add(CodeSQLi, 95, excerptAt(t, firstHit(&v.hits, gUnion)+loc[0]))
+		if loc := s.re.unionSelect.FindStringIndex(t[s.kw.firstHit(&v.hits, gUnion):]); loc != nil {
+			res.add(CodeSQLi, 95, excerptAt(t, s.kw.firstHit(&v.hits, gUnion)+loc[0]))
 			return true
 		}
 	}
 	if g&gSQLFunc != 0 {
-		from := max(firstHit(&v.hits, gSQLFunc)-16, 0)
+		from := max(s.kw.firstHit(&v.hits, gSQLFunc)-16, 0)
 		if at, ok := findNotMethod(s.re.sqlTimeFunc, t, from); ok {
 			res.add(CodeSQLi, 90, excerptAt(t, at))
 			return true
@@ -98,7 +98,7 @@ func (s *Scanner) sqlCore(v *value, res *result, derived bool) bool {
 		}
 	}
 	if g&gSelect != 0 {
-		from := firstHit(&v.hits, gSelect)
+		from := s.kw.firstHit(&v.hits, gSelect)
 		if loc := s.re.sqlFunc.FindStringIndex(t[from:]); loc != nil && sqlSelectContext(t, from+loc[0]) {
 			res.add(CodeSQLi, 85, excerptAt(t, from+loc[0]))
 			return true
@@ -182,7 +182,7 @@ func (s *Scanner) sqlCore(v *value, res *result, derived bool) bool {
 		// Functions only SQL has, called: "group_concat(", "benchmark (".
 		// Start at the rune before the keyword: the expression needs it to see a
 		// word boundary.
-		from := firstHit(&v.hits, gSQLCall)
+		from := s.kw.firstHit(&v.hits, gSQLCall)
 		for from > 0 {
 			from--
 			if t[from] < 0x80 || t[from] >= 0xc0 {
@@ -515,9 +515,9 @@ func sqlComments(t, sep string) string {
 }
 
 // firstHit returns the position of the first keyword hit in group g (0 if none).
-func firstHit(h *hits, g group) int {
+func (m *matcher) firstHit(h *hits, g group) int {
 	for i := 0; i < h.n; i++ {
-		if h.list[i].grp&g != 0 {
+		if m.kws[h.list[i].kw].group&g != 0 {
 			return int(h.list[i].pos)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 	"github.com/vigilhq/vigil/policy"
 )
 
@@ -23,26 +24,9 @@ func (w *benchWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *benchWriter) WriteHeader(code int)        { w.code = code }
 func (w *benchWriter) reset()                      { clear(w.h); w.code = 0 }
 
-// browserRequest is a browser-like GET: Chrome's twelve navigation headers.
-func browserRequest(target string) *http.Request {
-	r, _ := http.NewRequest(http.MethodGet, "https://shop.example"+target, nil)
-	r.RemoteAddr = "198.51.100.7:51234"
-	h := r.Header
-	h.Set("Sec-Ch-Ua", `"Chromium";v="142", "Google Chrome";v="142", "Not_A Brand";v="99"`)
-	h.Set("Sec-Ch-Ua-Mobile", "?0")
-	h.Set("Sec-Ch-Ua-Platform", `"Windows"`)
-	h.Set("Upgrade-Insecure-Requests", "1")
-	h.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36")
-	h.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7")
-	h.Set("Sec-Fetch-Site", "same-origin")
-	h.Set("Sec-Fetch-Mode", "navigate")
-	h.Set("Sec-Fetch-User", "?1")
-	h.Set("Sec-Fetch-Dest", "document")
-	h.Set("Accept-Encoding", "gzip, deflate, br, zstd")
-	h.Set("Accept-Language", "en-GB,en;q=0.9,de;q=0.8")
-	h.Set("Cookie", "session=3f1c2a9e8b7d6c5f4a3b2c1d0e9f8a7b; theme=dark")
-	return r
-}
+// browserRequest is Chrome's navigation GET with its twelve headers, the request the
+// load harness sends.
+func browserRequest(target string) *http.Request { return vigiltest.NavigationRequest(target) }
 
 // benchGuard is the default guard with the per-IP limit raised so a benchmark loop from
 // one address measures the allow path, not 429s. The limit is still checked.

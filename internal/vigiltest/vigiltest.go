@@ -2,6 +2,7 @@
 package vigiltest
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,4 +34,31 @@ func SharedData(tb testing.TB, name string) string {
 	}
 	tb.Skipf("shared/data/%s not found above the working directory", name)
 	return ""
+}
+
+// NavigationRequest returns Chrome's top-level navigation to target on
+// https://shop.example, from 198.51.100.7: the twelve headers Chrome sends in that order,
+// two cookies, no Referer. It is the request of the load harness (bench/load/browser.lua)
+// and of the hot-path benchmarks, so their numbers compare.
+func NavigationRequest(target string) *http.Request {
+	r, err := http.NewRequest(http.MethodGet, "https://shop.example"+target, nil)
+	if err != nil {
+		panic(err)
+	}
+	r.RemoteAddr = "198.51.100.7:51234"
+	h := r.Header
+	h.Set("Sec-Ch-Ua", `"Chromium";v="142", "Google Chrome";v="142", "Not_A Brand";v="99"`)
+	h.Set("Sec-Ch-Ua-Mobile", "?0")
+	h.Set("Sec-Ch-Ua-Platform", `"Windows"`)
+	h.Set("Upgrade-Insecure-Requests", "1")
+	h.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36")
+	h.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7")
+	h.Set("Sec-Fetch-Site", "same-origin")
+	h.Set("Sec-Fetch-Mode", "navigate")
+	h.Set("Sec-Fetch-User", "?1")
+	h.Set("Sec-Fetch-Dest", "document")
+	h.Set("Accept-Encoding", "gzip, deflate, br, zstd")
+	h.Set("Accept-Language", "en-GB,en;q=0.9,de;q=0.8")
+	h.Set("Cookie", "session=3f1c2a9e8b7d6c5f4a3b2c1d0e9f8a7b; theme=dark")
+	return r
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vigilhq/vigil/internal/detect"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // browserGET is a clean request as Chrome sends it: a short query, typical
@@ -168,22 +169,7 @@ func BenchmarkScanBudgetWorstCase(b *testing.B) {
 // navigationGET is the browser navigation the load harness sends
 // (bench/load/browser.lua): twelve headers, two cookies, no Referer.
 func navigationGET() *http.Request {
-	r := httptest.NewRequest("GET", "http://shop.example/products?page=2&sort=price", nil)
-	h := r.Header
-	h.Set("Sec-Ch-Ua", `"Chromium";v="142", "Google Chrome";v="142", "Not_A Brand";v="99"`)
-	h.Set("Sec-Ch-Ua-Mobile", "?0")
-	h.Set("Sec-Ch-Ua-Platform", `"Windows"`)
-	h.Set("Upgrade-Insecure-Requests", "1")
-	h.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36")
-	h.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7")
-	h.Set("Sec-Fetch-Site", "same-origin")
-	h.Set("Sec-Fetch-Mode", "navigate")
-	h.Set("Sec-Fetch-User", "?1")
-	h.Set("Sec-Fetch-Dest", "document")
-	h.Set("Accept-Encoding", "gzip, deflate, br, zstd")
-	h.Set("Accept-Language", "en-GB,en;q=0.9,de;q=0.8")
-	h.Set("Cookie", "session=3f1c2a9e8b7d6c5f4a3b2c1d0e9f8a7b; theme=dark")
-	return r
+	return vigiltest.NavigationRequest("/products?page=2&sort=price")
 }
 
 func BenchmarkScanNavigationGET(b *testing.B) {

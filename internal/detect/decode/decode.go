@@ -4,7 +4,7 @@
 // [String] is the full pipeline. It repeats, at most [MaxRounds] times and only while
 // the text keeps changing, one round of:
 //
-//   - percent-decoding ([Percent]): %XX, IIS-style %uXXXX, and '+' as a space in the
+//   - percent-decoding ([Percent]): %XX, IIS-style %uHHHH, and '+' as a space in the
 //     first round of the [Query] context only (a "%2B" that decodes to '+' stays a plus);
 //   - HTML character references ([HTML]): named, decimal and hex, with or without the
 //     trailing semicolon, as a browser reads them in text;
@@ -119,8 +119,8 @@ func normalize(s string, ctx Context) (string, bool) {
 	return cur, fixpoint
 }
 
-// Percent decodes one round of percent-encoding: "%XX" becomes the byte XX, "%uXXXX"
-// (IIS) becomes the UTF-8 encoding of U+XXXX, with a following "%uXXXX" low surrogate
+// Percent decodes one round of percent-encoding: "%XX" becomes the byte XX, "%uHHHH"
+// (IIS) becomes the UTF-8 encoding of U+HHHH, with a following "%uHHHH" low surrogate
 // joined to a high one and lone surrogates becoming U+FFFD. When plus is true, '+'
 // becomes a space, as in application/x-www-form-urlencoded. Malformed escapes ("%zz",
 // a trailing "%") stay as they are, as PHP and browsers leave them. The result is never
@@ -368,7 +368,7 @@ func pathNeedsClean(s string) bool {
 
 // Escapes decodes the backslash escapes of JavaScript, JSON and many template
 // languages, which attackers use to hide keywords from byte matching ("$\u007Bjndi",
-// "\x3cscript"): \uXXXX (with surrogate pairs joined), \u{X…} (up to six hex digits)
+// "\x3cscript"): \uHHHH (with surrogate pairs joined), \u{X…} (up to six hex digits)
 // and \xXX. Anything else, including a backslash before other text such as a Windows
 // path, is left as it is. It is not part of [String], because in most contexts a
 // backslash means nothing; callers apply it where such escapes are plausible. The

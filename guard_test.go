@@ -550,3 +550,19 @@ func TestGuardCheckReportsBans(t *testing.T) {
 		t.Errorf("Check recorded %d request events; it writes no response", len(evs))
 	}
 }
+
+// TestGuardRuleIgnoresPathCase: case-insensitive routers (Express by default, ASP.NET,
+// IIS) send "/ADMIN/users" to the "/admin/users" handler, so a block rule on "/admin/**"
+// must block it too.
+func TestGuardRuleIgnoresPathCase(t *testing.T) {
+	p := policy.Default()
+	p.Rules = []policy.Rule{
+		{Name: "no-admin", Match: policy.Match{Paths: []string{"/admin/**"}}, Action: policy.ActionBlock},
+	}
+	g, sk := newGuard(t, p, nil)
+	run(t, g, sk, []step{
+		{name: "upper_case", target: "/ADMIN/users", wantStatus: 403, wantAction: "block", wantSignal: "rule:no-admin"},
+		{name: "title_case", target: "/Admin/users", wantStatus: 403, wantAction: "block", wantSignal: "rule:no-admin"},
+		{name: "other_path", target: "/ADMINISTRATORS", wantStatus: 200, wantAction: "allow"},
+	})
+}

@@ -21,8 +21,7 @@
 //   - "**" as a whole segment matches zero or more segments ("/api/**", "/**/.env").
 //   - A pattern ending in "/" matches that directory and everything below it: "/.git/" is
 //     "/.git/**". The pattern "/" alone matches only the root.
-//   - Anything else matches itself exactly. Matching is case-sensitive, except for
-//     honeypot paths.
+//   - Anything else matches itself exactly (for letter case, see below).
 //
 // A request whose path is not in canonical form (it used dot segments, repeated slashes,
 // backslashes or percent-encoded "/", "." or unreserved characters) is matched by its
@@ -30,6 +29,16 @@
 // applies only where it is stricter, and allow rules that test the path do not fire. An
 // application's router may read such a path differently from Vigil, and that difference
 // must not open a way around the checks.
+//
+// Case is treated the same way, because some routers (Express by default, ASP.NET, IIS)
+// ignore it: "/ADMIN/users" reaches the "/admin/users" handler. Patterns that tighten
+// match ignoring ASCII case: honeypot paths, and the paths of rules that score, block,
+// challenge or rate-limit, so a block rule on "/admin/**" also blocks "/Admin/users".
+// Patterns that relax match only in exact case: exclude_paths, the paths of allow
+// rules, and a "not" that would let a request escape a tightening rule. A route is
+// chosen ignoring case, but a path that matches it only ignoring case ("/WEBHOOKS/x"
+// for "/webhooks/**") gets only the route's stricter settings, as a path that is not
+// canonical does.
 package policy
 
 import (
@@ -99,8 +108,8 @@ type Policy struct {
 	// Zero means DefaultBlockThreshold (80).
 	BlockThreshold int `json:"block_threshold,omitempty" yaml:"block_threshold,omitempty"`
 	// ExcludePaths lists path patterns that skip every check, such as health checks and
-	// static assets. Only canonical paths are excluded (see the package doc). Empty
-	// excludes nothing.
+	// static assets. Only canonical paths that match in exact case are excluded (see
+	// the package doc): "/HEALTHZ" is not excluded by "/healthz". Empty excludes nothing.
 	ExcludePaths []string `json:"exclude_paths,omitempty" yaml:"exclude_paths,omitempty"`
 	// Allow lists IP addresses and CIDR prefixes ("203.0.113.7", "10.0.0.0/8") that skip
 	// every check. It is checked before Deny, so an address in both is allowed, and
@@ -261,7 +270,9 @@ type Rule struct {
 type Match struct {
 	// Methods lists HTTP methods, compared case-insensitively.
 	Methods []string `json:"methods,omitempty" yaml:"methods,omitempty"`
-	// Paths lists path patterns (see the package doc).
+	// Paths lists path patterns (see the package doc). In a rule that scores, blocks,
+	// challenges or rate-limits they match ignoring ASCII case, and in its Not only in
+	// exact case; in an allow rule it is the other way round.
 	Paths []string `json:"paths,omitempty" yaml:"paths,omitempty"`
 	// Query maps a query parameter name (case-sensitive) to an RE2 regular expression.
 	// Each named parameter must be present and, unless its expression is "", have a
@@ -316,7 +327,9 @@ type Route struct {
 	// Methods lists the HTTP methods the route applies to, compared
 	// case-insensitively. Empty means every method.
 	Methods []string `json:"methods,omitempty" yaml:"methods,omitempty"`
-	// Paths lists the path patterns the route applies to. Required.
+	// Paths lists the path patterns the route applies to. Required. A path that
+	// matches them only ignoring ASCII case gets only the route's stricter settings
+	// (see the package doc).
 	Paths []string `json:"paths" yaml:"paths"`
 	// Mode overrides the policy's Mode on this route. The zero value keeps it.
 	Mode Mode `json:"mode,omitempty" yaml:"mode,omitempty"`

@@ -12,7 +12,6 @@ import (
 	"github.com/gaissmai/bart"
 
 	"github.com/vigilhq/vigil/internal/detect"
-	"github.com/vigilhq/vigil/internal/rules/glob"
 	"github.com/vigilhq/vigil/policy"
 )
 
@@ -156,10 +155,11 @@ type Rule struct {
 	// Key is what an ActionRateLimit rule counts by.
 	Key Key
 
-	finding       detect.Finding
-	m             matcher
-	not           *matcher
-	relaxesByPath bool // an allow rule that tests the path
+	finding        detect.Finding
+	m              matcher
+	not            *matcher
+	relaxesByPath  bool     // an allow rule that tests the path
+	mPath, notPath pathMode // how m and not match the path of a canonical request
 }
 
 func (r *Rule) compile(i int, pr policy.Rule) error {
@@ -191,8 +191,23 @@ func (r *Rule) compile(i int, pr policy.Rule) error {
 		paths = paths || len(pr.Match.Not.Paths) > 0
 	}
 	r.relaxesByPath = pr.Action == policy.ActionAllow && paths
+	// A rule that tightens matches the path ignoring case, and its "not" (which lets a
+	// request escape it) only in exact case; an allow rule, the other way round.
+	r.mPath, r.notPath = pathFold, pathExact
+	if pr.Action == policy.ActionAllow {
+		r.mPath, r.notPath = pathExact, pathFold
+	}
 	return nil
 }
+
+// pathMode says how a matcher's path condition is tested.
+type pathMode uint8
+
+const (
+	pathNever pathMode = iota // the path condition is not satisfied
+	pathExact                 // a pattern must match the path in exact case
+	pathFold                  // a pattern must match the path ignoring ASCII case
+)
 
 // Finding returns the finding the rule adds when it matches.
 func (r *Rule) Finding() detect.Finding { return r.finding }
@@ -266,16 +281,24 @@ func (k Key) Value(in *Input) (string, bool) {
 // tests.
 func (s *Set) Eval(in *Input, dst []detect.Finding) ([]detect.Finding, policy.Action, *Rule) {
 	var decided *Rule
+	canonical := in.Path.Canonical
+	up := hasUpper(in.Path.Clean)
 	for i := range s.rules {
 		r := &s.rules[i]
-		if r.relaxesByPath && !in.Path.Canonical {
+		if r.relaxesByPath && !canonical {
 			continue
 		}
-		if !r.m.match(in, true) {
+		if !r.m.match(in, r.mPath, up) {
 			continue
 		}
-		if r.not != nil && r.not.match(in, in.Path.Canonical) {
-			continue
+		if r.not != nil {
+			mode := r.notPath
+			if !canonical && mode == pathExact {
+				mode = pathNever
+			}
+			if r.not.match(in, mode, up) {
+				continue
+			}
 		}
 		if r.Score > 0 {
 			dst = append(dst, r.finding)
@@ -299,7 +322,7 @@ type matcher struct {
 	families  []string
 	kinds     []string
 	bots      []string
-	paths     []glob.Pattern
+	paths     pathList
 	headers   []valueCond
 	query     []valueCond
 	cookies   []valueCond
@@ -371,12 +394,8 @@ func compileMatch(m policy.Match) (matcher, error) {
 	if out.ips, err = newIPSet(m.IPs); err != nil {
 		return matcher{}, err
 	}
-	for _, p := range m.Paths {
-		g, err := glob.Compile(p)
-		if err != nil {
-			return matcher{}, err
-		}
-		out.paths = append(out.paths, g)
+	if out.paths, err = compilePaths(m.Paths); err != nil {
+		return matcher{}, err
 	}
 	if out.headers, err = compileValues(m.Headers, textproto.CanonicalMIMEHeaderKey); err != nil {
 		return matcher{}, err
@@ -411,9 +430,10 @@ func compileValues(m map[string]string, canon func(string) string) ([]valueCond,
 	return out, nil
 }
 
-// match reports whether in satisfies every condition of m, cheapest first. With
-// pathOK false, a path condition counts as not satisfied.
-func (m *matcher) match(in *Input, pathOK bool) bool {
+// match reports whether in satisfies every condition of m, cheapest first, testing a
+// path condition as mode says. up says whether in.Path.Clean has an upper-case ASCII
+// letter.
+func (m *matcher) match(in *Input, mode pathMode, up bool) bool {
 	if len(m.methods) > 0 && !containsFold(m.methods, in.Method) {
 		return false
 	}
@@ -435,18 +455,12 @@ func (m *matcher) match(in *Input, pathOK bool) bool {
 	if len(m.bots) > 0 && (in.BotCategory == "" || !containsFold(m.bots, in.BotCategory)) {
 		return false
 	}
-	if len(m.paths) > 0 {
-		if !pathOK {
+	if len(m.paths.exact) > 0 {
+		if mode == pathNever {
 			return false
 		}
-		ok := false
-		for i := range m.paths {
-			if m.paths[i].Match(in.Path.Clean) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+		if !m.paths.matchExact(in.Path.Clean) &&
+			(mode == pathExact || !m.paths.needFold(up) || !m.paths.matchFoldAfterExact(in.Path.Clean)) {
 			return false
 		}
 	}

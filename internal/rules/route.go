@@ -3,7 +3,6 @@ package rules
 import (
 	"slices"
 
-	"github.com/vigilhq/vigil/internal/rules/glob"
 	"github.com/vigilhq/vigil/policy"
 )
 
@@ -22,12 +21,13 @@ type Route struct {
 	// Limit keeps the policy's.
 	RateLimit policy.Limit
 	// Strict reports whether this is the strict form of the route, returned for a path
-	// that is not canonical, which keeps only the settings that tighten the policy.
+	// that is not canonical or that matches the route only ignoring case, which keeps
+	// only the settings that tighten the policy.
 	Strict bool
 
 	disable []string
 	methods []string
-	paths   []glob.Pattern
+	paths   pathList
 	strict  *Route
 }
 
@@ -41,12 +41,9 @@ func (r *Route) compile(i int, pr policy.Route, eff policy.Policy) error {
 		disable:        pr.Disable,
 		methods:        pr.Methods,
 	}
-	for _, p := range pr.Paths {
-		g, err := glob.Compile(p)
-		if err != nil {
-			return err
-		}
-		r.paths = append(r.paths, g)
+	var err error
+	if r.paths, err = compilePaths(pr.Paths); err != nil {
+		return err
 	}
 	st := &Route{Name: r.Name, Index: i, Strict: true}
 	if r.Mode == policy.ModeBlock {
@@ -88,9 +85,55 @@ func (r *Route) Disabled(name string) bool {
 // Route returns the most specific route override for a request with this method and
 // path, or nil if none applies. Specificity, highest first: an exact path pattern over a
 // wildcard one, more literal characters in the matching pattern, a route that lists
-// methods over one that does not, then the earlier route. For a path that is not
-// canonical it returns the route's strict form (Route.Strict).
+// methods over one that does not, then the earlier route. Routes are chosen ignoring
+// ASCII case, as case-insensitive routers read the path; the route applies in full only
+// when the path is canonical and one of its patterns matches the path in exact case, and
+// otherwise in its strict form (Route.Strict), so "/WEBHOOKS/x" gets only what tightens
+// in a route on "/webhooks/**" (see the package doc).
 func (s *Set) Route(method string, p Path) *Route {
+	if !s.routeUpper && !hasUpper(p.Clean) {
+		// Neither side has an upper-case letter: matching ignoring case is exact
+		// matching, and this loop is the common case.
+		return s.routeExact(method, p)
+	}
+	var (
+		best                *Route
+		bestExact, bestMeth bool
+		bestLit             int
+		bestCase            = true // a pattern of best matches in exact case
+	)
+	for i := range s.routes {
+		r := &s.routes[i]
+		if len(r.methods) > 0 && !containsFold(r.methods, method) {
+			continue
+		}
+		won, sameCase := false, false
+		for j := range r.paths.exact {
+			g := &r.paths.exact[j]
+			m := g.Match(p.Clean)
+			if !m && !r.paths.fold.patterns[j].Match(p.Clean) {
+				continue
+			}
+			sameCase = sameCase || m
+			_, exact := g.Exact()
+			lit, meth := g.Literal(), len(r.methods) > 0
+			if best == nil || better(exact, lit, meth, bestExact, bestLit, bestMeth) {
+				best, bestExact, bestLit, bestMeth = r, exact, lit, meth
+				won = true
+			}
+		}
+		if won {
+			bestCase = sameCase
+		}
+	}
+	if best != nil && (!p.Canonical || !bestCase) {
+		return best.strict
+	}
+	return best
+}
+
+// routeExact is Route for a path and routes without upper-case letters.
+func (s *Set) routeExact(method string, p Path) *Route {
 	var (
 		best                *Route
 		bestExact, bestMeth bool
@@ -101,8 +144,8 @@ func (s *Set) Route(method string, p Path) *Route {
 		if len(r.methods) > 0 && !containsFold(r.methods, method) {
 			continue
 		}
-		for j := range r.paths {
-			g := &r.paths[j]
+		for j := range r.paths.exact {
+			g := &r.paths.exact[j]
 			if !g.Match(p.Clean) {
 				continue
 			}

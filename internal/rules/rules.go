@@ -23,6 +23,28 @@
 //     does not exclude it.
 //
 // Honeypot paths and rules that tighten still match the cleaned path.
+//
+// Case is the same kind of difference. Express (by default), ASP.NET and IIS route
+// "/ADMIN/users" to the "/admin/users" handler, so a path that matches a pattern only
+// when ASCII case is ignored is treated, for that pattern, like a path that is not
+// canonical: it may tighten, never relax.
+//
+//   - Honeypot paths, and the paths of rules that tighten (score-only, block, challenge
+//     and ratelimit rules), match ignoring ASCII case: a block rule on "/admin/**"
+//     blocks "/Admin/users", and a ratelimit rule on "/login" counts "/LOGIN" in the
+//     same bucket.
+//   - A "not" lets a request escape a rule, so in a rule that tightens its paths match
+//     only in exact case ("/API/public/x" is not excused by "not: {paths:
+//     [/api/public/**]}"); in an allow rule, whose "not" tightens, they match ignoring
+//     case.
+//   - [Set.Excluded] and the paths of allow rules match only in exact case.
+//   - [Set.Route] chooses the route ignoring case, and returns its full form only when
+//     one of the route's patterns matches the path in exact case; otherwise its strict
+//     form, as for a path that is not canonical.
+//
+// Folding is ASCII only ("É" is not "é"). A path with no upper-case ASCII letter is
+// compared in exact case against a pattern that has none, so the common case costs
+// what it did before case was considered.
 package rules
 
 import (
@@ -47,6 +69,8 @@ type Set struct {
 	rules    []Rule
 	routes   []Route
 	weights  map[string]float64
+
+	routeUpper bool // some route pattern has an upper-case ASCII letter
 }
 
 // Compile validates p and compiles it. Its error is Validate's.
@@ -80,6 +104,7 @@ func Compile(p policy.Policy) (*Set, error) {
 		if err := s.routes[i].compile(i, r, eff); err != nil {
 			return nil, fmt.Errorf("routes[%d]: %w", i, err)
 		}
+		s.routeUpper = s.routeUpper || s.routes[i].paths.upper
 	}
 	return s, nil
 }
@@ -110,7 +135,8 @@ func honeypotPaths(h policy.Honeypot) []string {
 func (s *Set) Policy() policy.Policy { return s.pol }
 
 // Excluded reports whether requests for p skip every check. It is false for a path
-// that is not canonical.
+// that is not canonical, and patterns match in exact case: "/HEALTHZ" is not excluded
+// by "/healthz".
 func (s *Set) Excluded(p Path) bool {
 	return p.Canonical && s.exclude.match(p.Clean)
 }
@@ -246,6 +272,68 @@ func (ps *pathSet) match(p string) bool {
 	return false
 }
 
+// pathList is a list of path patterns compiled twice, as written and ignoring ASCII
+// case, so that each check can say which of the two a path must match (see the package
+// doc). The folded patterns are kept out of line so that the common case, a path that
+// matches in exact case or not at all, walks the same compact data as before case was
+// considered.
+type pathList struct {
+	exact []glob.Pattern
+	fold  *foldList // nil when exact is empty
+	upper bool      // some pattern has an upper-case ASCII letter
+}
+
+// foldList is the folded half of a pathList.
+type foldList struct {
+	patterns []glob.Pattern // patterns[i] is exact[i] compiled with glob.CompileFold
+}
+
+func compilePaths(list []string) (pathList, error) {
+	if len(list) == 0 {
+		return pathList{}, nil
+	}
+	out := pathList{fold: new(foldList)}
+	for _, s := range list {
+		exact, err := glob.Compile(s)
+		if err != nil {
+			return pathList{}, err
+		}
+		fold, err := glob.CompileFold(s)
+		if err != nil {
+			return pathList{}, err
+		}
+		out.exact = append(out.exact, exact)
+		out.fold.patterns = append(out.fold.patterns, fold)
+		out.upper = out.upper || hasUpper(s)
+	}
+	return out, nil
+}
+
+// needFold reports whether a path that no pattern matches in exact case could match
+// one ignoring case: only if the path (up) or a pattern has an upper-case ASCII letter.
+func (pl *pathList) needFold(up bool) bool { return up || pl.upper }
+
+// matchExact reports whether path matches a pattern in exact case.
+func (pl *pathList) matchExact(path string) bool {
+	for i := range pl.exact {
+		if pl.exact[i].Match(path) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchFoldAfterExact reports whether path, which matchExact rejected, matches a pattern
+// ignoring ASCII case. Callers first check needFold.
+func (pl *pathList) matchFoldAfterExact(path string) bool {
+	for i := range pl.fold.patterns {
+		if pl.fold.patterns[i].Match(path) {
+			return true
+		}
+	}
+	return false
+}
+
 func asciiLower(s string) string {
 	b := []byte(s)
 	for i, c := range b {
@@ -256,11 +344,36 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
+// hasUpper reports whether s has an upper-case ASCII letter. Every request pays it, so
+// it tests eight bytes at a time, the last eight overlapping the others.
 func hasUpper(s string) bool {
-	for i := range len(s) {
-		if 'A' <= s[i] && s[i] <= 'Z' {
+	if len(s) < 8 {
+		for i := range len(s) {
+			if s[i]-'A' < 26 {
+				return true
+			}
+		}
+		return false
+	}
+	for i := 0; i < len(s); i += 8 {
+		i = min(i, len(s)-8)
+		w := s[i : i+8] // of known length, so that the loads combine into one
+		if wordHasUpper(uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56) {
 			return true
 		}
 	}
 	return false
+}
+
+// wordHasUpper reports whether a byte of w is an upper-case ASCII letter. For each byte
+// b below 0x80, b+(0x80-'A') has its high bit set when b >= 'A', and b+(0x80-'Z'-1) when
+// b > 'Z'; bytes from 0x80 up are excluded by ^w. No sum carries into the next byte.
+func wordHasUpper(w uint64) bool {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	low := w &^ high
+	return (low+ones*(0x80-'A'))&^(low+ones*(0x80-'Z'-1))&^w&high != 0
 }

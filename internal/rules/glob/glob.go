@@ -69,8 +69,7 @@ func Compile(pattern string) (Pattern, error) {
 }
 
 // CompileFold is Compile for a pattern that ignores ASCII case: "/.env" matches "/.ENV".
-// Matching a general pattern (one that is not exact, "/dir/**", "/**/name" or
-// "/**/name/**") against a path with upper-case letters allocates a lower-case copy.
+// Matching does not allocate, as with Compile.
 func CompileFold(pattern string) (Pattern, error) {
 	return compile(pattern, true)
 }
@@ -306,6 +305,69 @@ func (s *segment) match(seg string) bool {
 	return true
 }
 
+// matchSegsFold is matchSegs ignoring ASCII case; the pattern's literals are lower case.
+// It is a copy rather than a flag so that case-sensitive matching pays nothing for it.
+func matchSegsFold(segs []segment, rest string) bool {
+	end := len(rest) + 1 // position past the last segment
+	at := func(i int) (string, int) {
+		j := strings.IndexByte(rest[i:], '/')
+		if j < 0 {
+			return rest[i:], end
+		}
+		return rest[i : i+j], i + j + 1
+	}
+	pi, si := 0, 0
+	starP, starS := -1, 0
+	for si < end {
+		if pi < len(segs) {
+			if segs[pi].globstar {
+				starP, starS = pi, si
+				pi++
+				continue
+			}
+			seg, next := at(si)
+			if segs[pi].matchFold(seg) {
+				pi++
+				si = next
+				continue
+			}
+		}
+		if starP < 0 {
+			return false
+		}
+		_, starS = at(starS)
+		si = starS
+		pi = starP + 1
+	}
+	for pi < len(segs) && segs[pi].globstar {
+		pi++
+	}
+	return pi == len(segs)
+}
+
+// matchFold is match ignoring ASCII case.
+func (s *segment) matchFold(seg string) bool {
+	if s.parts == nil {
+		return equalFold(seg, s.lit)
+	}
+	if len(seg) < s.minLen {
+		return false
+	}
+	first, last := s.parts[0], s.parts[len(s.parts)-1]
+	if !equalFold(seg[:len(first)], first) || !equalFold(seg[len(seg)-len(last):], last) {
+		return false
+	}
+	seg = seg[len(first) : len(seg)-len(last)]
+	for _, part := range s.parts[1 : len(s.parts)-1] {
+		i := indexFold(seg, part)
+		if i < 0 {
+			return false
+		}
+		seg = seg[i+len(part):]
+	}
+	return true
+}
+
 // matchFold is Match ignoring ASCII case; p's literals are lower case.
 func (p *Pattern) matchFold(path string) bool {
 	switch p.kind {
@@ -328,7 +390,18 @@ func (p *Pattern) matchFold(path string) bool {
 			rest = after
 		}
 	}
-	return matchSegs(p.segs, lower(path)[1:])
+	return matchSegsFold(p.segs, path[1:])
+}
+
+// indexFold is strings.Index ignoring ASCII case; sub is lower case. Segments are short,
+// so the naive search is enough.
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if equalFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }
 
 // equalFold reports whether a and b are equal ignoring ASCII case; b is lower case.

@@ -237,14 +237,15 @@ func (p *Pattern) Match(path string) bool {
 	case kindAnySeg:
 		return strings.HasSuffix(path, p.lit) || strings.Contains(path, p.litSl)
 	}
-	return matchSegs(p.segs, path[1:])
+	return matchSegs(p.segs, path[1:], false)
 }
 
-// matchSegs matches segs against rest, the path without its leading "/". It is the
-// classic greedy wildcard algorithm with a single backtrack point, applied to segments:
-// "**" is the only variable-length unit, so it is linear in the number of path segments
-// for each pattern segment.
-func matchSegs(segs []segment, rest string) bool {
+// matchSegs matches segs against rest, the path without its leading "/", ignoring ASCII
+// case when fold is set (the pattern's literals are then lower case). It is the classic
+// greedy wildcard algorithm with a single backtrack point, applied to segments: "**" is
+// the only variable-length unit, so it is linear in the number of path segments for each
+// pattern segment.
+func matchSegs(segs []segment, rest string, fold bool) bool {
 	end := len(rest) + 1 // position past the last segment
 	at := func(i int) (string, int) {
 		j := strings.IndexByte(rest[i:], '/')
@@ -263,7 +264,13 @@ func matchSegs(segs []segment, rest string) bool {
 				continue
 			}
 			seg, next := at(si)
-			if segs[pi].match(seg) {
+			var ok bool
+			if fold {
+				ok = segs[pi].matchFold(seg)
+			} else {
+				ok = segs[pi].match(seg)
+			}
+			if ok {
 				pi++
 				si = next
 				continue
@@ -303,46 +310,6 @@ func (s *segment) match(seg string) bool {
 		seg = seg[i+len(part):]
 	}
 	return true
-}
-
-// matchSegsFold is matchSegs ignoring ASCII case; the pattern's literals are lower case.
-// It is a copy rather than a flag so that case-sensitive matching pays nothing for it.
-func matchSegsFold(segs []segment, rest string) bool {
-	end := len(rest) + 1 // position past the last segment
-	at := func(i int) (string, int) {
-		j := strings.IndexByte(rest[i:], '/')
-		if j < 0 {
-			return rest[i:], end
-		}
-		return rest[i : i+j], i + j + 1
-	}
-	pi, si := 0, 0
-	starP, starS := -1, 0
-	for si < end {
-		if pi < len(segs) {
-			if segs[pi].globstar {
-				starP, starS = pi, si
-				pi++
-				continue
-			}
-			seg, next := at(si)
-			if segs[pi].matchFold(seg) {
-				pi++
-				si = next
-				continue
-			}
-		}
-		if starP < 0 {
-			return false
-		}
-		_, starS = at(starS)
-		si = starS
-		pi = starP + 1
-	}
-	for pi < len(segs) && segs[pi].globstar {
-		pi++
-	}
-	return pi == len(segs)
 }
 
 // matchFold is match ignoring ASCII case.
@@ -390,7 +357,7 @@ func (p *Pattern) matchFold(path string) bool {
 			rest = after
 		}
 	}
-	return matchSegsFold(p.segs, path[1:])
+	return matchSegs(p.segs, path[1:], true)
 }
 
 // indexFold is strings.Index ignoring ASCII case; sub is lower case. Segments are short,

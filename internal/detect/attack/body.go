@@ -382,6 +382,24 @@ type jsonWalker struct {
 	path []byte
 }
 
+// separator reads what follows an element of an object or array: "," when more
+// follow, or closer, which ends the container (done).
+func (w *jsonWalker) separator(closer byte) (done bool, err error) {
+	w.skipSpace()
+	if w.pos >= len(w.src) {
+		return false, errJSON
+	}
+	switch w.src[w.pos] {
+	case ',':
+		w.pos++
+		return false, nil
+	case closer:
+		w.pos++
+		return true, nil
+	}
+	return false, errJSON
+}
+
 // jsonError is the walker's only error: the document stops being JSON.
 type jsonError string
 
@@ -440,19 +458,9 @@ func (w *jsonWalker) value(depth int) error {
 				return err
 			}
 			w.path = w.path[:mark]
-			w.skipSpace()
-			if w.pos >= len(w.src) {
-				return errJSON
+			if done, err := w.separator('}'); err != nil || done {
+				return err
 			}
-			if w.src[w.pos] == ',' {
-				w.pos++
-				continue
-			}
-			if w.src[w.pos] == '}' {
-				w.pos++
-				return nil
-			}
-			return errJSON
 		}
 	case c == '[':
 		w.pos++
@@ -468,19 +476,9 @@ func (w *jsonWalker) value(depth int) error {
 				return err
 			}
 			w.path = w.path[:mark]
-			w.skipSpace()
-			if w.pos >= len(w.src) {
-				return errJSON
+			if done, err := w.separator(']'); err != nil || done {
+				return err
 			}
-			if w.src[w.pos] == ',' {
-				w.pos++
-				continue
-			}
-			if w.src[w.pos] == ']' {
-				w.pos++
-				return nil
-			}
-			return errJSON
 		}
 	case c == '"':
 		v, err := w.str()

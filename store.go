@@ -117,7 +117,17 @@ func NewMemoryStore(cfg MemoryStoreConfig) *MemoryStore {
 // Allow implements Store.
 func (s *MemoryStore) Allow(_ context.Context, key string, l Limit, cost int) (Quota, error) {
 	r := s.counters.Allow(key, time.Now(), ratelimit.Limit(l), cost)
-	return Quota{Allowed: r.Allowed, Remaining: r.Remaining, RetryAfter: r.RetryAfter, ResetAfter: r.ResetAfter}, nil
+	return quotaOf(r), nil
+}
+
+// allow is Allow for the guard's own requests, at cost 1 and at the time the guard
+// read for the request. It does not retain key.
+func (s *MemoryStore) allow(key string, now time.Time, l Limit) Quota {
+	return quotaOf(s.counters.Allow(key, now, ratelimit.Limit(l), 1))
+}
+
+func quotaOf(r ratelimit.Result) Quota {
+	return Quota{Allowed: r.Allowed, Remaining: r.Remaining, RetryAfter: r.RetryAfter, ResetAfter: r.ResetAfter}
 }
 
 // Add implements Store.

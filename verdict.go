@@ -92,6 +92,23 @@ func (v *Verdict) Blocked() bool { return v.Action != ActionAllow }
 
 type verdictKey struct{}
 
+// verdictCtx is the context a guarded handler's request carries: its parent plus the
+// verdict. It is context.WithValue(parent, verdictKey{}, &v) folded into one allocation
+// together with the verdict and the two response header values the guard sets.
+type verdictCtx struct {
+	context.Context
+	v  Verdict
+	hv [2]string // X-Request-Id and X-Vigil-Action values
+}
+
+// Value returns the verdict for verdictKey and asks the parent for every other key.
+func (c *verdictCtx) Value(key any) any {
+	if key == (verdictKey{}) {
+		return &c.v
+	}
+	return c.Context.Value(key)
+}
+
 // VerdictFrom returns the verdict the guard made for the request whose context is ctx, or
 // nil when the request did not pass through a guard.
 func VerdictFrom(ctx context.Context) *Verdict {

@@ -233,3 +233,46 @@ func referenceEntry(e string) (netip.Addr, bool) {
 	}
 	return netip.Addr{}, false
 }
+
+// FuzzParseIPv4Port holds the RemoteAddr fast path to netip.ParseAddrPort: whenever it
+// answers, it answers what netip does.
+func FuzzParseIPv4Port(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:8080", "1.2.3.4:0", "255.255.255.255:65535", "01.2.3.4:80",
+		"1.2.3.4:080", "1.2.3.4:65536", "1.2.3.4:", "1.2.3:4", "[::1]:80", "1.2.3.4.5:6", "256.1.1.1:1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseIPv4Port(s)
+		if !ok {
+			return
+		}
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			t.Fatalf("parseIPv4Port(%q) = %v, but netip rejects it: %v", s, got, err)
+		}
+		if ap.Addr() != got {
+			t.Fatalf("parseIPv4Port(%q) = %v, netip says %v", s, got, ap.Addr())
+		}
+	})
+}
+
+// TestParseIPv4PortTakesCommonForms checks that the fast path answers for the forms
+// net/http puts in RemoteAddr, so that it is taken at all.
+func TestParseIPv4PortTakesCommonForms(t *testing.T) {
+	for s, want := range map[string]string{
+		"127.0.0.1:8080":        "127.0.0.1",
+		"10.0.0.1:1":            "10.0.0.1",
+		"255.255.255.255:65535": "255.255.255.255",
+		"0.0.0.0:0":             "0.0.0.0",
+	} {
+		got, ok := parseIPv4Port(s)
+		if !ok || got != netip.MustParseAddr(want) {
+			t.Errorf("parseIPv4Port(%q) = %v, %v; want %s, true", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"01.2.3.4:80", "1.2.3.4:65536", "1.2.3.4", "[::1]:80", "1.2.3.4:8a"} {
+		if got, ok := parseIPv4Port(s); ok {
+			t.Errorf("parseIPv4Port(%q) = %v, true; want false", s, got)
+		}
+	}
+}

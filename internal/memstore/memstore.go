@@ -75,8 +75,10 @@ type Store struct {
 type shard struct {
 	mu sync.Mutex
 	// tats maps a rate-limit key to its TAT in Unix nanoseconds. An entry whose TAT is
-	// not after now is idle, the same as an absent one: it is expired.
-	tats map[string]int64
+	// not after now is idle, the same as an absent one: it is expired. The TAT is boxed
+	// so that a step updates it in place: assigning to the map would make every
+	// caller's key escape to the heap, even for keys already held.
+	tats map[string]*int64
 	// counters maps a counter key to its count in the current window. An entry whose
 	// window has ended is expired.
 	counters  map[string]counter
@@ -111,7 +113,7 @@ func New(c Config) *Store {
 		shards:   make([]shard, n),
 	}
 	for i := range s.shards {
-		s.shards[i].tats = make(map[string]int64)
+		s.shards[i].tats = make(map[string]*int64)
 		s.shards[i].counters = make(map[string]counter)
 	}
 	return s
@@ -125,23 +127,27 @@ func (s *Store) shard(key string) *shard {
 // the given cost, and stores the new state. A denied request or a peek (cost ≤ 0)
 // changes nothing and never creates an entry.
 //
-// Allow does not allocate when key is already held. A new key is copied, so the caller
-// may pass a string that aliases a larger buffer.
+// Allow does not allocate when key is already held, and does not retain key: a new
+// key is copied, so the caller may pass a string that aliases a larger buffer, and a
+// key converted from a short []byte may stay on the caller's stack.
 func (s *Store) Allow(key string, now time.Time, l ratelimit.Limit, cost int) ratelimit.Result {
 	ns := now.UnixNano()
 	sh := s.shard(key)
 	sh.mu.Lock()
-	tat, ok := sh.tats[key]
-	if !ok {
-		tat = math.MinInt64 // idle at any now
+	tat := int64(math.MinInt64) // idle at any now
+	p := sh.tats[key]
+	if p != nil {
+		tat = *p
 	}
 	newTAT, r := ratelimit.StepNano(tat, ns, l, cost)
 	if newTAT != tat {
-		if ok {
-			sh.tats[key] = newTAT
+		if p != nil {
+			*p = newTAT
 		} else {
 			sh.makeRoom(ns, s.perShard, true)
-			sh.tats[strings.Clone(key)] = newTAT
+			p = new(int64)
+			*p = newTAT
+			sh.tats[strings.Clone(key)] = p
 		}
 	}
 	sh.mu.Unlock()
@@ -231,7 +237,7 @@ func (s *Store) Sweep(now time.Time) int {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for k, tat := range sh.tats {
-			if tat <= ns {
+			if *tat <= ns {
 				delete(sh.tats, k)
 				dropped++
 			}
@@ -268,10 +274,10 @@ func (sh *shard) makeRoom(now int64, capacity int, forTAT bool) {
 		seen      int
 	)
 	for k, tat := range sh.tats {
-		if tat <= now {
+		if *tat <= now {
 			delete(sh.tats, k)
-		} else if tat < victimExp {
-			victim, victimExp, victimTAT = k, tat, true
+		} else if *tat < victimExp {
+			victim, victimExp, victimTAT = k, *tat, true
 		}
 		if seen++; seen == evictSample {
 			break
@@ -299,9 +305,9 @@ func (sh *shard) makeRoom(now int64, capacity int, forTAT bool) {
 	sh.evictions.Add(1)
 }
 
-func sweepTATs(m map[string]int64, now int64, limit int) {
+func sweepTATs(m map[string]*int64, now int64, limit int) {
 	for k, tat := range m {
-		if tat <= now {
+		if *tat <= now {
 			delete(m, k)
 		}
 		if limit--; limit == 0 {

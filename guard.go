@@ -15,11 +15,12 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/vigilhq/vigil/fingerprint"
 	"github.com/vigilhq/vigil/internal/clientip"
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/detect/attack"
 	"github.com/vigilhq/vigil/internal/detect/bot"
+	"github.com/vigilhq/vigil/internal/dna"
+	"github.com/vigilhq/vigil/internal/headers"
 	"github.com/vigilhq/vigil/internal/ratelimit"
 	"github.com/vigilhq/vigil/internal/rules"
 	"github.com/vigilhq/vigil/policy"
@@ -37,13 +38,13 @@ type Guard struct {
 	mem     *MemoryStore // store, when it is the memory store: rate limits skip the interface
 	attacks *attack.Scanner
 	bots    *bot.Detector
-	dna     *fingerprint.Hasher
+	dna     *dna.Hasher
 	state   atomic.Pointer[state]
 }
 
 // New validates cfg and returns a Guard. It starts nothing and makes no network calls.
 func New(cfg Config) (*Guard, error) {
-	g := &Guard{cfg: cfg, log: cfg.Logger, store: cfg.Store, dna: fingerprint.NewHasher()}
+	g := &Guard{cfg: cfg, log: cfg.Logger, store: cfg.Store, dna: dna.NewHasher()}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -191,12 +192,16 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 		return d
 	}
 
-	class := g.bots.Classify(r.UserAgent())
+	// One pass over the header map serves every detector below.
+	var hs headers.Set
+	hs.Read(r.Header)
+	ua, _ := hs.Get(headers.UserAgent)
+	class := g.bots.Classify(ua)
 	kind := ""
 	if class.Kind != bot.Unknown {
 		kind = class.Kind.String()
 	}
-	v.DNA = g.dna.FromRequest(r, class.Name, kind)
+	v.DNA = g.dna.FromSet(&hs, class.Name, kind)
 	v.Enrichment.Client, v.Enrichment.ClientKind, v.Enrichment.BotCategory = class.Name, kind, class.Category
 
 	// Hard gates: final, whatever the score.
@@ -250,11 +255,11 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 		return d
 	}
 	if !disabled(route, "bot") {
-		fs = g.bots.Inspect(fs, r, class)
+		fs = g.bots.Inspect(fs, r, &hs, class)
 		fs = g.botPolicy(fs, st, ip, class, v)
 	}
 	if !disabled(route, "attack") {
-		if fs, err = g.attacks.Scan(fs, r); err != nil {
+		if fs, err = g.attacks.Scan(fs, r, &hs); err != nil {
 			g.fault(r, &d, "attack scan", err)
 			d.failClosed = g.cfg.FailClosed
 		}

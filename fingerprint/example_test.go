@@ -2,19 +2,15 @@ package fingerprint_test
 
 import (
 	"fmt"
-	"net/http"
 
 	"github.com/vigilhq/vigil/fingerprint"
 )
 
-// In middleware mode the DNA comes from the request alone: which well-known headers are
-// present and the shape of a few values. Header order is unknown there.
-func ExampleHasher_FromRequest() {
-	r, _ := http.NewRequest(http.MethodGet, "https://example.test/", nil)
-	r.Header.Set("User-Agent", "curl/8.5.0")
-	r.Header.Set("Accept", "*/*")
-
-	d := fingerprint.NewHasher().FromRequest(r, "curl", "library")
+// A DNA's presence vector has one bit per header of the vocabulary. In middleware mode
+// the DNA comes from the request alone, so header order is unknown there.
+func ExampleVocabulary() {
+	// The DNA of a request that carried Accept and User-Agent, as a guard reports it.
+	d := fingerprint.DNA{Family: "curl", Kind: "library", Source: "request", Presence: 1<<0 | 1<<20}
 	var present []string
 	for i, name := range fingerprint.Vocabulary() {
 		if d.Presence&(1<<uint(i)) != 0 {

@@ -38,7 +38,7 @@ func BenchmarkScanCleanGET(b *testing.B) {
 	var buf [8]detect.Finding
 	b.ReportAllocs()
 	for b.Loop() {
-		fs, _ := s.Scan(buf[:0], r)
+		fs, _ := s.ScanRequest(buf[:0], r)
 		if len(fs) != 0 {
 			b.Fatalf("clean GET: %+v", fs)
 		}
@@ -54,7 +54,7 @@ func BenchmarkScanCleanGETUncached(b *testing.B) {
 	var buf [8]detect.Finding
 	b.ReportAllocs()
 	for b.Loop() {
-		if fs, _ := s.Scan(buf[:0], r); len(fs) != 0 {
+		if fs, _ := s.ScanRequest(buf[:0], r); len(fs) != 0 {
 			b.Fatalf("clean GET: %+v", fs)
 		}
 	}
@@ -67,7 +67,7 @@ func BenchmarkScanAttackGET(b *testing.B) {
 	var buf [8]detect.Finding
 	b.ReportAllocs()
 	for b.Loop() {
-		fs, _ := s.Scan(buf[:0], r)
+		fs, _ := s.ScanRequest(buf[:0], r)
 		if len(fs) == 0 {
 			b.Fatal("attack GET: no finding")
 		}
@@ -98,7 +98,7 @@ func BenchmarkScanJSONPost(b *testing.B) {
 		r := httptest.NewRequest("POST", "http://api.example.com/orders", bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		r.Header.Set("User-Agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15")
-		fs, err := s.Scan(buf[:0], r)
+		fs, err := s.ScanRequest(buf[:0], r)
 		if err != nil || len(fs) != 0 {
 			b.Fatalf("JSON POST: %v %+v", err, fs)
 		}
@@ -113,7 +113,7 @@ func TestScanCleanGETAllocs(t *testing.T) {
 	for name, r := range map[string]*http.Request{"browser": browserGET(), "navigation": navigationGET()} {
 		var buf [8]detect.Finding
 		n := testing.AllocsPerRun(200, func() {
-			if fs, _ := s.Scan(buf[:0], r); len(fs) != 0 {
+			if fs, _ := s.ScanRequest(buf[:0], r); len(fs) != 0 {
 				t.Fatalf("clean GET: %+v", fs)
 			}
 		})
@@ -160,7 +160,7 @@ func BenchmarkScanBudgetWorstCase(b *testing.B) {
 			b.SetBytes(int64(len(tc.query)))
 			b.ReportAllocs()
 			for b.Loop() {
-				s.Scan(nil, r)
+				s.ScanRequest(nil, r)
 			}
 		})
 	}
@@ -178,7 +178,7 @@ func BenchmarkScanNavigationGET(b *testing.B) {
 	var buf [8]detect.Finding
 	b.ReportAllocs()
 	for b.Loop() {
-		if fs, _ := s.Scan(buf[:0], r); len(fs) != 0 {
+		if fs, _ := s.ScanRequest(buf[:0], r); len(fs) != 0 {
 			b.Fatalf("clean GET: %+v", fs)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/vigilhq/vigil/internal/detect/attack"
 )
 
-func ExampleScanner_Scan() {
+func ExampleScanner_ScanRequest() {
 	s, err := attack.New(attack.Config{})
 	if err != nil {
 		panic(err)
@@ -21,7 +21,7 @@ func ExampleScanner_Scan() {
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 
 	var buf [8]detect.Finding
-	fs, err := s.Scan(buf[:0], r)
+	fs, err := s.ScanRequest(buf[:0], r)
 	if err != nil {
 		panic(err)
 	}

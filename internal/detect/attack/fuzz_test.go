@@ -55,7 +55,7 @@ func FuzzScanBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		r := httptest.NewRequest("POST", "/", bytes.NewReader(body))
 		r.Header.Set("Content-Type", contentType)
-		if _, err := s.Scan(nil, r); err != nil {
+		if _, err := s.ScanRequest(nil, r); err != nil {
 			t.Fatalf("Scan: %v", err)
 		}
 		got, err := io.ReadAll(r.Body)
@@ -89,7 +89,7 @@ func FuzzScanPadding(f *testing.F) {
 	}
 	s := newScanner(f)
 	scan := func(target string) []detect.Finding {
-		fs, _ := s.Scan(nil, httptest.NewRequest("GET", target, nil))
+		fs, _ := s.ScanRequest(nil, httptest.NewRequest("GET", target, nil))
 		return fs
 	}
 	f.Fuzz(func(t *testing.T, params, filler uint16, payload string) {

@@ -1,11 +1,13 @@
 package attack
 
 import (
+	"math/bits"
 	"net/http"
 	"strings"
 
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/detect/decode"
+	"github.com/vigilhq/vigil/internal/headers"
 )
 
 // headerRole says how a header is examined.
@@ -67,39 +69,56 @@ func roleOf(name string) headerRole {
 }
 
 // scanHeaders examines the headers an application may read, cookies, and the
-// request-level protocol anomalies net/http leaves visible.
-func (s *Scanner) scanHeaders(dst []detect.Finding, st *reqState, r *http.Request) []detect.Finding {
-	if len(r.Header["Content-Length"]) > 0 && (len(r.Header["Transfer-Encoding"]) > 0 || len(r.TransferEncoding) > 0) {
+// request-level protocol anomalies net/http leaves visible. Names outside the
+// vocabulary come first: they are where injected headers live, and they are seldom
+// long, so a large Cookie cannot spend the budget before them.
+func (s *Scanner) scanHeaders(dst []detect.Finding, st *reqState, r *http.Request, hs *headers.Set) []detect.Finding {
+	if hs.Has(headers.ContentLength) && (len(r.Header["Transfer-Encoding"]) > 0 || len(r.TransferEncoding) > 0) {
 		// net/http's own server drops Content-Length when it honours chunked
 		// encoding; this shows only when something in front kept both.
 		dst = append(dst, finding(CodeProtocol, 90, loc{kind: "header", name: "Transfer-Encoding"}, "both Content-Length and Transfer-Encoding"))
 	}
-	for name, vals := range r.Header {
-		role := roleOf(name)
-		if role == hdrSkip {
-			continue
-		}
-		for _, val := range vals {
-			where := loc{kind: "header", name: name}
-			switch role {
-			case hdrCookie:
-				dst = s.scanCookies(dst, st, val)
-			case hdrUA:
-				dst = s.examineCached(dst, st, where, val, kindUA)
-			case hdrReferer:
-				dst = s.examineCached(dst, st, where, val, kindReferer)
-			case hdrFilename:
-				dst = s.examine(dst, st, where, val, kindFilename)
-			case hdrContentType:
-				if v, ok := st.take(val, where); ok {
-					dst = s.scanContentType(dst, name, v)
-				}
-			default:
-				dst = s.examine(dst, st, where, val, kindHeader)
+	for i := range hs.NumOthers() {
+		f := hs.Other(i)
+		if role := roleOf(f.Name); role != hdrSkip {
+			for _, val := range f.Values {
+				dst = s.scanHeader(dst, st, role, f.Name, val)
 			}
 		}
 	}
+	for p := hs.Present() & s.scanVocab; p != 0; p &= p - 1 {
+		n := headers.Name(bits.TrailingZeros64(p))
+		if !hs.Multiple(n) {
+			val, _ := hs.Get(n)
+			dst = s.scanHeader(dst, st, s.vocabRole[n], n.String(), val)
+			continue
+		}
+		for _, val := range hs.Values(n) {
+			dst = s.scanHeader(dst, st, s.vocabRole[n], n.String(), val)
+		}
+	}
 	return dst
+}
+
+// scanHeader examines one value of the header name, whose role is role.
+func (s *Scanner) scanHeader(dst []detect.Finding, st *reqState, role headerRole, name, val string) []detect.Finding {
+	where := loc{kind: "header", name: name}
+	switch role {
+	case hdrCookie:
+		return s.scanCookies(dst, st, val)
+	case hdrUA:
+		return s.examineCached(dst, st, where, val, kindUA)
+	case hdrReferer:
+		return s.examineCached(dst, st, where, val, kindReferer)
+	case hdrFilename:
+		return s.examine(dst, st, where, val, kindFilename)
+	case hdrContentType:
+		if v, ok := st.take(val, where); ok {
+			return s.scanContentType(dst, name, v)
+		}
+		return dst
+	}
+	return s.examine(dst, st, where, val, kindHeader)
 }
 
 // scanCookies examines each name and value of one Cookie header. Values are

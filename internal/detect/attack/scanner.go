@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/detect/decode"
+	"github.com/vigilhq/vigil/internal/headers"
 )
 
 // Detector is the Detector name on every Finding this package produces.
@@ -117,6 +118,10 @@ type Scanner struct {
 	uploadExts []string
 	// clean remembers User-Agent values that scanned clean.
 	clean *cleanCache
+	// vocabRole is roleOf for each name of the headers vocabulary, and scanVocab the
+	// names whose role is not hdrSkip.
+	vocabRole [headers.NumDNA]headerRole
+	scanVocab uint64
 }
 
 // regexps are the RE2 expressions that confirm a keyword hit. Each runs only after
@@ -176,6 +181,11 @@ func New(cfg Config) (*Scanner, error) {
 	s.backups = backupSuffixes()
 	s.uploadExts = dangerousUploadExts()
 	s.clean = newCleanCache()
+	for i, name := range headers.Vocabulary() {
+		if s.vocabRole[i] = roleOf(name); s.vocabRole[i] != hdrSkip {
+			s.scanVocab |= 1 << i
+		}
+	}
 	if err := s.re.compile(); err != nil {
 		return nil, fmt.Errorf("attack: %w", err)
 	}
@@ -198,13 +208,14 @@ func (s *Scanner) ScanValue(dst []detect.Finding, where, value string) []detect.
 // the body and always leaves r.Body delivering the identical byte stream (see
 // restoreBody). The error is non-nil only when reading the body failed; the findings
 // made so far are still returned, and r.Body then replays the bytes read followed by
-// the same error. Scan does not retain dst.
-func (s *Scanner) Scan(dst []detect.Finding, r *http.Request) ([]detect.Finding, error) {
+// the same error. Scan does not retain dst. It reads r's headers through hs, which
+// must have been read from r.Header (see [headers.Set]); ScanRequest reads them itself.
+func (s *Scanner) Scan(dst []detect.Finding, r *http.Request, hs *headers.Set) ([]detect.Finding, error) {
 	start := len(dst)
 	st := reqState{budget: s.budget()}
 	dst = s.scanPath(dst, &st, r)
 	dst = s.scanQuery(dst, &st, r.URL.RawQuery)
-	dst = s.scanHeaders(dst, &st, r)
+	dst = s.scanHeaders(dst, &st, r, hs)
 	dst, err := s.scanBody(dst, &st, r)
 	if st.sessionParam != "" {
 		dst = sessionFixation(dst, r, st.sessionParam)
@@ -216,6 +227,13 @@ func (s *Scanner) Scan(dst []detect.Finding, r *http.Request) ([]detect.Finding,
 		dst = s.overBudget(dst, start, &st)
 	}
 	return dst, err
+}
+
+// ScanRequest is Scan for a caller that has not read r's headers into a Set.
+func (s *Scanner) ScanRequest(dst []detect.Finding, r *http.Request) ([]detect.Finding, error) {
+	var hs headers.Set
+	hs.Read(r.Header)
+	return s.Scan(dst, r, &hs)
 }
 
 // overBudget appends the findings that say part of the request was not examined. Each

@@ -275,7 +275,7 @@ func TestScanRequests(t *testing.T) {
 	s := newScanner(t)
 	for _, tc := range requestCases {
 		t.Run(tc.name, func(t *testing.T) {
-			fs, err := s.Scan(nil, tc.req())
+			fs, err := s.ScanRequest(nil, tc.req())
 			if err != nil {
 				t.Fatalf("Scan: %v", err)
 			}
@@ -290,7 +290,7 @@ func TestScanFindingDetail(t *testing.T) {
 	s := newScanner(t)
 	r := httptest.NewRequest("POST", "/api", strings.NewReader(`{"user":{"name":"x\u0027 OR 1=1 --"}}`))
 	r.Header.Set("Content-Type", "application/json")
-	fs, err := s.Scan(nil, r)
+	fs, err := s.ScanRequest(nil, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +343,7 @@ func TestScanRestoresBody(t *testing.T) {
 					r.Header.Set("Content-Type", tc.contentType)
 				}
 				cl := r.ContentLength
-				fs, err := s.Scan(nil, r)
+				fs, err := s.ScanRequest(nil, r)
 				if err != nil {
 					t.Fatalf("Scan: %v", err)
 				}
@@ -383,7 +383,7 @@ func TestScanBodyOverLimitStillScansPrefix(t *testing.T) {
 	body := "q=" + url.QueryEscape("<script>alert(1)</script>") + "&pad=" + strings.Repeat("a", 4096)
 	r := httptest.NewRequest("POST", "/", strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	fs, _ := s.Scan(nil, r)
+	fs, _ := s.ScanRequest(nil, r)
 	if diff := cmp.Diff([]string{CodeBodyNotScanned, CodeXSS}, codes(fs, 1)); diff != "" {
 		t.Errorf("codes (-want +got):\n%s", diff)
 	}
@@ -394,7 +394,7 @@ func TestScanContentEncodingNotScanned(t *testing.T) {
 	r := httptest.NewRequest("POST", "/", strings.NewReader("\x1f\x8b compressed"))
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("Content-Encoding", "gzip")
-	fs, _ := s.Scan(nil, r)
+	fs, _ := s.ScanRequest(nil, r)
 	if !hasCode(fs, CodeBodyNotScanned, 1) {
 		t.Errorf("gzip body: %+v, want body_not_scanned", fs)
 	}
@@ -409,7 +409,7 @@ func TestScanBodyReadErrorIsReplayed(t *testing.T) {
 	r := httptest.NewRequest("POST", "/", nil)
 	r.Body = io.NopCloser(io.MultiReader(strings.NewReader("a=1&b=2"), iotest.ErrReader(boom)))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	fs, err := s.Scan(nil, r)
+	fs, err := s.ScanRequest(nil, r)
 	if !errors.Is(err, boom) {
 		t.Fatalf("Scan error = %v, want %v", err, boom)
 	}
@@ -469,7 +469,7 @@ func TestScanPaddingCannotHideAttack(t *testing.T) {
 			if tc.name == "h2_long_cookie" {
 				r.Header.Set("Cookie", "pad="+strings.Repeat("x", 9000)+"; id=1%27%20UNION%20SELECT%20username,password%20FROM%20users--")
 			}
-			fs, err := s.Scan(nil, r)
+			fs, err := s.ScanRequest(nil, r)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -487,7 +487,7 @@ func TestScanPaddingCannotHideAttack(t *testing.T) {
 
 func TestScanReviewerReproductionsWithoutPaddingBlock(t *testing.T) {
 	s := newScanner(t)
-	fs, _ := s.Scan(nil, httptest.NewRequest("GET", "/search?id=1%27%20UNION%20SELECT%20username,password%20FROM%20users--", nil))
+	fs, _ := s.ScanRequest(nil, httptest.NewRequest("GET", "/search?id=1%27%20UNION%20SELECT%20username,password%20FROM%20users--", nil))
 	if !hasCode(fs, CodeSQLi, 95) {
 		t.Errorf("findings %+v, want sqli 95", fs)
 	}
@@ -527,7 +527,7 @@ func TestScanLargeBenignRequestsAllowed(t *testing.T) {
 		{"query_2000_params", "GET", "/admin/bulk?" + checks.String(), "", "", []string{CodeProtocol}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fs, err := s.Scan(nil, paddingRequest(tc.method, tc.target, tc.ct, tc.body))
+			fs, err := s.ScanRequest(nil, paddingRequest(tc.method, tc.target, tc.ct, tc.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -567,7 +567,7 @@ func TestScanOverBudget(t *testing.T) {
 		{"value_past_budget_with_indicator", weak + long, []string{CodePathTraversal, CodeValueTooLong}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fs, _ := s.Scan(nil, httptest.NewRequest("GET", "/?"+tc.query, nil))
+			fs, _ := s.ScanRequest(nil, httptest.NewRequest("GET", "/?"+tc.query, nil))
 			if diff := cmp.Diff(tc.want, codes(fs, 1)); diff != "" {
 				t.Errorf("codes (-want +got):\n%s", diff)
 			}
@@ -586,7 +586,7 @@ func TestScanBodyPastBoundWithIndicatorBlocks(t *testing.T) {
 	body := "img=../images/logo.png&pad=" + strings.Repeat("a", 2048) + "&q=" + url.QueryEscape("<script>alert(1)</script>")
 	r := httptest.NewRequest("POST", "/", strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	fs, _ := s.Scan(nil, r)
+	fs, _ := s.ScanRequest(nil, r)
 	if !hasCode(fs, CodeBodyNotScanned, budgetScore) || !blocks(fs) {
 		t.Errorf("findings %+v, want body_not_scanned %d and a block", fs, budgetScore)
 	}
@@ -631,7 +631,7 @@ func TestUserAgentCacheKeepsOnlyCleanValues(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			r := httptest.NewRequest("GET", "/", nil)
 			r.Header.Set("User-Agent", ua)
-			fs, _ := s.Scan(nil, r)
+			fs, _ := s.ScanRequest(nil, r)
 			if i == 0 {
 				first = fs
 			}

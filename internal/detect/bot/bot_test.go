@@ -381,7 +381,7 @@ func TestAllocs(t *testing.T) {
 	r := inspectCases[0].request()
 	c := d.Classify(r.UserAgent())
 	dst := make([]detect.Finding, 0, 8)
-	if n := testing.AllocsPerRun(100, func() { dst = d.Inspect(dst[:0], r, c) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { dst = d.InspectRequest(dst[:0], r, c) }); n != 0 {
 		t.Errorf("Inspect on a consistent Chrome request: %v allocs, want 0", n)
 	}
 	if len(dst) != 0 {

@@ -28,7 +28,7 @@ func ExampleDetector_Classify() {
 	// scanner "scanner" sqlmap 1 claimed=""
 }
 
-func ExampleDetector_Inspect() {
+func ExampleDetector_InspectRequest() {
 	d, err := bot.New(bot.Config{})
 	if err != nil {
 		panic(err)
@@ -37,7 +37,7 @@ func ExampleDetector_Inspect() {
 	r := httptest.NewRequest("GET", "https://shop.example/", nil)
 	r.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/151.0.0.0 Safari/537.36")
 	r.Header.Set("Accept-Encoding", "gzip")
-	for _, f := range d.Inspect(nil, r, d.Classify(r.UserAgent())) {
+	for _, f := range d.InspectRequest(nil, r, d.Classify(r.UserAgent())) {
 		fmt.Printf("%s %d %s\n", f.Code, f.Score, f.Detail)
 	}
 	// Output:

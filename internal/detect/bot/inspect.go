@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vigilhq/vigil/internal/detect"
+	"github.com/vigilhq/vigil/internal/headers"
 )
 
 // Detector name and finding scores; the package documentation lists them.
@@ -34,22 +35,24 @@ func finding(code string, score int, detail string) detect.Finding {
 // the browser it names and r's headers, and returns dst. c must be the Class that
 // [Detector.Classify] returned for r's User-Agent. Inspect does not verify crawler claims
 // (see [Detector.Verify]) and does not allocate for a browser request whose headers are
-// consistent. It is safe for concurrent use.
+// consistent. It is safe for concurrent use. It reads r's headers through hs, which
+// must have been read from r.Header (see [headers.Set]); InspectRequest reads them
+// itself.
 //
 // Checks that depend on TLS (client hints, Fetch Metadata, br) run only when r.TLS is
 // set, because browsers send those headers only to secure origins; behind a
 // TLS-terminating proxy they are skipped. CORS preflights (OPTIONS) are not checked for
 // inconsistencies.
-func (d *Detector) Inspect(dst []detect.Finding, r *http.Request, c Class) []detect.Finding {
-	uas := r.Header["User-Agent"]
-	if len(uas) == 0 || strings.TrimSpace(uas[0]) == "" {
+func (d *Detector) Inspect(dst []detect.Finding, r *http.Request, hs *headers.Set, c Class) []detect.Finding {
+	ua, _ := hs.Get(headers.UserAgent)
+	if strings.TrimSpace(ua) == "" {
 		return append(dst, finding("ua_missing", scoreMissing, "no user-agent"))
 	}
 	switch {
-	case len(uas) > 1:
+	case hs.Multiple(headers.UserAgent):
 		dst = append(dst, finding("ua_malformed", scoreMalformed, "several user-agent headers"))
 	case c.flags&flagMalformed != 0:
-		dst = append(dst, finding("ua_malformed", scoreMalformed, malformedReason(uas[0])))
+		dst = append(dst, finding("ua_malformed", scoreMalformed, malformedReason(ua)))
 	}
 	detail := c.detail
 	if detail == "" {
@@ -66,10 +69,17 @@ func (d *Detector) Inspect(dst []detect.Finding, r *http.Request, c Class) []det
 		dst = append(dst, finding("scanner_ua", scoreScanner, detail))
 	case Browser:
 		if r.Method != http.MethodOptions {
-			dst = inconsistencies(dst, r, c)
+			dst = inconsistencies(dst, r, hs, c)
 		}
 	}
 	return dst
+}
+
+// InspectRequest is Inspect for a caller that has not read r's headers into a Set.
+func (d *Detector) InspectRequest(dst []detect.Finding, r *http.Request, c Class) []detect.Finding {
+	var hs headers.Set
+	hs.Read(r.Header)
+	return d.Inspect(dst, r, &hs, c)
 }
 
 func malformedReason(ua string) string {
@@ -86,10 +96,9 @@ func malformedReason(ua string) string {
 
 // inconsistencies appends one ua_inconsistent finding per header that the browser c
 // names would have sent differently.
-func inconsistencies(dst []detect.Finding, r *http.Request, c Class) []detect.Finding {
-	h := r.Header
+func inconsistencies(dst []detect.Finding, r *http.Request, h *headers.Set, c Class) []detect.Finding {
 	tls := r.TLS != nil
-	chua, hasCHUA := first(h, "Sec-Ch-Ua")
+	chua, hasCHUA := first(h, headers.SecChUa)
 	switch {
 	case hasCHUA && c.flags&flagBlink != 0:
 		if !brandsAgree(chua, int(c.engine), c.Major) {
@@ -104,28 +113,34 @@ func inconsistencies(dst []detect.Finding, r *http.Request, c Class) []detect.Fi
 		return dst
 	}
 	if tls && c.flags&flagFetchMeta != 0 {
-		if _, ok := first(h, "Sec-Fetch-Site"); !ok {
+		if _, ok := first(h, headers.SecFetchSite); !ok {
 			dst = append(dst, finding("ua_inconsistent", scoreFetchMissing, "no sec-fetch-site from a browser that sends fetch metadata"))
-		} else if _, ok := first(h, "Sec-Fetch-Mode"); !ok {
+		} else if _, ok := first(h, headers.SecFetchMode); !ok {
 			dst = append(dst, finding("ua_inconsistent", scoreFetchMissing, "no sec-fetch-mode from a browser that sends fetch metadata"))
 		}
 	}
-	if _, ok := first(h, "Accept-Language"); !ok {
+	if _, ok := first(h, headers.AcceptLanguage); !ok {
 		dst = append(dst, finding("ua_inconsistent", scoreNoLanguage, "browser user-agent without accept-language"))
 	}
-	ae, ok := first(h, "Accept-Encoding")
+	ae, ok := first(h, headers.AcceptEncoding)
 	switch {
 	case !ok:
 		dst = append(dst, finding("ua_inconsistent", scoreNoEncoding, "browser user-agent without accept-encoding"))
-	case tls && c.flags&flagBrotli != 0 && !hasToken(ae, "br") && len(h["Range"]) == 0:
+	case tls && c.flags&flagBrotli != 0 && !hasToken(ae, "br") && !h.Has(headers.Range):
 		dst = append(dst, finding("ua_inconsistent", scoreNoBrotli, "browser user-agent over tls without br in accept-encoding"))
 	}
 	return dst
 }
 
-// first returns the first non-empty value of the canonical header key.
-func first(h http.Header, key string) (string, bool) {
-	for _, v := range h[key] {
+// first returns the first non-blank value of header n.
+func first(h *headers.Set, n headers.Name) (string, bool) {
+	if v, ok := h.Get(n); !ok || strings.TrimSpace(v) != "" {
+		return v, ok
+	}
+	if !h.Multiple(n) {
+		return "", false
+	}
+	for _, v := range h.Values(n) {
 		if strings.TrimSpace(v) != "" {
 			return v, true
 		}

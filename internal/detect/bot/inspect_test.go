@@ -316,7 +316,7 @@ func TestInspect(t *testing.T) {
 	for _, tc := range inspectCases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.request()
-			got := d.Inspect(nil, r, d.Classify(r.UserAgent()))
+			got := d.InspectRequest(nil, r, d.Classify(r.UserAgent()))
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Inspect mismatch (-want +got):\n%s", diff)
 			}
@@ -330,7 +330,7 @@ func TestInspectAppends(t *testing.T) {
 	prior := detect.Finding{Detector: "attack", Code: "sqli", Score: 90}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.Header.Set("User-Agent", "curl/8.5.0")
-	got := d.Inspect([]detect.Finding{prior}, r, d.Classify(r.UserAgent()))
+	got := d.InspectRequest([]detect.Finding{prior}, r, d.Classify(r.UserAgent()))
 	if len(got) != 2 || got[0] != prior || got[1].Code != "automation" {
 		t.Errorf("Inspect appended to a non-empty slice: %+v", got)
 	}
@@ -345,7 +345,7 @@ func TestInspectScoresCombine(t *testing.T) {
 			continue
 		}
 		r := tc.request()
-		fs := d.Inspect(nil, r, d.Classify(r.UserAgent()))
+		fs := d.InspectRequest(nil, r, d.Classify(r.UserAgent()))
 		if s := detect.Combine(fs, nil); s < 65 {
 			t.Errorf("combined score of a scripted client posing as Chrome = %d, want ≥ 65", s)
 		}
@@ -470,7 +470,7 @@ func FuzzInspect(f *testing.F) {
 			r.TLS = &tls.ConnectionState{}
 		}
 		r.Header = http.Header{"User-Agent": {ua}, "Sec-Ch-Ua": {chua}, "Accept-Encoding": {ae}}
-		for _, f := range d.Inspect(nil, r, d.Classify(ua)) {
+		for _, f := range d.InspectRequest(nil, r, d.Classify(ua)) {
 			if f.Detector != "bot" || !codes[f.Code] || f.Score < 1 || f.Score > 100 || f.Detail == "" {
 				t.Fatalf("Inspect(%q, %q, %q): bad finding %+v", ua, chua, ae, f)
 			}
@@ -487,7 +487,7 @@ func BenchmarkInspect(b *testing.B) {
 			dst := make([]detect.Finding, 0, 8)
 			b.ReportAllocs()
 			for b.Loop() {
-				dst = d.Inspect(dst[:0], r, c)
+				dst = d.InspectRequest(dst[:0], r, c)
 			}
 		})
 	}

@@ -145,7 +145,7 @@ func Replay(s *attack.Scanner, r *Row) Outcome {
 	}
 	// A body shorter than its Content-Length makes Scan return the read error with
 	// the findings on the prefix; the guard then fails open, so only findings count.
-	fs, _ := s.Scan(nil, req)
+	fs, _ := s.ScanRequest(nil, req)
 	for _, f := range fs {
 		if f.Score > out.Top.Score {
 			out.Top = f
@@ -393,7 +393,7 @@ func EvaluatePayloads(s *attack.Scanner, ps []Payload) PayloadReport {
 }
 
 func blocked(s *attack.Scanner, req *http.Request) bool {
-	fs, _ := s.Scan(nil, req)
+	fs, _ := s.ScanRequest(nil, req)
 	for _, f := range fs {
 		if f.Score >= BlockScore {
 			return true

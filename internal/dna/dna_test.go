@@ -1,9 +1,11 @@
-package fingerprint
+package dna
 
 import (
 	"net/http"
 	"slices"
 	"testing"
+
+	"github.com/vigilhq/vigil/internal/headers"
 )
 
 func request(h map[string]string) *http.Request {
@@ -30,7 +32,7 @@ func TestFromRequest(t *testing.T) {
 
 	t.Run("presence_vector", func(t *testing.T) {
 		for _, name := range []string{"User-Agent", "Accept", "Accept-Language", "Accept-Encoding", "Sec-Ch-Ua", "Sec-Fetch-Mode", "Cookie"} {
-			i := slices.Index(Vocabulary(), name)
+			i := slices.Index(headers.Vocabulary(), name)
 			if i < 0 || base.Presence&(1<<uint(i)) == 0 {
 				t.Errorf("%s not in the presence vector %b", name, base.Presence)
 			}
@@ -123,21 +125,11 @@ func popcount(x uint64) (n int) {
 	return n
 }
 
-// TestIndexMatchesVocabulary keeps the switch in index and the vocabulary list in step.
-func TestIndexMatchesVocabulary(t *testing.T) {
-	for i, name := range Vocabulary() {
-		if got := index(name); got != i {
-			t.Errorf("index(%q) = %d, want %d", name, got, i)
-		}
-	}
-	for _, name := range []string{"X-Custom", "accept", ""} {
-		if got := index(name); got != -1 {
-			t.Errorf("index(%q) = %d, want -1", name, got)
-		}
-	}
-	for _, name := range []string{"User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Sec-Ch-Ua", "Sec-Fetch-Mode"} {
-		if shaped&(1<<uint(index(name))) == 0 {
-			t.Errorf("%s is not in the shaped set", name)
+// TestShapedNames pins which headers' values shape the ID.
+func TestShapedNames(t *testing.T) {
+	for _, n := range []headers.Name{headers.UserAgent, headers.Accept, headers.AcceptEncoding, headers.AcceptLanguage, headers.SecChUa, headers.SecFetchMode} {
+		if shaped&(1<<n) == 0 {
+			t.Errorf("%s is not in the shaped set", n)
 		}
 	}
 	if n := popcount(shaped); n != 6 {

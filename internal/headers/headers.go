@@ -1,0 +1,222 @@
+// Package headers reads a request's header map once for every detector that needs it.
+//
+// Iterating an http.Header costs as much as a detector's own work on a browser request,
+// and the DNA, bot and attack detectors all need to see every header. A [Set] is one pass
+// over the map: it notes which names of a fixed vocabulary are present with their first
+// values, and lists the other names. Detectors then index the Set instead of iterating
+// or probing the map again.
+package headers
+
+import "net/http"
+
+// Name is a header of the vocabulary. Values are stable: the first [NumDNA] names are the
+// presence vector of request DNA, whose bit indices must not change, so new names are
+// only ever appended.
+type Name uint8
+
+// The vocabulary, in index order.
+const (
+	Accept Name = iota
+	AcceptEncoding
+	AcceptLanguage
+	CacheControl
+	Connection
+	Cookie
+	Dnt
+	Origin
+	Pragma
+	Priority
+	Referer
+	SecChUa
+	SecChUaMobile
+	SecChUaPlatform
+	SecFetchDest
+	SecFetchMode
+	SecFetchSite
+	SecFetchUser
+	Te
+	UpgradeInsecureRequests
+	UserAgent
+	ContentType
+	ContentLength
+	Authorization
+	XRequestedWith
+	IfNoneMatch
+	IfModifiedSince
+	Range
+
+	// NumDNA is the number of names in the DNA presence vector: the ones above.
+	NumDNA = iota
+)
+
+// canonical holds the canonical form (as net/http stores it) of every Name.
+var canonical = [NumDNA]string{
+	"Accept", "Accept-Encoding", "Accept-Language", "Cache-Control", "Connection",
+	"Cookie", "Dnt", "Origin", "Pragma", "Priority", "Referer",
+	"Sec-Ch-Ua", "Sec-Ch-Ua-Mobile", "Sec-Ch-Ua-Platform", "Sec-Fetch-Dest",
+	"Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-User", "Te",
+	"Upgrade-Insecure-Requests", "User-Agent", "Content-Type", "Content-Length",
+	"Authorization", "X-Requested-With", "If-None-Match", "If-Modified-Since", "Range",
+}
+
+// Vocabulary returns the canonical names of the vocabulary in index order. The caller
+// must not modify the slice.
+func Vocabulary() []string { return canonical[:] }
+
+// String returns n's canonical header name.
+func (n Name) String() string { return canonical[n] }
+
+// Lookup returns the Name of a canonical header name. A switch compiles to a search by
+// length and content, cheaper than a map or a scan of the list.
+func Lookup(name string) (Name, bool) {
+	switch name {
+	case "Accept":
+		return Accept, true
+	case "Accept-Encoding":
+		return AcceptEncoding, true
+	case "Accept-Language":
+		return AcceptLanguage, true
+	case "Cache-Control":
+		return CacheControl, true
+	case "Connection":
+		return Connection, true
+	case "Cookie":
+		return Cookie, true
+	case "Dnt":
+		return Dnt, true
+	case "Origin":
+		return Origin, true
+	case "Pragma":
+		return Pragma, true
+	case "Priority":
+		return Priority, true
+	case "Referer":
+		return Referer, true
+	case "Sec-Ch-Ua":
+		return SecChUa, true
+	case "Sec-Ch-Ua-Mobile":
+		return SecChUaMobile, true
+	case "Sec-Ch-Ua-Platform":
+		return SecChUaPlatform, true
+	case "Sec-Fetch-Dest":
+		return SecFetchDest, true
+	case "Sec-Fetch-Mode":
+		return SecFetchMode, true
+	case "Sec-Fetch-Site":
+		return SecFetchSite, true
+	case "Sec-Fetch-User":
+		return SecFetchUser, true
+	case "Te":
+		return Te, true
+	case "Upgrade-Insecure-Requests":
+		return UpgradeInsecureRequests, true
+	case "User-Agent":
+		return UserAgent, true
+	case "Content-Type":
+		return ContentType, true
+	case "Content-Length":
+		return ContentLength, true
+	case "Authorization":
+		return Authorization, true
+	case "X-Requested-With":
+		return XRequestedWith, true
+	case "If-None-Match":
+		return IfNoneMatch, true
+	case "If-Modified-Since":
+		return IfModifiedSince, true
+	case "Range":
+		return Range, true
+	}
+	return 0, false
+}
+
+// Field is a header outside the vocabulary: its name as the map holds it and its
+// values.
+type Field struct {
+	Name   string
+	Values []string
+}
+
+// inlineOthers is how many names outside the vocabulary a Set holds without
+// allocating.
+const inlineOthers = 8
+
+// Set is one pass over a header map. Build it with Read; the zero value is the Set of
+// an empty header map. A Set refers to the map's strings and slices without copying
+// them, so it is valid while the map is not modified. It is meant to live on the stack
+// for the duration of one request; it is not safe for concurrent modification.
+type Set struct {
+	h       http.Header
+	present uint64         // bit n: name n is in the map
+	multi   uint64         // bit n: name n has more than one value
+	first   [NumDNA]string // first value of each present name
+	nOthers int            // names outside the vocabulary
+	inline  [inlineOthers]Field
+	spill   []Field // the names past inlineOthers
+}
+
+// Read fills s from h, replacing what s held.
+func (s *Set) Read(h http.Header) {
+	s.h, s.present, s.multi, s.nOthers, s.spill = h, 0, 0, 0, nil
+	for name, vals := range h {
+		n, ok := Lookup(name)
+		if !ok {
+			if s.nOthers < inlineOthers {
+				s.inline[s.nOthers] = Field{Name: name, Values: vals}
+			} else {
+				s.spill = append(s.spill, Field{Name: name, Values: vals})
+			}
+			s.nOthers++
+			continue
+		}
+		s.present |= 1 << n
+		s.first[n] = ""
+		if len(vals) > 0 {
+			s.first[n] = vals[0]
+		}
+		if len(vals) > 1 {
+			s.multi |= 1 << n
+		}
+	}
+}
+
+// Header returns the map s was read from.
+func (s *Set) Header() http.Header { return s.h }
+
+// Present returns the presence vector: bit n is set when name n is in the map, even
+// with no values.
+func (s *Set) Present() uint64 { return s.present }
+
+// Has reports whether name n is in the map.
+func (s *Set) Has(n Name) bool { return s.present&(1<<n) != 0 }
+
+// Get returns the first value of name n, and whether the map holds n at all.
+func (s *Set) Get(n Name) (string, bool) {
+	if s.present&(1<<n) == 0 {
+		return "", false
+	}
+	return s.first[n], true
+}
+
+// Values returns every value of name n, nil when absent.
+func (s *Set) Values(n Name) []string {
+	if s.present&(1<<n) == 0 {
+		return nil
+	}
+	return s.h[canonical[n]]
+}
+
+// Multiple reports whether name n has more than one value.
+func (s *Set) Multiple(n Name) bool { return s.multi&(1<<n) != 0 }
+
+// NumOthers returns how many names outside the vocabulary the map holds.
+func (s *Set) NumOthers() int { return s.nOthers }
+
+// Other returns the i-th name outside the vocabulary, 0 ≤ i < NumOthers, in the map's
+// iteration order.
+func (s *Set) Other(i int) Field {
+	if i < inlineOthers {
+		return s.inline[i]
+	}
+	return s.spill[i-inlineOthers]
+}

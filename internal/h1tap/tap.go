@@ -38,6 +38,11 @@ const (
 	// buffer that grew past them is released after the head.
 	keepVals  = 1024
 	keepNames = 256
+	// valsLimit and namesLimit are the most building.vals and building.names
+	// can hold: the recorded part of the head (the method and target, or the
+	// names with a 3-byte entry header each) and the recorded values.
+	valsLimit  = maxHead + maxUA + 4*maxValue
+	namesLimit = maxHead + 3*maxNames
 )
 
 // Parser states.
@@ -306,7 +311,7 @@ func (t *Tap) method(p []byte) int {
 	if len(t.vals)+i > maxMethod {
 		return t.fail(StatusInvalid)
 	}
-	t.vals = append(t.vals, p[:i]...)
+	t.vals = appendBounded(t.vals, valsLimit, p[:i]...)
 	t.n += i
 	if i == len(p) {
 		return i
@@ -328,7 +333,7 @@ func (t *Tap) target(p []byte) int {
 		i++
 	}
 	if room := maxHead - t.n; room > 0 {
-		t.vals = append(t.vals, p[:min(i, room)]...)
+		t.vals = appendBounded(t.vals, valsLimit, p[:min(i, room)]...)
 	}
 	t.n += i
 	t.tLen += i
@@ -459,10 +464,10 @@ func (t *Tap) addName(b []byte) {
 	}
 	if t.nnames < maxNames && t.n <= maxHead {
 		if idx >= 0 {
-			t.names = append(t.names, byte(idx+1))
+			t.names = appendBounded(t.names, namesLimit, byte(idx+1))
 		} else {
-			t.names = append(t.names, 0, byte(len(b)), byte(len(b)>>8))
-			t.names = append(t.names, b...)
+			t.names = appendBounded(t.names, namesLimit, 0, byte(len(b)), byte(len(b)>>8))
+			t.names = appendBounded(t.names, namesLimit, b...)
 		}
 		t.nnames++
 	} else {
@@ -487,15 +492,15 @@ func (t *Tap) partName(b []byte) {
 	if t.nameEntry == 0 && !t.nameLost {
 		if fits {
 			t.nameEntry = len(t.names) + 1
-			t.names = append(t.names, 0, 0, 0)
-			t.names = append(t.names, t.probe[:t.nameLen]...)
+			t.names = appendBounded(t.names, namesLimit, 0, 0, 0)
+			t.names = appendBounded(t.names, namesLimit, t.probe[:t.nameLen]...)
 		} else {
 			t.nameLost = true
 		}
 	}
 	if t.nameEntry != 0 {
 		if fits {
-			t.names = append(t.names, b...)
+			t.names = appendBounded(t.names, namesLimit, b...)
 		} else {
 			t.names = t.names[:t.nameEntry-1]
 			t.nameEntry = 0
@@ -613,7 +618,7 @@ func (t *Tap) appendValue(seg []byte) {
 		f.lead = false
 	}
 	if room := f.limit - (len(t.vals) - f.off); room > 0 {
-		t.vals = append(t.vals, seg[:min(room, len(seg))]...)
+		t.vals = appendBounded(t.vals, valsLimit, seg[:min(room, len(seg))]...)
 	}
 	f.n += len(seg)
 	k := len(seg) - 1
@@ -644,7 +649,7 @@ func (t *Tap) continueField() {
 		return
 	}
 	if len(t.vals)-f.off < f.limit {
-		t.vals = append(t.vals, ' ')
+		t.vals = appendBounded(t.vals, valsLimit, ' ')
 	}
 	f.n++
 	f.trim = f.n
@@ -941,6 +946,18 @@ func (t *Tap) Stop() {
 	defer t.mu.Unlock()
 	t.fail(StatusPassthrough)
 	t.q = nil
+}
+
+// appendBounded appends b to dst like append, but grows dst to at most limit bytes
+// of capacity (or what the append needs, if more), so that a buffer that can hold at
+// most limit bytes never allocates more.
+func appendBounded(dst []byte, limit int, b ...byte) []byte {
+	if n := len(dst) + len(b); n > cap(dst) {
+		grown := make([]byte, len(dst), max(min(2*cap(dst), limit), n, 64))
+		copy(grown, dst)
+		dst = grown
+	}
+	return append(dst, b...)
 }
 
 // parseLength mirrors net/http's parseContentLength on a trimmed value: decimal

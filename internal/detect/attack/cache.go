@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 )
 
-// cleanCache remembers values that scanned clean, so the User-Agent, Referer and
+// cleanCache remembers values that scanned clean, so the User-Agent, Referer, Cookie and
 // path a browser repeats on every request are examined once. It is a fixed array of
 // slots indexed by hash: lock-free, bounded (cacheSlots values of at most
 // cacheMaxValue bytes) and safe for concurrent use. Only clean verdicts are stored,

@@ -20,6 +20,10 @@ const (
 	kindFilename             // an upload's file name (multipart, X-Filename)
 	kindText                 // a raw text body chunk
 	kindXML                  // a raw XML body chunk: only DTD and PHP-tag checks
+
+	// kindCookies marks a whole Cookie header in the clean cache; the engine never
+	// sees it (scanCookies splits the header into names and values).
+	kindCookies
 )
 
 // Character classes: each byte of a value sets one bit, and detectors gate on them.

@@ -105,7 +105,7 @@ func (s *Scanner) scanHeader(dst []detect.Finding, st *reqState, role headerRole
 	where := loc{kind: "header", name: name}
 	switch role {
 	case hdrCookie:
-		return s.scanCookies(dst, st, val)
+		return s.scanCookiesCached(dst, st, val)
 	case hdrUA:
 		return s.examineCached(dst, st, where, val, kindUA)
 	case hdrReferer:
@@ -119,6 +119,22 @@ func (s *Scanner) scanHeader(dst []detect.Finding, st *reqState, role headerRole
 		return dst
 	}
 	return s.examine(dst, st, where, val, kindHeader)
+}
+
+// scanCookiesCached is scanCookies for a Cookie header that may have scanned clean
+// before: a client sends the same cookies on every request of a visit. A remembered
+// header is charged to the budget as a whole but not examined again.
+func (s *Scanner) scanCookiesCached(dst []detect.Finding, st *reqState, header string) []detect.Finding {
+	if s.clean.has(header, kindCookies) {
+		st.take(header, loc{kind: "header", name: "Cookie"})
+		return dst
+	}
+	n, skipped, cut := len(dst), st.skipped, st.cut
+	dst = s.scanCookies(dst, st, header)
+	if len(dst) == n && st.skipped == skipped && st.cut == cut {
+		s.clean.add(header, kindCookies)
+	}
+	return dst
 }
 
 // scanCookies examines each name and value of one Cookie header. Values are

@@ -644,3 +644,52 @@ func TestUserAgentCacheKeepsOnlyCleanValues(t *testing.T) {
 		}
 	}
 }
+
+func TestCookieCacheKeepsOnlyCleanHeaders(t *testing.T) {
+	s := newScanner(t)
+	for _, tc := range []struct {
+		name   string
+		cookie string
+		clean  bool
+	}{
+		{"session", "session=3f1c2a9e8b7d6c5f4a3b2c1d0e9f8a7b; theme=dark", true},
+		{"sqli_value", "session=abc; pref=1' OR '1'='1", false},
+		{"xss_name", "<script>alert(1)</script>=1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var first []detect.Finding
+			for i := 0; i < 3; i++ {
+				r := httptest.NewRequest("GET", "/", nil)
+				r.Header.Set("Cookie", tc.cookie)
+				fs, _ := s.ScanRequest(nil, r)
+				if i == 0 {
+					first = fs
+				}
+				if diff := cmp.Diff(first, fs); diff != "" {
+					t.Fatalf("request %d (-first +now):\n%s", i, diff)
+				}
+			}
+			if (len(first) == 0) != tc.clean {
+				t.Fatalf("findings %+v, want clean=%v", first, tc.clean)
+			}
+			if got := s.clean.has(tc.cookie, kindCookies); got != tc.clean {
+				t.Errorf("cache has the header = %v, want %v", got, tc.clean)
+			}
+		})
+	}
+}
+
+// A Cookie header examined only in part (the budget ran out) is not remembered as
+// clean: the rest of it was never looked at.
+func TestCookieCacheSkipsPartlyScannedHeaders(t *testing.T) {
+	s := newScanner(t)
+	cookie := "a=" + strings.Repeat("x", 100) + "; b=1"
+	st := reqState{budget: 10}
+	s.scanCookiesCached(nil, &st, cookie)
+	if st.cut == 0 && st.skipped == 0 {
+		t.Fatalf("budget of 10 did not cut the header: %+v", st)
+	}
+	if s.clean.has(cookie, kindCookies) {
+		t.Error("a partly examined Cookie header was remembered as clean")
+	}
+}

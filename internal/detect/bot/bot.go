@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -154,6 +155,20 @@ type Detector struct {
 	vres       map[vkey]ventry
 	vpending   map[vkey]struct{}
 	vcap       int
+
+	// brands remembers recent sec-ch-ua checks (see brandsAgreeCached): lock-free,
+	// direct-mapped by hash, immutable entries.
+	brands [brandSlots]atomic.Pointer[brandEntry]
+}
+
+// brandSlots is the number of remembered sec-ch-ua checks, a power of two.
+const brandSlots = 256
+
+// brandEntry is one remembered sec-ch-ua check.
+type brandEntry struct {
+	list          string
+	engine, major int
+	agree         bool
 }
 
 // shard is one part of the Class cache. Eviction is random: when full, an arbitrary

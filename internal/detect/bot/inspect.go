@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"hash/maphash"
 	"net/http"
 	"strings"
 
@@ -69,7 +70,7 @@ func (d *Detector) Inspect(dst []detect.Finding, r *http.Request, hs *headers.Se
 		dst = append(dst, finding("scanner_ua", scoreScanner, detail))
 	case Browser:
 		if r.Method != http.MethodOptions {
-			dst = inconsistencies(dst, r, hs, c)
+			dst = d.inconsistencies(dst, r, hs, c)
 		}
 	}
 	return dst
@@ -96,12 +97,12 @@ func malformedReason(ua string) string {
 
 // inconsistencies appends one ua_inconsistent finding per header that the browser c
 // names would have sent differently.
-func inconsistencies(dst []detect.Finding, r *http.Request, h *headers.Set, c Class) []detect.Finding {
+func (d *Detector) inconsistencies(dst []detect.Finding, r *http.Request, h *headers.Set, c Class) []detect.Finding {
 	tls := r.TLS != nil
 	chua, hasCHUA := first(h, headers.SecChUa)
 	switch {
 	case hasCHUA && c.flags&flagBlink != 0:
-		if !brandsAgree(chua, int(c.engine), c.Major) {
+		if !d.brandsAgreeCached(chua, int(c.engine), c.Major) {
 			dst = append(dst, finding("ua_inconsistent", scoreCHMismatch, "sec-ch-ua version differs from the user-agent's chromium version"))
 		}
 	case hasCHUA && c.flags&flagLenient == 0 && c.flags&(flagGecko|flagWebKit) != 0:
@@ -160,6 +161,22 @@ func hasToken(v, tok string) bool {
 		}
 	}
 	return false
+}
+
+// brandsAgreeCached is brandsAgree remembering its answers: a browser sends the same
+// sec-ch-ua list on every request, and parsing it costs more than a look-up. Lists
+// longer than 256 bytes are not remembered; a flood of distinct lists only evicts.
+func (d *Detector) brandsAgreeCached(v string, engine, major int) bool {
+	if len(v) > 256 {
+		return brandsAgree(v, engine, major)
+	}
+	slot := &d.brands[(maphash.String(d.seed, v)+uint64(engine)<<16+uint64(major))&(brandSlots-1)]
+	if e := slot.Load(); e != nil && e.list == v && e.engine == engine && e.major == major {
+		return e.agree
+	}
+	agree := brandsAgree(v, engine, major)
+	slot.Store(&brandEntry{list: strings.Clone(v), engine: engine, major: major, agree: agree})
+	return agree
 }
 
 // brandsAgree reports whether a sec-ch-ua brand list fits a User-Agent whose Chromium

@@ -380,6 +380,19 @@ func TestBrandsAgree(t *testing.T) {
 			}
 		})
 	}
+	// The cached form gives the same answers, the first time and from the cache, and
+	// an entry for one version does not answer for another.
+	d := newTestDetector(t)
+	for range 2 {
+		for _, tc := range cases {
+			if got := d.brandsAgreeCached(tc.v, tc.engine, tc.major); got != tc.want {
+				t.Errorf("brandsAgreeCached(%q, %d, %d) = %v, want %v", tc.v, tc.engine, tc.major, got, tc.want)
+			}
+			if got, want := d.brandsAgreeCached(tc.v, tc.engine+1, tc.major+1), brandsAgree(tc.v, tc.engine+1, tc.major+1); got != want {
+				t.Errorf("brandsAgreeCached(%q, %d, %d) = %v, want %v", tc.v, tc.engine+1, tc.major+1, got, want)
+			}
+		}
+	}
 }
 
 // brandsAgreeRef is brandsAgree as first written with the strings package's cuts: the

@@ -18,8 +18,9 @@ type cleanCache struct {
 }
 
 type cacheEntry struct {
-	v string
-	k kind
+	v   string
+	k   kind
+	aux uint32 // what the caller needs to replay the scan's side effects
 }
 
 const (
@@ -35,18 +36,31 @@ func (c *cleanCache) slot(v string, k kind) *atomic.Pointer[cacheEntry] {
 
 // has reports whether v is known to be clean as a k. A nil cache knows nothing.
 func (c *cleanCache) has(v string, k kind) bool {
+	_, ok := c.get(v, k)
+	return ok
+}
+
+// get reports whether v is known to be clean as a k, and the aux value recorded with
+// it.
+func (c *cleanCache) get(v string, k kind) (aux uint32, ok bool) {
 	if c == nil || len(v) > cacheMaxValue {
-		return false
+		return 0, false
 	}
 	e := c.slot(v, k).Load()
-	return e != nil && e.k == k && e.v == v
+	if e == nil || e.k != k || e.v != v {
+		return 0, false
+	}
+	return e.aux, true
 }
 
 // add records that v scanned clean as a k. A nil cache records nothing.
-func (c *cleanCache) add(v string, k kind) {
+func (c *cleanCache) add(v string, k kind) { c.addAux(v, k, 0) }
+
+// addAux records that v scanned clean as a k, with an aux value for get.
+func (c *cleanCache) addAux(v string, k kind, aux uint32) {
 	if c == nil || len(v) > cacheMaxValue {
 		return
 	}
 	// Allocated here only, so callers that return early do not pay.
-	c.slot(v, k).Store(&cacheEntry{v: v, k: k})
+	c.slot(v, k).Store(&cacheEntry{v: v, k: k, aux: aux})
 }

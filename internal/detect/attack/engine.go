@@ -21,9 +21,11 @@ const (
 	kindText                 // a raw text body chunk
 	kindXML                  // a raw XML body chunk: only DTD and PHP-tag checks
 
-	// kindCookies marks a whole Cookie header in the clean cache; the engine never
-	// sees it (scanCookies splits the header into names and values).
+	// kindCookies and kindQuery mark a whole Cookie header and a whole raw query in
+	// the clean cache; the engine never sees them (they are split into names and
+	// values first).
 	kindCookies
+	kindQuery
 )
 
 // Character classes: each byte of a value sets one bit, and detectors gate on them.

@@ -433,9 +433,24 @@ func (s *Scanner) scanPath(dst []detect.Finding, st *reqState, r *http.Request) 
 }
 
 // scanQuery examines every name and value of a raw query string, in order, without
-// building a map: repeated keys are all examined.
+// building a map: repeated keys are all examined. A query that was examined whole,
+// scanned clean and names no session identifier is remembered with its parameter
+// count: popular pages are requested with the same query again and again.
 func (s *Scanner) scanQuery(dst []detect.Finding, st *reqState, raw string) []detect.Finding {
-	return s.scanForm(dst, st, raw, "query", "query-name")
+	if raw == "" {
+		return dst
+	}
+	if n, ok := s.clean.get(raw, kindQuery); ok {
+		st.params += int(n)
+		st.take(raw, loc{kind: "query"})
+		return dst
+	}
+	n, params, skipped, cut := len(dst), st.params, st.skipped, st.cut
+	dst = s.scanForm(dst, st, raw, "query", "query-name")
+	if len(dst) == n && st.skipped == skipped && st.cut == cut && st.sessionParam == "" {
+		s.clean.addAux(raw, kindQuery, uint32(st.params-params))
+	}
+	return dst
 }
 
 // scanForm examines an application/x-www-form-urlencoded string (a query or a body);

@@ -693,3 +693,47 @@ func TestCookieCacheSkipsPartlyScannedHeaders(t *testing.T) {
 		t.Error("a partly examined Cookie header was remembered as clean")
 	}
 }
+
+// A remembered query gives the same findings as a scanned one: the parameter count
+// (for the many-parameters finding) is replayed, and queries that scanned dirty or
+// name a session identifier are not remembered.
+func TestQueryCache(t *testing.T) {
+	s := newScanner(t)
+	for _, tc := range []struct {
+		name     string
+		query    string
+		remember bool
+	}{
+		{"clean", "page=2&sort=price", true},
+		{"many_params", strings.Repeat("a=1&", manyParams+10), false}, // longer than the cache holds
+		// With a form body of 100 parameters, 200 in the query make too many: the
+		// count must survive the cache.
+		{"many_short_params", strings.Repeat("a&", 200), true},
+		{"sqli", "id=1%27%20OR%201=1--", false},
+		{"session_id", "PHPSESSID=abc123", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var first []detect.Finding
+			for i := 0; i < 3; i++ {
+				r := httptest.NewRequest("GET", "/p?"+tc.query, nil)
+				if tc.name == "many_short_params" {
+					r = httptest.NewRequest("POST", "/p?"+tc.query, strings.NewReader(strings.Repeat("b=1&", 100)))
+					r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				}
+				fs, _ := s.ScanRequest(nil, r)
+				if i == 0 {
+					first = fs
+				}
+				if diff := cmp.Diff(first, fs); diff != "" {
+					t.Fatalf("request %d (-first +now):\n%s", i, diff)
+				}
+			}
+			if got := s.clean.has(tc.query, kindQuery); got != tc.remember {
+				t.Errorf("cache has the query = %v, want %v (findings %+v)", got, tc.remember, first)
+			}
+			if tc.name == "many_short_params" && !hasCode(first, CodeProtocol, 1) {
+				t.Errorf("no %s finding for 300 parameters: %+v", CodeProtocol, first)
+			}
+		})
+	}
+}

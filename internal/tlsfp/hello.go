@@ -136,12 +136,16 @@ func helloLen(b []byte) (int, error) {
 	return handshakeHeaderLen + n, nil
 }
 
+func errRecordType(typ byte) error {
+	return fmt.Errorf("%w: record of content type %d before the hello is complete, want handshake (22)", ErrMalformed, typ)
+}
+
 // checkRecordHeader checks a record header of the hello and returns its payload length.
 func checkRecordHeader(h []byte) (int, error) {
 	n := int(h[3])<<8 | int(h[4])
 	switch {
 	case h[0] != recordTypeHandshake:
-		return 0, fmt.Errorf("%w: record of content type %d before the hello is complete, want handshake (22)", ErrMalformed, h[0])
+		return 0, errRecordType(h[0])
 	case n == 0:
 		return 0, fmt.Errorf("%w: empty handshake record", ErrMalformed)
 	case n > maxRecordPayload:
@@ -152,10 +156,15 @@ func checkRecordHeader(h []byte) (int, error) {
 
 // reassemble returns the handshake message carried by the records at the start of b,
 // the first record's version and the number of records used. A message within one
-// record is returned without copying.
+// record is returned without copying. Like a Tee, it looks at the bytes of a record as
+// far as they go: a hello that ends inside a truncated record is complete, and a bad
+// handshake header in a truncated record is reported as such, not as truncation.
 func reassemble(b []byte) (msg []byte, version uint16, records int, err error) {
 	need := 0 // message length, header included, once known
 	for {
+		if len(b) > 0 && b[0] != recordTypeHandshake {
+			return nil, 0, 0, errRecordType(b[0])
+		}
 		if len(b) < recordHeaderLen {
 			return nil, 0, 0, fmt.Errorf("%w: record header", ErrTruncated)
 		}
@@ -167,11 +176,9 @@ func reassemble(b []byte) (msg []byte, version uint16, records int, err error) {
 			version = uint16(b[1])<<8 | uint16(b[2])
 		}
 		records++
-		if len(b) < recordHeaderLen+n {
-			return nil, 0, 0, fmt.Errorf("%w: have %d of %d bytes of record %d", ErrTruncated, len(b)-recordHeaderLen, n, records)
-		}
-		payload := b[recordHeaderLen : recordHeaderLen+n]
-		b = b[recordHeaderLen+n:]
+		payload := b[recordHeaderLen:min(len(b), recordHeaderLen+n)]
+		b = b[recordHeaderLen+len(payload):]
+		avail := len(payload)
 
 		if records == 1 && len(payload) >= handshakeHeaderLen {
 			if need, err = helloLen(payload); err != nil {
@@ -189,17 +196,21 @@ func reassemble(b []byte) (msg []byte, version uint16, records int, err error) {
 			k := min(handshakeHeaderLen-len(msg), len(payload))
 			msg = append(msg, payload[:k]...)
 			payload = payload[k:]
-			if len(msg) < handshakeHeaderLen {
-				continue
+			if len(msg) == handshakeHeaderLen {
+				if need, err = helloLen(msg); err != nil {
+					return nil, 0, 0, err
+				}
+				msg = growTo(msg, min(need, len(msg)+len(payload)+len(b)))
 			}
-			if need, err = helloLen(msg); err != nil {
-				return nil, 0, 0, err
-			}
-			msg = growTo(msg, min(need, len(msg)+len(payload)+len(b)))
 		}
-		msg = append(msg, payload[:min(len(payload), need-len(msg))]...)
-		if len(msg) == need {
-			return msg, version, records, nil
+		if need > 0 {
+			msg = append(msg, payload[:min(len(payload), need-len(msg))]...)
+			if len(msg) == need {
+				return msg, version, records, nil
+			}
+		}
+		if avail < n {
+			return nil, 0, 0, fmt.Errorf("%w: have %d of %d bytes of record %d", ErrTruncated, avail, n, records)
 		}
 	}
 }

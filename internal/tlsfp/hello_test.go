@@ -225,13 +225,19 @@ func TestParseLargestHello(t *testing.T) {
 	}
 }
 
-func TestParseErrors(t *testing.T) {
+// parseErrorCases are malformed inputs and the error each must wrap; they feed
+// TestParseErrors and the fuzz seeds.
+var parseErrorCases = func() []struct {
+	name string
+	in   []byte
+	want error
+} {
 	chrome := chromeSpec().message()
 	withBody := func(body []byte) []byte { return records(handshake(body)) }
 	fixed := func() []byte { // version, random, empty session id
 		return append([]byte{3, 3}, make([]byte, 33)...)
 	}
-	tests := []struct {
+	return []struct {
 		name string
 		in   []byte
 		want error
@@ -273,6 +279,10 @@ func TestParseErrors(t *testing.T) {
 		{"sigalgs_odd", helloSpec{exts: []ext{rawExt(13, 0, 3, 4, 3, 8)}}.message(), ErrMalformed},
 		{"sigalgs_empty_payload", helloSpec{exts: []ext{rawExt(13)}}.message(), ErrMalformed},
 	}
+}()
+
+func TestParseErrors(t *testing.T) {
+	tests := parseErrorCases
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h, err := ParseClientHello(tc.in)

@@ -93,6 +93,11 @@ func (t *Tee) record(b []byte) {
 			k := copy(t.hdr[t.hdrN:], b)
 			t.hdrN += k
 			b = b[k:]
+			if t.hdr[0] != recordTypeHandshake {
+				// Fail as soon as the first byte shows the stream is not a hello.
+				t.finish(nil, errRecordType(t.hdr[0]))
+				return
+			}
 			if t.hdrN < recordHeaderLen {
 				return
 			}

@@ -1,9 +1,13 @@
 package dna
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"slices"
 	"testing"
+
+	"github.com/vigilhq/vigil/fingerprint"
 
 	"github.com/vigilhq/vigil/internal/headers"
 )
@@ -68,7 +72,7 @@ func TestFromRequest(t *testing.T) {
 		}
 	})
 	t.Run("id_format", func(t *testing.T) {
-		if len(base.ID) < 4 || base.ID[:3] != "r1-" {
+		if len(base.ID) != 19 || base.ID[:3] != "d1-" {
 			t.Errorf("ID %q", base.ID)
 		}
 	})
@@ -79,24 +83,6 @@ func TestFromRequestAllocs(t *testing.T) {
 	r := request(chrome)
 	if n := testing.AllocsPerRun(100, func() { h.FromRequest(r, "chrome", "browser") }); n > 0 {
 		t.Errorf("%.0f allocs for a profile seen before, want 0 (its ID is cached)", n)
-	}
-}
-
-func TestIDStringCache(t *testing.T) {
-	h := NewHasher()
-	// Same slot, different IDs: each must come back as its own string, also after the
-	// other evicted it.
-	a, b := uint64(0xabc00), uint64(0xabc00+idCacheSize)
-	for range 2 {
-		if got := h.idString(a); got != "r1-abc00" {
-			t.Errorf("idString(%#x) = %q, want r1-abc00", a, got)
-		}
-		if got := h.idString(b); got != "r1-abd00" {
-			t.Errorf("idString(%#x) = %q, want r1-abd00", b, got)
-		}
-	}
-	if got := h.idString(0); got != "r1-0" {
-		t.Errorf("idString(0) = %q, want r1-0", got)
 	}
 }
 
@@ -154,5 +140,131 @@ func TestFromRequestOrderIndependent(t *testing.T) {
 	b.Header["Accept-Language"] = []string{"de", "en"}
 	if h.FromRequest(a, "", "").ID == h.FromRequest(b, "", "").ID {
 		t.Error("value order within a header did not change the ID")
+	}
+}
+
+// IDs are the same in every process: two Hashers (two random cache seeds) agree.
+func TestIDIsStableAcrossHashers(t *testing.T) {
+	a, b := NewHasher(), NewHasher()
+	r := request(chrome)
+	if x, y := a.FromRequest(r, "chrome", "browser").ID, b.FromRequest(r, "chrome", "browser").ID; x != y {
+		t.Fatalf("IDs differ between hashers: %s vs %s", x, y)
+	}
+}
+
+// TestIDFollowsTheDocumentedRecord recomputes an ID from the canonical record written
+// out by hand as docs/dna.md specifies it.
+func TestIDFollowsTheDocumentedRecord(t *testing.T) {
+	r := request(map[string]string{"User-Agent": "curl/8.5.0", "Accept": "*/*"})
+	var hs headers.Set
+	hs.Read(r.Header)
+	in := &Input{Protocol: "h1", Order: []string{"Host", "User-Agent", "Accept"},
+		TLS: &fingerprint.TLS{JA4: "t13d3112h1_e8f1e7e78f70_b26ce05bbdd6"}}
+	got := NewHasher().DNA(&hs, in)
+	record := "vigil-dna1\n" +
+		"o=hdna1:h1:T:-:Host,User-Agent,Accept\n" +
+		"v=100001+0\n" + // Accept (bit 0) and User-Agent (bit 20)
+		"h=Accept:\"*/*\"\n" +
+		"h=User-Agent:\"curl/8.5.0\"\n" +
+		"t=t13d31h1_e8f1e7e78f70\n"
+	sum := sha256.Sum256([]byte(record))
+	if want := "d1-" + hex.EncodeToString(sum[:8]); got.ID != want {
+		t.Errorf("ID = %s, want %s from the record\n%s", got.ID, want, record)
+	}
+	hsum := sha256.Sum256([]byte("hdna1:h1:T:-:Host,User-Agent,Accept"))
+	if want := "ho1-" + hex.EncodeToString(hsum[:6]); got.HDNAID != want {
+		t.Errorf("HDNAID = %s, want %s", got.HDNAID, want)
+	}
+	if got.Protocol != "h1" || got.HDNA != "hdna1:h1:T:-:Host,User-Agent,Accept" || len(got.HeaderOrder) != 3 || got.Source != "request" {
+		t.Errorf("DNA %+v", got)
+	}
+}
+
+func TestOrderTLSAndH2ShapeTheID(t *testing.T) {
+	h := NewHasher()
+	r := request(chrome)
+	var hs headers.Set
+	hs.Read(r.Header)
+	base := h.DNA(&hs, &Input{})
+	if base.HeaderOrder != nil || base.HDNA != "" || base.Protocol != "" {
+		t.Errorf("order reported without a tap: %+v", base)
+	}
+	seen := map[string]string{base.ID: "request only"}
+	for name, in := range map[string]*Input{
+		"h1_order":       {Protocol: "h1", Order: []string{"Host", "User-Agent"}},
+		"h1_other_order": {Protocol: "h1", Order: []string{"User-Agent", "Host"}},
+		"h1_other_case":  {Protocol: "h1", Order: []string{"host", "user-agent"}},
+		"h2_order":       {Protocol: "h2", Order: []string{"user-agent"}, Pseudo: "m,a,s,p"},
+		"h2_pseudo":      {Protocol: "h2", Order: []string{"user-agent"}, Pseudo: "m,p,s,a"},
+		"tls":            {TLS: &fingerprint.TLS{JA4: "t13d1516h2_8daaf6152771_02713d6af862"}},
+		"tls_other":      {TLS: &fingerprint.TLS{JA4: "t13d1812h1_85036bcba153_b26ce05bbdd6"}},
+		"h2":             {H2: &fingerprint.H2{Akamai: "1:65536;2:0|15663105|0|m,a,s,p"}},
+	} {
+		d := h.DNA(&hs, in)
+		if other, ok := seen[d.ID]; ok {
+			t.Errorf("%s has the same ID as %s: %s", name, other, d.ID)
+		}
+		seen[d.ID] = name
+		if again := h.DNA(&hs, in); again.ID != d.ID || again.HDNA != d.HDNA {
+			t.Errorf("%s: a second look-up gave %+v, first %+v", name, again, d)
+		}
+	}
+	// Resumption changes the extension count and JA4_c, not the stable part.
+	fresh := h.DNA(&hs, &Input{TLS: &fingerprint.TLS{JA4: "t13d1516h2_8daaf6152771_02713d6af862"}})
+	resumed := h.DNA(&hs, &Input{TLS: &fingerprint.TLS{JA4: "t13d1517h2_8daaf6152771_b0da82dd1658"}})
+	if fresh.ID != resumed.ID {
+		t.Errorf("a resumed handshake changed the ID: %s vs %s", fresh.ID, resumed.ID)
+	}
+	// A GREASE setting does not.
+	a := h.DNA(&hs, &Input{H2: &fingerprint.H2{Akamai: "1:65536;2:0;4:6291456|15663105|0|m,a,s,p"}})
+	b := h.DNA(&hs, &Input{H2: &fingerprint.H2{Akamai: "1:65536;2:0;31386:73;4:6291456|15663105|0|m,a,s,p"}})
+	if a.ID != b.ID {
+		t.Errorf("a GREASE setting changed the ID: %s vs %s", a.ID, b.ID)
+	}
+}
+
+func TestCaseStyle(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		proto string
+		names []string
+		want  byte
+	}{
+		{"chrome_h1", "h1", []string{"Host", "Connection", "sec-ch-ua", "sec-ch-ua-mobile", "User-Agent", "Sec-Fetch-Site"}, 'c'},
+		{"curl", "h1", []string{"Host", "User-Agent", "Accept"}, 'T'},
+		{"undici", "h1", []string{"host", "connection", "accept", "sec-fetch-mode"}, 'l'},
+		{"mixed", "h1", []string{"Host", "user-agent", "X-API-KEY"}, 'm'},
+		{"go_canonical_hints", "h1", []string{"Host", "Sec-Ch-Ua"}, 'T'},
+		{"h2", "h2", []string{"user-agent"}, 'l'},
+		{"digits", "h1", []string{"X-1", "Host"}, 'T'},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CaseStyle(tc.proto, tc.names); got != tc.want {
+				t.Errorf("CaseStyle(%s, %q) = %c, want %c", tc.proto, tc.names, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestStableJA4(t *testing.T) {
+	for in, want := range map[string]string{
+		"t13d1516h2_8daaf6152771_02713d6af862": "t13d15h2_8daaf6152771",
+		"t13i131000_f57a46bbacb6_ab7e3b40a677": "t13i1300_f57a46bbacb6",
+		"short":                                "short",
+	} {
+		if got := stableJA4(in); got != want {
+			t.Errorf("stableJA4(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDNADoesNotAllocateWhenCached(t *testing.T) {
+	h := NewHasher()
+	var hs headers.Set
+	hs.Read(request(chrome).Header)
+	in := &Input{Protocol: "h1", Order: []string{"Host", "User-Agent", "Accept"}}
+	h.DNA(&hs, in)
+	if n := testing.AllocsPerRun(100, func() { h.DNA(&hs, in) }); n != 0 {
+		t.Errorf("DNA allocates %v times for a cached profile, want 0", n)
 	}
 }

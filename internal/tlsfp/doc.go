@@ -7,12 +7,17 @@
 //     complete ClientHello has gone by, and then passes reads straight through.
 //     [ParseClientHello] parses such bytes, reassembling a hello split over several TLS
 //     records. Fingerprints from raw bytes are exact, and they exist even for hellos that
-//     crypto/tls later rejects.
+//     crypto/tls refuses to parse (a duplicate extension, a server name with a trailing
+//     dot), which never reach GetConfigForClient.
 //   - A *tls.ClientHelloInfo, as GetConfigForClient receives it ([FromClientHelloInfo]).
 //     It needs no wrapping, and its JA4 is exact. Its JA3 is exact except for one field:
 //     crypto/tls does not expose the legacy client_version when the supported_versions
 //     extension is present, so JA3 then assumes 771 (TLS 1.2, which RFC 8446 requires
 //     TLS 1.3 clients to send) and [Fingerprint.JA3VersionAssumed] says so.
+//
+// The two can differ in one deployment: when the server holds Encrypted Client Hello
+// keys, the Tee sees the outer hello that is on the wire, while crypto/tls hands
+// GetConfigForClient the decrypted inner one.
 //
 // Everything in a ClientHello is chosen by the client. A fingerprint says which TLS stack
 // the client claims to be through its behaviour; a capable client can imitate another.

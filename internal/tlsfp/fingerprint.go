@@ -30,10 +30,11 @@ type Fingerprint struct {
 	JA3N string
 	// JA3NHash is the MD5 of JA3N, in lowercase hex.
 	JA3NHash string
-	// JA3VersionAssumed reports that the first JA3 field is not the legacy version the
-	// client sent, which crypto/tls does not expose: FromClientHelloInfo assumes 771
-	// when the supported_versions extension is present. It is never set for a
-	// fingerprint of raw bytes.
+	// JA3VersionAssumed reports that the first JA3 field (and so JA3, JA3N and their
+	// hashes) rests on an assumed legacy version, because crypto/tls does not expose
+	// the one the client sent: FromClientHelloInfo assumes 771 when the
+	// supported_versions extension is present (see FromClientHelloInfo for two rarer
+	// cases). It is never set for a fingerprint of raw bytes.
 	JA3VersionAssumed bool
 }
 
@@ -65,10 +66,13 @@ func (h *ClientHello) Fingerprint() Fingerprint {
 // as crypto/tls sets it since Go 1.24; a ClientHelloInfo built by hand without it has no
 // extensions, so no SNI, ALPN or supported_versions for JA4.
 //
-// JA4 equals that of the raw hello, except that a hello without supported_versions
-// whose legacy version is not TLS 1.0 to 1.3 gets version "00" or "13": crypto/tls
-// replaces such a version with a list derived from it. JA3 assumes the legacy version
-// (see Fingerprint.JA3VersionAssumed). A nil chi has the zero Fingerprint.
+// JA4 equals that of the raw hello, except for a hello without supported_versions whose
+// legacy version is not TLS 1.0 to 1.3: crypto/tls replaces that version with a list
+// derived from it, so SSL 3.0 gets "00" instead of "s3" and a version above TLS 1.3 gets
+// "13" instead of "00". JA3's version is assumed (Fingerprint.JA3VersionAssumed): 771
+// when supported_versions is present, as RFC 8446 requires TLS 1.3 clients to send; 772
+// for a legacy version of TLS 1.3 or above without it; 768 when crypto/tls reports no
+// versions (a legacy version below TLS 1.0). A nil chi has the zero Fingerprint.
 func FromClientHelloInfo(chi *tls.ClientHelloInfo) Fingerprint {
 	if chi == nil {
 		return Fingerprint{}
@@ -180,10 +184,10 @@ func (v *helloView) fingerprint() Fingerprint {
 
 	var stack [1536]byte
 	b := stack[:0]
-	var f [8]span // JA4, JA4R, JA4O, JA4RO, JA3, JA3Hash, JA3N, JA3NHash
+	var ja4, ja4r, ja4o, ja4ro, ja3, ja3Hash, ja3n, ja3nHash span
 
 	// JA4_ro, and the original-order lists that JA4_o hashes.
-	f[3].start = len(b)
+	ja4ro.start = len(b)
 	b = append(b, a[:]...)
 	b = append(b, '_')
 	oc := span{start: len(b)}
@@ -194,18 +198,18 @@ func (v *helloView) fingerprint() Fingerprint {
 	b = appendHex(b, exts)
 	b = appendSigalgs(b, sigalgs)
 	oe.end = len(b)
-	f[3].end = len(b)
+	ja4ro.end = len(b)
 
 	// JA3 in the original extension order, before the lists are sorted in place.
 	var ja3Exts span
-	f[4], ja3Exts, b = v.appendJA3(b, ciphers, exts)
-	f[5], b = appendMD5(b, f[4])
+	ja3, ja3Exts, b = v.appendJA3(b, ciphers, exts)
+	ja3Hash, b = appendMD5(b, ja3)
 
 	slices.Sort(ciphers)
 	slices.Sort(exts)
 
 	// JA4_r, and the sorted lists that JA4 hashes.
-	f[1].start = len(b)
+	ja4r.start = len(b)
 	b = append(b, a[:]...)
 	b = append(b, '_')
 	sc := span{start: len(b)}
@@ -226,33 +230,33 @@ func (v *helloView) fingerprint() Fingerprint {
 	}
 	b = appendSigalgs(b, sigalgs)
 	se.end = len(b)
-	f[1].end = len(b)
+	ja4r.end = len(b)
 
 	// JA3N is JA3 with the extension field replaced by the sorted one.
-	f[6].start = len(b)
-	b = append(b, b[f[4].start:ja3Exts.start]...)
+	ja3n.start = len(b)
+	b = append(b, b[ja3.start:ja3Exts.start]...)
 	b = appendDecimal(b, exts)
-	b = append(b, b[ja3Exts.end:f[4].end]...)
-	f[6].end = len(b)
-	f[7], b = appendMD5(b, f[6])
+	b = append(b, b[ja3Exts.end:ja3.end]...)
+	ja3n.end = len(b)
+	ja3nHash, b = appendMD5(b, ja3n)
 
 	// Both hashed forms use the same empty-list rule: b is zeros when there are no
 	// ciphers, c when the sorted list without SNI and ALPN is empty and there are no
 	// signature algorithms (FoxIO's reference implementation, python/ja4.py).
 	emptyC := n == 0 && len(sigalgs) == 0
-	f[0], b = appendJA4(b, a, sc, se, len(ciphers) == 0, emptyC)
-	f[2], b = appendJA4(b, a, oc, oe, len(ciphers) == 0, emptyC)
+	ja4, b = appendJA4(b, a, sc, se, len(ciphers) == 0, emptyC)
+	ja4o, b = appendJA4(b, a, oc, oe, len(ciphers) == 0, emptyC)
 
 	s := string(b)
 	return Fingerprint{
-		JA4:               f[0].of(s),
-		JA4R:              f[1].of(s),
-		JA4O:              f[2].of(s),
-		JA4RO:             f[3].of(s),
-		JA3:               f[4].of(s),
-		JA3Hash:           f[5].of(s),
-		JA3N:              f[6].of(s),
-		JA3NHash:          f[7].of(s),
+		JA4:               ja4.of(s),
+		JA4R:              ja4r.of(s),
+		JA4O:              ja4o.of(s),
+		JA4RO:             ja4ro.of(s),
+		JA3:               ja3.of(s),
+		JA3Hash:           ja3Hash.of(s),
+		JA3N:              ja3n.of(s),
+		JA3NHash:          ja3nHash.of(s),
 		JA3VersionAssumed: v.legacyAssumed,
 	}
 }

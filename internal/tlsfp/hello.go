@@ -85,6 +85,14 @@ type ClientHello struct {
 // from the wire (record headers included; a hello split over several handshake records
 // is reassembled) or a bare handshake message starting with its type byte (1). Bytes
 // after the hello are ignored. Errors wrap ErrTruncated, ErrTooLarge or ErrMalformed.
+//
+// Every record up to the end of the hello must be a non-empty handshake record of at
+// most 16 KiB. (crypto/tls also skips warning alerts there; ParseClientHello does not.)
+// Within the message it accepts every ClientHello that crypto/tls accepts, and more: it
+// checks the framing of the message, of the extension block and of the payloads of the
+// extensions it decodes (the fields of ClientHello), but not the other payloads, and it
+// allows empty lists, a long session ID and duplicate extensions, all of which a
+// fingerprint should still describe.
 func ParseClientHello(b []byte) (*ClientHello, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: empty input", ErrTruncated)

@@ -383,3 +383,26 @@ func TestParseMatchesCryptoTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestHellosCryptoTLSRefuses checks the package doc's claim: hellos that crypto/tls
+// refuses to parse never reach GetConfigForClient, but ParseClientHello reads them.
+func TestHellosCryptoTLSRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		exts []ext
+	}{
+		{"duplicate_extension", []ext{sniExt("a.example"), emptyExt(0x0017), emptyExt(0x0017)}},
+		{"server_name_trailing_dot", []ext{sniExt("a.example.")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			wire := records(helloSpec{version: 0x0303, ciphers: []uint16{0x1301}, exts: tc.exts}.message())
+			if stdlibHello(wire, nil) != nil {
+				t.Error("crypto/tls accepted the hello")
+			}
+			if _, ok := JA4B(mustParse(t, wire).Fingerprint().JA4); !ok {
+				t.Error("no JA4")
+			}
+		})
+	}
+}

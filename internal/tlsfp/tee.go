@@ -9,7 +9,7 @@ import (
 
 // MaxHello is the largest ClientHello message a Tee records: the 4-byte handshake
 // header and a MaxHelloBody body.
-const MaxHello = handshakeHeaderLen + MaxHelloBody
+const MaxHello = 4 + MaxHelloBody
 
 // errPending is what Tee.Hello returns before the hello is complete; a static value so
 // that polling it does not allocate.
@@ -18,11 +18,11 @@ var errPending = fmt.Errorf("%w: the connection has not delivered a complete cli
 // Tee is a net.Conn that records the first ClientHello read through it. Put it below
 // crypto/tls: tls.Server(tee, cfg). It follows the TLS record framing of the bytes that
 // pass and keeps only the handshake message, so it holds at most the cap given to
-// NewTee, however the client splits the hello into records. Once the hello is complete,
-// or the stream turns out not to start with one, or a read fails, it parses what it
-// has, drops its buffer and from then on only passes reads through. It never changes,
-// delays or reorders the bytes, and Write, Close and the deadlines go straight to the
-// wrapped conn.
+// NewTee, however the client splits the hello into records. Once the hello is complete
+// (it is then parsed), or the stream turns out not to start with one, or a read fails,
+// the result of Hello is settled, the buffer dropped, and from then on reads pass
+// straight through. It never changes, delays or reorders the bytes, and Write, Close and
+// the deadlines go straight to the wrapped conn.
 //
 // The zero value is not usable; use NewTee. Read must not be called by more than one
 // goroutine at a time, as crypto/tls never does; every other method, Hello included, is

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vigilhq/vigil/fingerprint"
 	"github.com/vigilhq/vigil/internal/clientip"
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/detect/attack"
@@ -201,7 +202,15 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 	if class.Kind != bot.Unknown {
 		kind = class.Kind.String()
 	}
-	v.DNA = g.dna.FromSet(&hs, class.Name, kind)
+	din := dna.Input{Family: class.Name, Kind: kind}
+	var orderBuf [64]string // the header order, when the connection was observed
+	var order []string
+	if fc := fingerprint.FromContext(r.Context()); fc != nil {
+		var o fingerprint.Observation
+		order, o = fc.Observe(r, orderBuf[:0])
+		din.Source, din.Protocol, din.Pseudo, din.TLS, din.H2 = "connection", o.Protocol, o.Pseudo, o.TLS, o.H2
+	}
+	v.DNA = g.dna.DNA(&hs, order, &din)
 	v.Enrichment.Client, v.Enrichment.ClientKind, v.Enrichment.BotCategory = class.Name, kind, class.Category
 
 	// Hard gates: final, whatever the score.

@@ -29,12 +29,8 @@ type Input struct {
 	// Source is "request", "connection" or "upstream" (see fingerprint.DNA.Source);
 	// empty means "request".
 	Source string
-	// Protocol is "h1" or "h2" when Order is known.
+	// Protocol is "h1" or "h2" when the header order is known.
 	Protocol string
-	// Order is the header names in wire order (raw case for HTTP/1; regular headers
-	// only for HTTP/2), nil when unknown. The DNA may keep it; the caller must not
-	// modify it afterwards.
-	Order []string
 	// Pseudo is the HTTP/2 pseudo-header order as first letters, "m,a,s,p".
 	Pseudo string
 	TLS    *fingerprint.TLS
@@ -76,28 +72,29 @@ func (h *Hasher) FromRequest(r *http.Request, family, kind string) fingerprint.D
 // FromSet is the DNA of a request from its headers alone (middleware mode): presence
 // and value shapes; order, TLS and HTTP/2 unknown.
 func (h *Hasher) FromSet(hs *headers.Set, family, kind string) fingerprint.DNA {
-	return h.DNA(hs, &Input{Family: family, Kind: kind})
+	return h.DNA(hs, nil, &Input{Family: family, Kind: kind})
 }
 
-// DNA assembles the DNA of a request whose headers hs holds and whose other
-// observations in holds. It allocates only for a profile that is not among the last
-// few hundred it saw. (The headers are a separate argument so that a Set on the
-// caller's stack stays there.)
-func (h *Hasher) DNA(hs *headers.Set, in *Input) fingerprint.DNA {
+// DNA assembles the DNA of a request whose headers hs holds, whose header names in
+// wire order are order (raw case for HTTP/1, regular headers only for HTTP/2; nil when
+// unknown), and whose other observations in holds. It allocates only for a profile that
+// is not among the last few hundred it saw, and keeps neither hs nor order. (They are
+// arguments of their own so that the caller's stack buffers stay on the stack.)
+func (h *Hasher) DNA(hs *headers.Set, order []string, in *Input) fingerprint.DNA {
 	d := fingerprint.DNA{Family: in.Family, Kind: in.Kind, Source: in.Source, Presence: hs.Present(),
 		Extra: hs.NumOthers(), TLS: in.TLS, H2: in.H2}
 	if d.Source == "" {
 		d.Source = "request"
 	}
-	key := h.key(hs, in)
+	key := h.key(hs, order, in)
 	slot := &h.entries[key&(cacheSize-1)]
 	e := slot.Load()
-	if e == nil || e.key != key || !sameOrder(e.order, in.Order) {
-		e = newEntry(key, hs, in)
+	if e == nil || e.key != key || !sameOrder(e.order, order) {
+		e = newEntry(key, hs, order, in)
 		slot.Store(e)
 	}
 	d.ID = e.id
-	if in.Order != nil {
+	if order != nil {
 		d.Protocol, d.HeaderOrder, d.HDNA, d.HDNAID = in.Protocol, e.order, e.hdna, e.hdnaID
 	}
 	return d
@@ -106,7 +103,7 @@ func (h *Hasher) DNA(hs *headers.Set, in *Input) fingerprint.DNA {
 // key hashes everything the ID depends on with the per-process seed. Values are
 // combined with a sum of independent per-value hashes where the order of visiting
 // does not matter, and chained where it does.
-func (h *Hasher) key(hs *headers.Set, in *Input) uint64 {
+func (h *Hasher) key(hs *headers.Set, order []string, in *Input) uint64 {
 	var sum uint64
 	for sh := hs.Present() & shaped; sh != 0; sh &= sh - 1 {
 		n := headers.Name(bits.TrailingZeros64(sh))
@@ -120,9 +117,9 @@ func (h *Hasher) key(hs *headers.Set, in *Input) uint64 {
 		}
 	}
 	k := mix(mix(hs.Present(), uint64(min(hs.NumOthers(), 255))), sum)
-	if in.Order != nil {
+	if order != nil {
 		k = mix(k, maphash.String(h.seed, in.Protocol)+1)
-		for _, name := range in.Order {
+		for _, name := range order {
 			k = mix(k, maphash.String(h.seed, name))
 		}
 		k = mix(k, maphash.String(h.seed, in.Pseudo))
@@ -137,13 +134,13 @@ func (h *Hasher) key(hs *headers.Set, in *Input) uint64 {
 }
 
 // newEntry computes the stable ID and the HDNA of in (docs/dna.md).
-func newEntry(key uint64, hs *headers.Set, in *Input) *entry {
+func newEntry(key uint64, hs *headers.Set, order []string, in *Input) *entry {
 	e := &entry{key: key}
 	var b strings.Builder
 	b.WriteString("vigil-dna1\n")
-	if in.Order != nil {
-		e.order = append([]string(nil), in.Order...)
-		e.hdna = HDNA(in.Protocol, in.Pseudo, in.Order)
+	if order != nil {
+		e.order = append([]string(nil), order...)
+		e.hdna = HDNA(in.Protocol, in.Pseudo, order)
 		sum := sha256.Sum256([]byte(e.hdna))
 		e.hdnaID = "ho1-" + hex.EncodeToString(sum[:6])
 		b.WriteString("o=" + e.hdna + "\n")

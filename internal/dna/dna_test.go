@@ -158,9 +158,8 @@ func TestIDFollowsTheDocumentedRecord(t *testing.T) {
 	r := request(map[string]string{"User-Agent": "curl/8.5.0", "Accept": "*/*"})
 	var hs headers.Set
 	hs.Read(r.Header)
-	in := &Input{Protocol: "h1", Order: []string{"Host", "User-Agent", "Accept"},
-		TLS: &fingerprint.TLS{JA4: "t13d3112h1_e8f1e7e78f70_b26ce05bbdd6"}}
-	got := NewHasher().DNA(&hs, in)
+	in := &Input{Protocol: "h1", TLS: &fingerprint.TLS{JA4: "t13d3112h1_e8f1e7e78f70_b26ce05bbdd6"}}
+	got := NewHasher().DNA(&hs, []string{"Host", "User-Agent", "Accept"}, in)
 	record := "vigil-dna1\n" +
 		"o=hdna1:h1:T:-:Host,User-Agent,Accept\n" +
 		"v=100001+0\n" + // Accept (bit 0) and User-Agent (bit 20)
@@ -185,39 +184,44 @@ func TestOrderTLSAndH2ShapeTheID(t *testing.T) {
 	r := request(chrome)
 	var hs headers.Set
 	hs.Read(r.Header)
-	base := h.DNA(&hs, &Input{})
+	base := h.DNA(&hs, nil, &Input{})
 	if base.HeaderOrder != nil || base.HDNA != "" || base.Protocol != "" {
 		t.Errorf("order reported without a tap: %+v", base)
 	}
 	seen := map[string]string{base.ID: "request only"}
-	for name, in := range map[string]*Input{
-		"h1_order":       {Protocol: "h1", Order: []string{"Host", "User-Agent"}},
-		"h1_other_order": {Protocol: "h1", Order: []string{"User-Agent", "Host"}},
-		"h1_other_case":  {Protocol: "h1", Order: []string{"host", "user-agent"}},
-		"h2_order":       {Protocol: "h2", Order: []string{"user-agent"}, Pseudo: "m,a,s,p"},
-		"h2_pseudo":      {Protocol: "h2", Order: []string{"user-agent"}, Pseudo: "m,p,s,a"},
-		"tls":            {TLS: &fingerprint.TLS{JA4: "t13d1516h2_8daaf6152771_02713d6af862"}},
-		"tls_other":      {TLS: &fingerprint.TLS{JA4: "t13d1812h1_85036bcba153_b26ce05bbdd6"}},
-		"h2":             {H2: &fingerprint.H2{Akamai: "1:65536;2:0|15663105|0|m,a,s,p"}},
+	type input struct {
+		order []string
+		in    Input
+	}
+	for name, tc := range map[string]input{
+		"h1_order":       {[]string{"Host", "User-Agent"}, Input{Protocol: "h1"}},
+		"h1_other_order": {[]string{"User-Agent", "Host"}, Input{Protocol: "h1"}},
+		"h1_other_case":  {[]string{"host", "user-agent"}, Input{Protocol: "h1"}},
+		"h2_order":       {[]string{"user-agent"}, Input{Protocol: "h2", Pseudo: "m,a,s,p"}},
+		"h2_pseudo":      {[]string{"user-agent"}, Input{Protocol: "h2", Pseudo: "m,p,s,a"}},
+		"tls":            {nil, Input{TLS: &fingerprint.TLS{JA4: "t13d1516h2_8daaf6152771_02713d6af862"}}},
+		"tls_other":      {nil, Input{TLS: &fingerprint.TLS{JA4: "t13d1812h1_85036bcba153_b26ce05bbdd6"}}},
+		"h2":             {nil, Input{H2: &fingerprint.H2{Akamai: "1:65536;2:0|15663105|0|m,a,s,p"}}},
 	} {
-		d := h.DNA(&hs, in)
+		in := &tc.in
+		d := h.DNA(&hs, tc.order, in)
 		if other, ok := seen[d.ID]; ok {
 			t.Errorf("%s has the same ID as %s: %s", name, other, d.ID)
 		}
 		seen[d.ID] = name
-		if again := h.DNA(&hs, in); again.ID != d.ID || again.HDNA != d.HDNA {
+		if again := h.DNA(&hs, tc.order, in); again.ID != d.ID || again.HDNA != d.HDNA {
 			t.Errorf("%s: a second look-up gave %+v, first %+v", name, again, d)
 		}
 	}
 	// Resumption changes the extension count and JA4_c, not the stable part.
-	fresh := h.DNA(&hs, &Input{TLS: &fingerprint.TLS{JA4: "t13d1516h2_8daaf6152771_02713d6af862"}})
-	resumed := h.DNA(&hs, &Input{TLS: &fingerprint.TLS{JA4: "t13d1517h2_8daaf6152771_b0da82dd1658"}})
+	fresh := h.DNA(&hs, nil, &Input{TLS: &fingerprint.TLS{JA4: "t13d1516h2_8daaf6152771_02713d6af862"}})
+	resumed := h.DNA(&hs, nil, &Input{TLS: &fingerprint.TLS{JA4: "t13d1517h2_8daaf6152771_b0da82dd1658"}})
 	if fresh.ID != resumed.ID {
 		t.Errorf("a resumed handshake changed the ID: %s vs %s", fresh.ID, resumed.ID)
 	}
 	// A GREASE setting does not.
-	a := h.DNA(&hs, &Input{H2: &fingerprint.H2{Akamai: "1:65536;2:0;4:6291456|15663105|0|m,a,s,p"}})
-	b := h.DNA(&hs, &Input{H2: &fingerprint.H2{Akamai: "1:65536;2:0;31386:73;4:6291456|15663105|0|m,a,s,p"}})
+	a := h.DNA(&hs, nil, &Input{H2: &fingerprint.H2{Akamai: "1:65536;2:0;4:6291456|15663105|0|m,a,s,p"}})
+	b := h.DNA(&hs, nil, &Input{H2: &fingerprint.H2{Akamai: "1:65536;2:0;31386:73;4:6291456|15663105|0|m,a,s,p"}})
 	if a.ID != b.ID {
 		t.Errorf("a GREASE setting changed the ID: %s vs %s", a.ID, b.ID)
 	}
@@ -262,9 +266,10 @@ func TestDNADoesNotAllocateWhenCached(t *testing.T) {
 	h := NewHasher()
 	var hs headers.Set
 	hs.Read(request(chrome).Header)
-	in := &Input{Protocol: "h1", Order: []string{"Host", "User-Agent", "Accept"}}
-	h.DNA(&hs, in)
-	if n := testing.AllocsPerRun(100, func() { h.DNA(&hs, in) }); n != 0 {
+	in := &Input{Protocol: "h1"}
+	order := []string{"Host", "User-Agent", "Accept"}
+	h.DNA(&hs, order, in)
+	if n := testing.AllocsPerRun(100, func() { h.DNA(&hs, order, in) }); n != 0 {
 		t.Errorf("DNA allocates %v times for a cached profile, want 0", n)
 	}
 }

@@ -1,0 +1,283 @@
+package fingerprint
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/internal/selfsigned"
+	"github.com/vigilhq/vigil/internal/tlsfp"
+)
+
+// seen is what the test handler reports about each request.
+type seen struct {
+	Order    []string `json:"order"`
+	Protocol string   `json:"protocol"`
+	Pseudo   string   `json:"pseudo"`
+	TLS      *TLS     `json:"tls"`
+	H2       *H2      `json:"h2"`
+	HasTLS   bool     `json:"has_tls"`
+	Proto    string   `json:"proto"`
+}
+
+func reportHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		order, o := FromContext(r.Context()).Observe(r, nil)
+		_ = json.NewEncoder(w).Encode(seen{Order: order, Protocol: o.Protocol, Pseudo: o.Pseudo, TLS: o.TLS, H2: o.H2,
+			HasTLS: r.TLS != nil, Proto: r.Proto})
+	})
+}
+
+// startServer runs a Server on loopback and returns its address and the pool that
+// trusts its certificate. chi, when not nil, receives the JA4 crypto/tls reported.
+func startServer(t *testing.T, s *Server, chi chan<- string) (string, *x509.CertPool) {
+	t.Helper()
+	cert, err := selfsigned.Certificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+	if chi != nil {
+		cfg.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+			chi <- tlsfp.FromClientHelloInfo(h).JA4
+			return nil, nil
+		}
+	}
+	if s.HTTP == nil {
+		s.HTTP = &http.Server{Handler: reportHandler(), ReadHeaderTimeout: 5 * time.Second}
+	}
+	s.HTTP.TLSConfig = cfg
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-served; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve returned %v, want ErrServerClosed", err)
+		}
+	})
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Leaf)
+	return ln.Addr().String(), pool
+}
+
+func get(t *testing.T, c *http.Client, url string, header map[string]string) seen {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s seen
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestServerObservesHTTP1AndHTTP2(t *testing.T) {
+	chi := make(chan string, 16)
+	addr, pool := startServer(t, &Server{}, chi)
+	port := addr[strings.LastIndexByte(addr, ':'):]
+	url := "https://localhost" + port + "/p?q=1"
+
+	t.Run("go_http1", func(t *testing.T) {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, Protocols: new(http.Protocols)}
+		tr.Protocols.SetHTTP1(true)
+		defer tr.CloseIdleConnections()
+		c := &http.Client{Transport: tr}
+		for i := range 3 { // keep-alive: every request on the connection gets its order
+			s := get(t, c, url, map[string]string{"X-Zed": "1", "X-Abc": "2"})
+			want := []string{"Host", "User-Agent", "X-Abc", "X-Zed", "Accept-Encoding"}
+			if s.Protocol != "h1" || strings.Join(s.Order, ",") != strings.Join(want, ",") {
+				t.Errorf("request %d: protocol %q order %q, want h1 %q", i, s.Protocol, s.Order, want)
+			}
+			if !s.HasTLS || s.TLS == nil || !s.TLS.Exact || s.H2 != nil {
+				t.Errorf("request %d: %+v", i, s)
+			}
+			if i == 0 {
+				if got := <-chi; s.TLS.JA4 != got {
+					t.Errorf("raw JA4 %s, crypto/tls's ClientHelloInfo gives %s", s.TLS.JA4, got)
+				}
+			}
+		}
+	})
+	t.Run("go_http2", func(t *testing.T) {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+		defer tr.CloseIdleConnections()
+		c := &http.Client{Transport: tr}
+		var wg sync.WaitGroup
+		results := make([]seen, 4)
+		for i := range results { // concurrent streams on one connection
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = get(t, c, url+"&n="+string(rune('a'+i)), map[string]string{"X-Stream": "1"})
+			}()
+		}
+		wg.Wait()
+		for i, s := range results {
+			if s.Protocol != "h2" || s.Proto != "HTTP/2.0" || s.Pseudo != "a,m,p,s" || !s.HasTLS {
+				t.Errorf("stream %d: %+v", i, s)
+				continue
+			}
+			if !contains(s.Order, "x-stream") || !contains(s.Order, "user-agent") || !contains(s.Order, "accept-encoding") {
+				t.Errorf("stream %d: order %q", i, s.Order)
+			}
+			if s.H2 == nil || !strings.HasSuffix(s.H2.Akamai, "|a,m,p,s") || len(s.H2.Hash) != 32 {
+				t.Errorf("stream %d: h2 %+v", i, s.H2)
+			}
+			if s.TLS == nil || !strings.HasPrefix(s.TLS.JA4, "t13d") || s.TLS.JA4[8:10] != "h2" {
+				t.Errorf("stream %d: tls %+v", i, s.TLS)
+			}
+		}
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// A client that opens a connection and sends nothing holds a handshake slot until
+// the handshake timeout, and never stalls other clients' connections.
+func TestServerSlowHandshakeDoesNotBlockAccept(t *testing.T) {
+	addr, pool := startServer(t, &Server{HandshakeTimeout: 300 * time.Millisecond, MaxHandshakes: 2}, nil)
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	// Half a ClientHello record header, then silence.
+	if _, err := idle.Write([]byte{0x16, 0x03}); err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}
+	defer tr.CloseIdleConnections()
+	s := get(t, &http.Client{Transport: tr, Timeout: 5 * time.Second}, "https://"+addr+"/", nil)
+	if s.TLS == nil {
+		t.Errorf("second client not observed: %+v", s)
+	}
+	// The server gives up on the silent client at the deadline.
+	_ = idle.SetReadDeadline(time.Now().Add(3 * time.Second))
+	start := time.Now()
+	if _, err := io.ReadAll(idle); err != nil && !errors.Is(err, io.EOF) {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("the server kept a silent connection open for %v", time.Since(start))
+		}
+	}
+}
+
+// In server-config mode the owner keeps http.Server and its TLS: JA4 comes from
+// ClientHelloInfo, HTTP/2 is tapped, and HTTP/1 over TLS has no order.
+func TestInstrument(t *testing.T) {
+	cert, err := selfsigned.Certificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: reportHandler(), ReadHeaderTimeout: 5 * time.Second,
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
+	if err := Instrument(srv); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Leaf)
+	url := "https://localhost" + ln.Addr().String()[strings.LastIndexByte(ln.Addr().String(), ':'):] + "/"
+
+	h2 := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	defer h2.CloseIdleConnections()
+	s := get(t, &http.Client{Transport: h2}, url, nil)
+	if s.Protocol != "h2" || s.Pseudo != "a,m,p,s" || s.H2 == nil || s.TLS == nil || s.TLS.Exact || !s.HasTLS {
+		t.Errorf("h2: %+v", s)
+	}
+	if s.TLS != nil && s.TLS.JA4[8:10] != "h2" {
+		t.Errorf("h2: JA4 %s does not offer h2", s.TLS.JA4)
+	}
+
+	h1 := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, Protocols: new(http.Protocols)}
+	h1.Protocols.SetHTTP1(true)
+	defer h1.CloseIdleConnections()
+	s = get(t, &http.Client{Transport: h1}, url, nil)
+	if s.Order != nil || s.Protocol != "" || s.TLS == nil || s.TLS.JA4 == "" || s.H2 != nil {
+		t.Errorf("h1 over TLS: %+v; want JA4 and no order", s)
+	}
+}
+
+// Behind a TLS-terminating balancer, WrapListener records plaintext HTTP/1 order.
+func TestWrapListener(t *testing.T) {
+	srv := &http.Server{Handler: reportHandler(), ReadHeaderTimeout: 5 * time.Second}
+	if err := Instrument(srv); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(WrapListener(ln)) }()
+	defer srv.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "GET /a HTTP/1.1\r\nhost: x\r\nuser-agent: t\r\nX-Mixed-Case: 1\r\n\r\n"+
+		"GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	body, _ := io.ReadAll(c)
+	var got []seen
+	for _, part := range strings.Split(string(body), "HTTP/1.1 200 OK")[1:] {
+		i := strings.Index(part, "{")
+		var s seen
+		if err := json.NewDecoder(strings.NewReader(part[i:])).Decode(&s); err != nil {
+			t.Fatalf("%v in %q", err, part)
+		}
+		got = append(got, s)
+	}
+	if len(got) != 2 || strings.Join(got[0].Order, ",") != "host,user-agent,X-Mixed-Case" ||
+		strings.Join(got[1].Order, ",") != "Host,Connection" || got[0].TLS != nil {
+		t.Errorf("pipelined plaintext requests: %+v", got)
+	}
+}
+
+// Pure middleware: a request that did not come through an observed connection has
+// no Conn, and Observe on it reports the order unknown.
+func TestMiddlewareModeOrderUnknown(t *testing.T) {
+	r, _ := http.NewRequest(http.MethodGet, "http://x/", nil)
+	c := FromContext(r.Context())
+	if c != nil {
+		t.Fatalf("Conn %v in a plain request", c)
+	}
+	if order, o := c.Observe(r, nil); order != nil || o != (Observation{}) {
+		t.Errorf("Observe on a nil Conn = %q, %+v", order, o)
+	}
+}

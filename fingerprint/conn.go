@@ -17,7 +17,7 @@ import (
 // FromContext finds it. A Conn is safe for concurrent use by the requests of its
 // connection. The zero value observed nothing.
 type Conn struct {
-	tls   *TLS               // immutable once the handshake is done; nil when not seen
+	tls   *TLS                 // immutable once the handshake is done; nil when not seen
 	state *tls.ConnectionState // the negotiated state, for HTTP/2 requests whose r.TLS is nil
 	h1    *h1tap.Tap
 	h2    *h2tap.Tap

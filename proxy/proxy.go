@@ -71,6 +71,9 @@ type Config struct {
 	// responses of unknown length, which are flushed after every write. It must not be
 	// negative.
 	FlushInterval time.Duration `json:"flush_interval,omitempty" yaml:"flush_interval,omitempty"`
+	// DNAHeaders names the headers that carry the client's DNA to the upstream.
+	// Whatever the client sent under those names is always removed first.
+	DNAHeaders DNAHeaders `json:"dna_headers,omitzero" yaml:"dna_headers,omitempty"`
 
 	// Transport sends requests to the upstream. Nil means a transport of the Proxy's
 	// own, configured like http.DefaultTransport; CloseIdleConnections closes its idle
@@ -79,6 +82,73 @@ type Config struct {
 	// Logger receives upstream errors, with the request ID. Nil means they are
 	// discarded.
 	Logger *slog.Logger `json:"-" yaml:"-"`
+}
+
+// DNAHeaders names the request headers in which the proxy tells the upstream who the
+// client is (fingerprint.DNA). An empty name means the default; a header whose value is
+// unknown for a request is not sent.
+type DNAHeaders struct {
+	// ID carries the DNA ID. Default "X-Vigil-Dna".
+	ID string `json:"id,omitempty" yaml:"id,omitempty"`
+	// Client carries the client family and kind, "chrome; browser". Default
+	// "X-Vigil-Client".
+	Client string `json:"client,omitempty" yaml:"client,omitempty"`
+	// JA4 carries the TLS JA4 fingerprint. Default "X-Vigil-Ja4".
+	JA4 string `json:"ja4,omitempty" yaml:"ja4,omitempty"`
+	// JA3 carries the JA3 hash. Default "X-Vigil-Ja3".
+	JA3 string `json:"ja3,omitempty" yaml:"ja3,omitempty"`
+	// H2 carries the Akamai HTTP/2 fingerprint. Default "X-Vigil-H2".
+	H2 string `json:"h2,omitempty" yaml:"h2,omitempty"`
+	// HDNA carries Vigil's header fingerprint ID. Default "X-Vigil-Hdna".
+	HDNA string `json:"hdna,omitempty" yaml:"hdna,omitempty"`
+	// Off sends none of them (inbound copies are still removed).
+	Off bool `json:"off,omitempty" yaml:"off,omitempty"`
+}
+
+// names returns the header names in canonical form, defaults filled in.
+func (d DNAHeaders) names() dnaNames {
+	or := func(v, def string) string {
+		if v == "" {
+			return def
+		}
+		return http.CanonicalHeaderKey(v)
+	}
+	return dnaNames{id: or(d.ID, "X-Vigil-Dna"), client: or(d.Client, "X-Vigil-Client"), ja4: or(d.JA4, "X-Vigil-Ja4"),
+		ja3: or(d.JA3, "X-Vigil-Ja3"), h2: or(d.H2, "X-Vigil-H2"), hdna: or(d.HDNA, "X-Vigil-Hdna"), off: d.Off}
+}
+
+type dnaNames struct {
+	id, client, ja4, ja3, h2, hdna string
+	off                            bool
+}
+
+// set removes the client's copies of the DNA headers from h, then writes the DNA of
+// the verdict v (nil when the request did not pass the guard).
+func (n dnaNames) set(h http.Header, v *vigil.Verdict) {
+	for _, name := range []string{n.id, n.client, n.ja4, n.ja3, n.h2, n.hdna} {
+		delete(h, name)
+	}
+	if n.off || v == nil {
+		return
+	}
+	d := v.DNA
+	put := func(name, val string) {
+		if val != "" {
+			h[name] = []string{val}
+		}
+	}
+	put(n.id, d.ID)
+	if d.Family != "" {
+		put(n.client, d.Family+"; "+d.Kind)
+	}
+	put(n.hdna, d.HDNAID)
+	if d.TLS != nil {
+		put(n.ja4, d.TLS.JA4)
+		put(n.ja3, d.TLS.JA3)
+	}
+	if d.H2 != nil {
+		put(n.h2, d.H2.Akamai)
+	}
 }
 
 // Proxy is an http.Handler that answers health checks and sends every other request
@@ -103,6 +173,7 @@ func New(g *vigil.Guard, cfg Config) (*Proxy, error) {
 		return nil, err
 	}
 	target, _ := parseUpstream(cfg.Upstream) // checked by Validate
+	dna := cfg.DNAHeaders.names()
 	p := &Proxy{health: cfg.HealthPath, log: cfg.Logger}
 	if p.health == "" {
 		p.health = "/healthz"
@@ -122,6 +193,7 @@ func New(g *vigil.Guard, cfg Config) (*Proxy, error) {
 				pr.Out.Host = pr.In.Host
 			}
 			setForwarded(pr)
+			dna.set(pr.Out.Header, vigil.VerdictFrom(pr.In.Context()))
 		},
 		ModifyResponse: func(res *http.Response) error {
 			// The guard already set these on the response; an upstream that echoes

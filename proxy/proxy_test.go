@@ -605,3 +605,52 @@ func TestEarlyHintsKeepGuardHeaders(t *testing.T) {
 		t.Errorf("final response headers %v, want one X-Request-Id and X-Vigil-Action: allow", res.Header)
 	}
 }
+
+// The proxy tells the upstream the client's DNA, and a client cannot forge it.
+func TestDNAHeaders(t *testing.T) {
+	got := make(chan http.Header, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+	}))
+	defer up.Close()
+	forged := map[string]string{"X-Vigil-Dna": "d1-forged", "X-Vigil-Ja4": "t13d1516h2_8daaf6152771_02713d6af862",
+		"X-Vigil-Client": "forged; library", "X-Vigil-H2": "forged", "X-My-Dna": "forged"}
+
+	for _, tc := range []struct {
+		name string
+		cfg  proxy.DNAHeaders
+		id   string // the header that must carry the DNA ID
+	}{
+		{"defaults", proxy.DNAHeaders{}, "X-Vigil-Dna"},
+		{"renamed", proxy.DNAHeaders{ID: "x-my-dna"}, "X-My-Dna"},
+		{"off", proxy.DNAHeaders{Off: true}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := front(t, vigil.Config{}, proxy.Config{Upstream: up.URL, DNAHeaders: tc.cfg})
+			res, _ := do(t, http.MethodGet, srv.URL+"/", forged)
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			h := <-got
+			// Plain HTTP through httptest: no TLS or HTTP/2 fingerprint, so those
+			// headers are absent rather than forged.
+			for _, name := range []string{"X-Vigil-Ja4", "X-Vigil-H2", "X-Vigil-Ja3"} {
+				if v := h.Get(name); v != "" {
+					t.Errorf("%s = %q reached the upstream", name, v)
+				}
+			}
+			if tc.id == "" {
+				if v := h.Get("X-Vigil-Dna"); v != "" {
+					t.Errorf("X-Vigil-Dna = %q with DNA headers off", v)
+				}
+				return
+			}
+			if id := h.Get(tc.id); !strings.HasPrefix(id, "d1-") || len(h.Values(tc.id)) != 1 {
+				t.Errorf("%s = %q, want the guard's DNA ID", tc.id, h.Values(tc.id))
+			}
+			if c := h.Get("X-Vigil-Client"); c != "chrome; browser" {
+				t.Errorf("X-Vigil-Client = %q", c)
+			}
+		})
+	}
+}

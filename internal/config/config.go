@@ -28,6 +28,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +43,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/internal/selfsigned"
 	"github.com/vigilhq/vigil/policy"
 	"github.com/vigilhq/vigil/proxy"
 )
@@ -64,6 +66,11 @@ type Config struct {
 	// reachable from this machine only; use ":8080" or "0.0.0.0:8080" to serve others.
 	// Port 0 picks a free port.
 	Listen string `yaml:"listen"`
+	// TLS makes the proxy terminate TLS itself. It then observes every connection
+	// completely: the ClientHello (JA4, JA3), HTTP/2 settings and each request's
+	// header order, which plain HTTP cannot show the guard. The zero value serves
+	// plain HTTP.
+	TLS TLS `yaml:"tls,omitempty"`
 	// Proxy holds the upstream and the proxy's settings, at the top level of the file.
 	Proxy proxy.Config `yaml:",inline"`
 	// LogLevel is "debug", "info", "warn" or "error". Empty means "info", which shows
@@ -71,6 +78,44 @@ type Config struct {
 	LogLevel string `yaml:"log_level"`
 	// Guard configures the guard. Its zero value is the default guard.
 	Guard vigil.Config `yaml:"guard"`
+}
+
+// TLS is where the proxy's certificate comes from: a certificate and key file pair,
+// or, for development only, a self-signed certificate made at start.
+type TLS struct {
+	// CertFile and KeyFile are PEM files, read at start. Both or neither.
+	CertFile string `yaml:"cert_file,omitempty"`
+	KeyFile  string `yaml:"key_file,omitempty"`
+	// SelfSigned makes a new self-signed certificate for localhost, 127.0.0.1 and ::1
+	// at every start. Clients will not trust it: for development and tests.
+	SelfSigned bool `yaml:"self_signed,omitempty"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" || t.SelfSigned }
+
+// Certificate loads or makes the certificate t describes.
+func (t TLS) Certificate() (tls.Certificate, error) {
+	if t.SelfSigned {
+		return selfsigned.Certificate()
+	}
+	return tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+}
+
+func (t TLS) validate() (key string, err error) {
+	switch {
+	case t.SelfSigned && (t.CertFile != "" || t.KeyFile != ""):
+		return "tls.self_signed", errors.New("cannot be combined with cert_file and key_file")
+	case t.CertFile == "" && t.KeyFile != "":
+		return "tls.cert_file", errors.New("missing: key_file is set")
+	case t.KeyFile == "" && t.CertFile != "":
+		return "tls.key_file", errors.New("missing: cert_file is set")
+	case t.CertFile != "":
+		if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+			return "tls.cert_file", err
+		}
+	}
+	return "", nil
 }
 
 // Override sets one setting from outside the file: from the environment or a flag.
@@ -97,6 +142,16 @@ type setting struct {
 func settings() []setting {
 	return []setting{
 		{"listen", "VIGIL_LISTEN", func(c *Config, v string) error { c.Listen = v; return nil }},
+		{"tls.cert_file", "VIGIL_TLS_CERT", func(c *Config, v string) error { c.TLS.CertFile = v; return nil }},
+		{"tls.key_file", "VIGIL_TLS_KEY", func(c *Config, v string) error { c.TLS.KeyFile = v; return nil }},
+		{"tls.self_signed", "VIGIL_TLS_SELF_SIGNED", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			c.TLS.SelfSigned = b
+			return nil
+		}},
 		{"upstream", "VIGIL_UPSTREAM", func(c *Config, v string) error { c.Proxy.Upstream = v; return nil }},
 		{"log_level", "VIGIL_LOG_LEVEL", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 		{"guard.trusted_proxies", "VIGIL_TRUSTED_PROXIES", func(c *Config, v string) error {
@@ -303,6 +358,9 @@ func (c Config) validate(where func(key string) string) []error {
 	}
 	if _, err := c.Level(); err != nil {
 		add("log_level", errors.New("must be debug, info, warn or error"))
+	}
+	if key, err := c.TLS.validate(); err != nil {
+		add(key, err)
 	}
 	var ipErrs, policyErrs int
 	for i, tp := range c.Guard.TrustedProxies {

@@ -327,9 +327,16 @@ func (t *Tap) fragment(b []byte) {
 		t.decodeBlock(b)
 		return
 	}
-	if len(s.block)+len(b) > t.maxBlock() {
+	n := len(s.block) + len(b)
+	if n > t.maxBlock() {
 		t.fail("header block longer than %d bytes", t.maxBlock())
 		return
+	}
+	if n > cap(s.block) {
+		// Double, but never past the cap: a flood allocates at most twice the cap.
+		grown := make([]byte, len(s.block), min(max(n, 2*cap(s.block), 512), t.maxBlock()))
+		copy(grown, s.block)
+		s.block = grown
 	}
 	s.block = append(s.block, b...)
 }

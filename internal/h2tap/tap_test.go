@@ -80,6 +80,10 @@ var (
 		":method", "GET", ":scheme", "https", ":authority", "shop.example", ":path", "/",
 		"accept", "*/*", "user-agent", "Mozilla/5.0 (Macintosh) Safari/605.1.15",
 	}
+	postWithTrailers = []string{
+		":method", "POST", ":scheme", "https", ":authority", "grpc.example", ":path", "/svc/Method",
+		"content-type", "application/grpc", "te", "trailers", "x-read-body", "1",
+	}
 	chromeWant = req(1, chromeRequest("/")...).withPrio(Priority{Exclusive: true, DependsOn: 0, Weight: 256})
 )
 
@@ -210,13 +214,13 @@ var tapCases = []tapCase{
 		name: "trailers_are_not_requests",
 		build: func(w *wire) {
 			goPreface(w)
-			w.headers(1, hdr{}, goRequest...)
+			w.headers(1, hdr{}, postWithTrailers...)
 			w.data(1, 10, 0)
 			w.headers(1, hdr{endStream: true}, "grpc-status", "0", "x-trailer", "1")
 			w.headers(3, hdr{endStream: true}, curlRequest...)
 		},
-		akamai:  goAkamai,
-		streams: []wantStream{req(1, goRequest...), req(3, curlRequest...)},
+		akamai:  "2:0;4:4194304;5:16384;6:10485760|1073741824|0|m,s,a,p",
+		streams: []wantStream{req(1, postWithTrailers...), req(3, curlRequest...)},
 	},
 	{
 		name: "rapid_reset",

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -32,6 +33,10 @@ func (f *configFlags) register(cmd *cobra.Command) {
 	add("log-level", "log_level", "debug, info, warn or error (default info)")
 	f.keys = append(f.keys, struct{ flag, key string }{"trusted-proxies", "guard.trusted_proxies"})
 	fs.StringSlice("trusted-proxies", nil, "comma-separated `CIDRs` of proxies whose forwarding headers are believed")
+	add("tls-cert", "tls.cert_file", "PEM certificate `file`: terminate TLS and fingerprint every connection (with --tls-key)")
+	add("tls-key", "tls.key_file", "PEM private key `file` for --tls-cert")
+	f.keys = append(f.keys, struct{ flag, key string }{"tls-self-signed", "tls.self_signed"})
+	fs.Bool("tls-self-signed", false, "terminate TLS with a new self-signed certificate for localhost (development only)")
 }
 
 // load loads the configuration as the flags, the environment and the file say.
@@ -43,10 +48,14 @@ func (f *configFlags) load(cmd *cobra.Command, env func(string) (string, bool)) 
 			continue
 		}
 		var v string
-		if k.flag == "trusted-proxies" {
+		switch k.flag {
+		case "trusted-proxies":
 			list, _ := fs.GetStringSlice(k.flag) // registered as a slice above
 			v = strings.Join(list, ",")
-		} else {
+		case "tls-self-signed":
+			b, _ := fs.GetBool(k.flag) // registered as a bool above
+			v = strconv.FormatBool(b)
+		default:
 			v, _ = fs.GetString(k.flag) // registered as a string above
 		}
 		overrides = append(overrides, config.Override{Key: k.key, Value: v, Source: "--" + k.flag})

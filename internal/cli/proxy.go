@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/vigilhq/vigil/fingerprint"
 	"github.com/vigilhq/vigil/policy"
 )
 
@@ -61,17 +63,28 @@ finish for up to --shutdown-timeout, then closes what is left and exits 0.
 			if err != nil {
 				return err // load built the same configuration without error
 			}
+			var cert *tls.Certificate
+			if c.TLS.Enabled() {
+				crt, err := c.TLS.Certificate()
+				if err != nil {
+					return fmt.Errorf("tls: %w", err)
+				}
+				cert = &crt
+			}
 			ln, err := net.Listen("tcp", c.Listen)
 			if err != nil {
 				return err
 			}
-			log.Info("vigil proxy listening", "addr", ln.Addr().String(), "upstream", c.Proxy.Upstream,
+			log.Info("vigil proxy listening", "addr", ln.Addr().String(), "tls", cert != nil, "upstream", c.Proxy.Upstream,
 				"mode", c.Guard.Policy.Mode, "trusted_proxies", append([]string{}, c.Guard.TrustedProxies...))
+			if c.TLS.SelfSigned {
+				log.Warn("serving a self-signed certificate: for development only")
+			}
 			if c.Guard.Policy.Mode == policy.ModeMonitor {
 				log.Info("monitor mode: decisions are logged, not enforced")
 			}
 			defer p.CloseIdleConnections()
-			err = serve(cmd.Context(), ln, p, log, shutdownTimeout)
+			err = serve(cmd.Context(), ln, cert, p, log, shutdownTimeout)
 			log.Info("vigil proxy stopped")
 			return err
 		},
@@ -85,8 +98,9 @@ finish for up to --shutdown-timeout, then closes what is left and exits 0.
 // waits up to timeout for requests in flight, then cancels the contexts of those left
 // (which ends proxied WebSocket connections) and closes their connections. It returns
 // after every handler has returned, with nil, or with the error that stopped the
-// server early.
-func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, timeout time.Duration) error {
+// server early. With a certificate it terminates TLS itself through a
+// fingerprint.Server, which observes every connection (JA4, HTTP/2, header order).
+func serve(ctx context.Context, ln net.Listener, cert *tls.Certificate, h http.Handler, log *slog.Logger, timeout time.Duration) error {
 	// Requests get a context of their own that outlives ctx until shutdown is over, so
 	// that a signal lets them finish; http.Server does not track hijacked connections,
 	// so handlers are counted here.
@@ -104,9 +118,18 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return base },
 	}
+	var server interface {
+		Serve(net.Listener) error
+		Shutdown(context.Context) error
+		Close() error
+	} = srv
+	if cert != nil {
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}}
+		server = &fingerprint.Server{HTTP: srv, Logger: log}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve: %w", err)
 		}
 		return nil
@@ -116,7 +139,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 		log.Info("shutting down", "timeout", timeout.String())
 		sctx, cancel := context.WithTimeout(base, timeout)
 		defer cancel()
-		err := srv.Shutdown(sctx)
+		err := server.Shutdown(sctx)
 		if err == nil {
 			// Shutdown does not track hijacked connections: a proxied WebSocket's
 			// handler is still running. Give such handlers the rest of the timeout.
@@ -131,7 +154,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 		cancelBase()
 		if err != nil {
 			log.Warn("requests still in flight after the shutdown timeout were cut off", "timeout", timeout.String())
-			_ = srv.Close()
+			_ = server.Close()
 		}
 		handlers.wait()
 		return nil

@@ -342,6 +342,9 @@ func (t *Table) compareH2(f *family, ev Evidence) LayerResult {
 		return LayerResult{Layer: LayerH2, Rule: RuleNoEvidence}
 	}
 	g := f.g
+	if len(g.pseudo) == 0 && len(g.settings) == 0 {
+		return LayerResult{Layer: LayerH2, Rule: RuleNoFamilyData}
+	}
 	// Each part disagrees when the table knows it only for other groups.
 	var sStatus, pStatus Status
 	var sOther, pOther string
@@ -379,8 +382,6 @@ func (t *Table) compareH2(f *family, ev Evidence) LayerResult {
 		return LayerResult{Layer: LayerH2, Status: StatusAgree, Rule: RuleH2Settings, Confidence: ConfidenceH2Settings, Value: settings, Observed: f.name}
 	case pStatus == StatusAgree:
 		return LayerResult{Layer: LayerH2, Status: StatusAgree, Rule: RuleH2Pseudo, Confidence: ConfidenceH2Pseudo, Value: pseudo, Observed: f.name}
-	case len(g.pseudo) == 0 && len(g.settings) == 0:
-		return LayerResult{Layer: LayerH2, Rule: RuleNoFamilyData}
 	}
 	if pseudo != "" {
 		return LayerResult{Layer: LayerH2, Rule: RuleNotInTable, Value: pseudo}
@@ -395,6 +396,9 @@ func (t *Table) compareHeaders(f *family, ev Evidence) LayerResult {
 	}
 	names := ev.HeaderNames
 	tms := f.g.templates[p]
+	if len(tms) == 0 {
+		return LayerResult{Layer: LayerHeaders, Rule: RuleNoFamilyData}
+	}
 	// Agreement: a group template matches, whatever the request kind.
 	best, found := 0, false
 	for _, tm := range tms {
@@ -440,9 +444,6 @@ func (t *Table) compareHeaders(f *family, ev Evidence) LayerResult {
 		if cost, ok := tm.match(names); ok && cost == 0 {
 			return LayerResult{Layer: LayerHeaders, Status: StatusDisagree, Rule: RuleHeaderOther, Observed: tm.exact[0].Family}
 		}
-	}
-	if len(tms) == 0 {
-		return LayerResult{Layer: LayerHeaders, Rule: RuleNoFamilyData}
 	}
 	return LayerResult{Layer: LayerHeaders, Rule: RuleNotInTable}
 }

@@ -62,7 +62,7 @@
 //   - tolerantly when every non-optional template name is present, the names the
 //     template lists appear in its order and spelling, each at most once, and at most
 //     [MaxInserted] other names (Cookie, Referer, a custom header, ...) are inserted
-//     anywhere. The cost of a tolerant match is the number of absent optional names
+//     anywhere, no more than the template names present. The cost of a tolerant match is the number of absent optional names
 //     plus the number of inserted ones; lookups return the cheapest templates.
 //
 // HTTP/2 pseudo-header names (starting with ':') are ignored in header orders. A
@@ -74,7 +74,9 @@
 //
 // [Table.Compare] compares three layers of evidence with the family a request claims
 // and returns an [Assessment]. Each layer agrees, disagrees or is unknown; evidence that
-// is absent or not in the table is unknown, never disagreement.
+// is absent or not in the table is unknown, never disagreement, and so is every layer
+// for which the table has no data about the claimed family (its stacks, HTTP/2 values
+// or header templates for the protocol).
 //
 //   - TLS (weight 3): agrees when the JA4 is one of the claimed group's, or when its
 //     JA4_b belongs to a stack the claimed family uses (so resumption and new releases

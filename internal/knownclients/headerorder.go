@@ -3,7 +3,8 @@ package knownclients
 import "strings"
 
 // MaxInserted is the number of names a tolerant header-order match accepts besides the
-// template's own (Cookie, Referer, Cache-Control, a custom header, ...).
+// template's own (Cookie, Referer, Cache-Control, a custom header, ...). A tolerant
+// match also needs at least as many of the template's names as inserted ones.
 const MaxInserted = 6
 
 // A RequestKind says which requests a header template describes, or what the
@@ -144,6 +145,9 @@ func (tm *template) match(names []string) (cost int, ok bool) {
 			return 0, false
 		}
 		absent++
+	}
+	if inserted > len(tm.names)-absent {
+		return 0, false // more of the request is foreign to the template than from it
 	}
 	return inserted + absent, true
 }

@@ -151,7 +151,11 @@ func Parse(data []byte) (*Table, error) {
 			return nil, fmt.Errorf("knownclients: family %q: extend is only valid in an overlay given to Merge", f.Name)
 		}
 	}
-	return build(doc.revision, doc.stacks, doc.families)
+	t, err := build(doc.revision, doc.stacks, doc.families)
+	if err != nil {
+		return nil, fmt.Errorf("knownclients: %w", err)
+	}
+	return t, nil
 }
 
 // Merge returns a new table: t with the overlay laid over it. The overlay has the
@@ -222,7 +226,7 @@ func (t *Table) Merge(overlay []byte) (*Table, error) {
 	}
 	merged, err := build(rev, stacks, families)
 	if err != nil {
-		return nil, fmt.Errorf("merge: %w", err)
+		return nil, fmt.Errorf("knownclients: merge: %w", err)
 	}
 	return merged, nil
 }

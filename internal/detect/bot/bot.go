@@ -97,6 +97,7 @@ const (
 	flagClientHints                   // sends sec-ch-ua over TLS
 	flagFetchMeta                     // sends Sec-Fetch-* over TLS
 	flagBrotli                        // offers br over TLS
+	flagIOS                           // an iOS or iPadOS device
 )
 
 // Resolver performs the DNS look-ups that verify crawlers. *net.Resolver satisfies it.

@@ -100,7 +100,7 @@ func parseBrowser(ua string) (c Class, browserish, clean bool) {
 	switch {
 	case ios:
 		// Every iOS browser uses WebKit's network stack: judge it by the iOS version.
-		c.flags |= flagWebKit
+		c.flags |= flagWebKit | flagIOS
 		v := s.iosMajor*100 + s.iosMinor
 		if s.iosMajor == 0 && c.Name == "safari" {
 			v = s.version*100 + s.versionMinor

@@ -317,3 +317,13 @@ func malformed(ua string) bool {
 	}
 	return false
 }
+
+// OS returns "ios" for a browser on iOS or iPadOS, whose network stack is Safari's
+// whatever the browser, and "" otherwise (the other platforms do not change a
+// browser's network fingerprints).
+func (c Class) OS() string {
+	if c.flags&flagIOS != 0 {
+		return "ios"
+	}
+	return ""
+}

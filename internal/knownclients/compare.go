@@ -395,22 +395,21 @@ func (t *Table) compareHeaders(f *family, ev Evidence) LayerResult {
 		return LayerResult{Layer: LayerHeaders, Rule: RuleNoEvidence}
 	}
 	names := ev.HeaderNames
+	nObs := regularCount(p, names)
 	tms := f.g.templates[p]
 	if len(tms) == 0 {
 		return LayerResult{Layer: LayerHeaders, Rule: RuleNoFamilyData}
 	}
 	// Agreement: a group template matches, whatever the request kind.
-	best, found := 0, false
 	for _, tm := range tms {
-		if cost, ok := tm.match(names); ok && (!found || cost < best) {
-			best, found = cost, true
-		}
-	}
-	if found {
-		if best == 0 {
+		if tm.equal(names, nObs) {
 			return LayerResult{Layer: LayerHeaders, Status: StatusAgree, Rule: RuleHeaderExact, Confidence: ConfidenceHeaderExact, Observed: f.name}
 		}
-		return LayerResult{Layer: LayerHeaders, Status: StatusAgree, Rule: RuleHeaderTolerant, Confidence: ConfidenceHeaderTolerant, Observed: f.name}
+	}
+	for _, tm := range tms {
+		if _, ok := tm.match(names, nObs); ok {
+			return LayerResult{Layer: LayerHeaders, Status: StatusAgree, Rule: RuleHeaderTolerant, Confidence: ConfidenceHeaderTolerant, Observed: f.name}
+		}
 	}
 	// Case: a name the group's binding templates list, spelled otherwise.
 	for _, tm := range tms {
@@ -441,7 +440,7 @@ func (t *Table) compareHeaders(f *family, ev Evidence) LayerResult {
 	}
 	// Another family's template, exactly.
 	for _, tm := range t.templates[p] {
-		if cost, ok := tm.match(names); ok && cost == 0 {
+		if tm.equal(names, nObs) {
 			return LayerResult{Layer: LayerHeaders, Status: StatusDisagree, Rule: RuleHeaderOther, Observed: tm.exact[0].Family}
 		}
 	}

@@ -71,8 +71,23 @@ type template struct {
 	names     []string
 	lower     []string
 	optional  []bool
-	nCore     int
+	nCore     int // names not optional
+	maxObs    int // the most names a tolerant match can have
 	owner     string
+}
+
+// regularCount returns the number of names that are not HTTP/2 pseudo-headers.
+func regularCount(p proto, names []string) int {
+	if p != protoH2 {
+		return len(names)
+	}
+	n := 0
+	for _, name := range names {
+		if !isPseudo(p, name) {
+			n++
+		}
+	}
+	return n
 }
 
 // key identifies templates that match exactly the same name lists.
@@ -108,9 +123,34 @@ func (tm *template) find(n string) int {
 
 func isPseudo(p proto, n string) bool { return p == protoH2 && len(n) > 0 && n[0] == ':' }
 
-// match compares names with the template (see the package documentation). It returns
-// ok with cost 0 for an exact match, ok with the cost of a tolerant match, or !ok.
-func (tm *template) match(names []string) (cost int, ok bool) {
+// equal reports whether names, of which nObs are not pseudo-headers, are exactly the
+// template's names: the same names, spelled the same, in the same order, nothing else.
+func (tm *template) equal(names []string, nObs int) bool {
+	if nObs != len(tm.names) {
+		return false
+	}
+	j := 0
+	for _, n := range names {
+		if isPseudo(tm.proto, n) {
+			continue
+		}
+		if n != tm.names[j] {
+			return false
+		}
+		j++
+	}
+	return true
+}
+
+// match compares names, of which nObs are not pseudo-headers, with the template (see
+// the package documentation). It returns ok with cost 0 for an exact match, ok with the
+// cost of a tolerant match, or !ok.
+func (tm *template) match(names []string, nObs int) (cost int, ok bool) {
+	// A tolerant match has every core name and at most as many inserted names as
+	// template names: nCore <= nObs <= 2 * len(names), and MaxInserted more at most.
+	if nObs < tm.nCore || nObs > tm.maxObs {
+		return 0, false
+	}
 	j := 0 // the next template position
 	inserted, absent := 0, 0
 	for _, n := range names {

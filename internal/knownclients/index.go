@@ -432,6 +432,7 @@ func (h headersDoc) template(owner string) (*template, error) {
 	if tm.nCore == 0 {
 		return nil, errors.New("every name is optional")
 	}
+	tm.maxObs = min(len(tm.names)+MaxInserted, 2*len(tm.names))
 	if got := CaseOf(h.Names); h.Case != got {
 		return nil, fmt.Errorf("case %q: the names are %q", h.Case, got)
 	}

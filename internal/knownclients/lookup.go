@@ -194,15 +194,19 @@ func (t *Table) ByHeaderOrder(proto string, names []string) []Match {
 	if !ok {
 		return nil
 	}
+	nObs := regularCount(p, names)
+	for _, tm := range t.templates[p] {
+		if tm.equal(names, nObs) {
+			return tm.exact
+		}
+	}
 	var best *pubTemplate
 	bestCost, tie := 0, false
 	for _, tm := range t.templates[p] {
-		cost, ok := tm.match(names)
+		cost, ok := tm.match(names, nObs)
 		switch {
-		case !ok:
-			continue
-		case cost == 0:
-			return tm.exact
+		case !ok || cost == 0:
+			continue // cost 0 is an exact match, which the first loop would have found
 		case best == nil || cost < bestCost:
 			best, bestCost, tie = tm, cost, false
 		case cost == bestCost:
@@ -217,7 +221,7 @@ func (t *Table) ByHeaderOrder(proto string, names []string) []Match {
 	}
 	var ms []Match
 	for _, tm := range t.templates[p] {
-		if cost, ok := tm.match(names); ok && cost == bestCost {
+		if cost, ok := tm.match(names, nObs); ok && cost == bestCost {
 			for _, m := range tm.tolerant {
 				ms = addUnique(ms, m)
 			}

@@ -49,12 +49,15 @@ const (
 	numLayers
 )
 
-var layerNames = [...]string{"tls", "h2", "headers"}
-
 // String returns "tls", "h2" or "headers".
 func (l Layer) String() string {
-	if l < numLayers {
-		return layerNames[l]
+	switch l {
+	case LayerTLS:
+		return "tls"
+	case LayerH2:
+		return "h2"
+	case LayerHeaders:
+		return "headers"
 	}
 	return "unknown"
 }
@@ -165,6 +168,9 @@ func (r LayerResult) Reason(family string) string {
 	case RuleNoEvidence:
 		return p + "nothing observed"
 	case RuleNotInTable:
+		if r.Value == "" {
+			return p + "the names match no template"
+		}
 		return p + r.Value + " is not in the table"
 	case RuleNoFamilyData:
 		return p + "the table has no " + r.Layer.String() + " data for " + family
@@ -176,6 +182,9 @@ func (r LayerResult) Reason(family string) string {
 		}
 		return p + "JA4_b " + r.Value + " is the " + r.Observed + " stack; " + family + " uses " + r.Expected
 	case RuleALPN:
+		if r.Value == "00" {
+			return p + "JA4 offers no ALPN; " + family + " always offers " + r.Expected
+		}
 		return p + "JA4 offers ALPN " + r.Value + " first; " + family + " always offers " + r.Expected
 	case RuleH2:
 		return p + "SETTINGS and pseudo-header order are " + family + "'s"
@@ -216,8 +225,9 @@ type Assessment struct {
 	// the one its "platforms" entry names for the claimed OS (safari for chrome on
 	// iOS).
 	Expected string
-	// Layers holds one result per layer, indexed by [Layer].
-	Layers [numLayers]LayerResult
+	// Layers holds one result per layer, indexed by [Layer]: LayerTLS, LayerH2,
+	// LayerHeaders.
+	Layers [3]LayerResult
 }
 
 // Reasons returns one sentence per layer that agreed or disagreed, strongest layer

@@ -102,8 +102,39 @@
 //
 // # Data format
 //
-// The data is JSON with a top-level "version" (the format version, [FormatVersion]),
-// a "revision" naming the data release, "stacks" and "families". Unknown fields are
-// errors. The embedded file is data/knownclients.json; data/NOTICE holds the licences
-// of the sources it draws on, and every entry names its source in a "source" field.
+// The data is one JSON object; unknown fields are errors, and every entry and value
+// names where it came from in a "source" field.
+//
+//	{
+//	  "version": 1,                     // the format version, FormatVersion (required)
+//	  "revision": "2026-11-21.1",       // names the data release
+//	  "stacks": [{
+//	    "name": "boringssl", "description": "...", "source": "...",
+//	    "ja4b": [{"value": "8daaf6152771", "source": "..."}]   // unique across stacks
+//	  }],
+//	  "families": [{
+//	    "name": "chrome", "kind": "browser", "description": "...", "source": "...",
+//	    "like": "",                     // share another family's fingerprints
+//	    "stacks": ["boringssl"],        // inherited through like when absent
+//	    "alpn": ["h2"],                 // JA4 ALPN codes always offered first; inherited
+//	    "platforms": {"ios": "safari"}, // OS → family whose fingerprints show; inherited
+//	    "ja4": [{"value": "t13d1516h2_8daaf6152771_02713d6af862", "source": "..."}],
+//	    "h2": [{"akamai": "S|WU|P|PS", "source": "..."},
+//	           {"settings": "S|WU", "pseudo": "m,p,a,s", "source": "..."},
+//	           {"pseudo": "m,a,s,p", "source": "..."}],
+//	    "headers": [{"proto": "h1", "request": "navigation", "case": "mixed",
+//	                 "binding": true, "names": ["Host", "..."], "optional": ["..."],
+//	                 "source": "..."}]
+//	  }]
+//	}
+//
+// A JA4's cipher hash must be a "ja4b" value of one of the family's stacks. "case" is
+// "lower", "title" or "mixed" and must agree with the names ([CaseOf]); "request" is
+// "navigation", "other" or "any". A template is "binding" when the family always sends
+// that order for that request kind, so that contradicting it counts against a claim;
+// other templates only produce matches. An overlay for [Table.Merge] has the same
+// format, and its stacks and families may carry "extend": true.
+//
+// The embedded file is data/knownclients.json, and data/NOTICE holds the licences of
+// the sources it draws on (see [Notice]).
 package knownclients

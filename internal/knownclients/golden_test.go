@@ -192,3 +192,46 @@ func TestChromiumGroup(t *testing.T) {
 		t.Errorf("ByJA4 (-want +got):\n%s", diff)
 	}
 }
+
+// TestReferenceStacks checks the TLS stacks of fingerprinting.md §10 ("TLS stack by
+// JA4_b") and the Chrome JA4 values it lists over time.
+func TestReferenceStacks(t *testing.T) {
+	tb := knownclients.Default()
+	stacks := []struct {
+		ja4b, stack, family string
+	}{
+		{"8daaf6152771", "boringssl", "chrome"},
+		{"5b57614c22b0", "nss", "firefox"},
+		{"a09f3c656075", "apple", "safari"},
+		{"e8f1e7e78f70", "openssl", "curl"},
+		{"f57a46bbacb6", "go", "go"},
+		{"9dc949149365", "go", "go"}, // the FoxIO mapping's older Go row
+		{"85036bcba153", "python-openssl", "python-requests"},
+		{"a33745022dd6", "node-openssl", "node-undici"},
+	}
+	for _, s := range stacks {
+		t.Run(s.stack+"_"+s.ja4b, func(t *testing.T) {
+			ms := tb.ByJA4B(s.ja4b)
+			if !contains(ms, s.family) {
+				t.Errorf("ByJA4B(%s) = %v, want %s among them", s.ja4b, ms, s.family)
+			}
+			for _, m := range ms {
+				if m.Stack != s.stack {
+					t.Errorf("ByJA4B(%s): %s on stack %q, want %q", s.ja4b, m.Family, m.Stack, s.stack)
+				}
+			}
+		})
+	}
+	for _, ja4 := range []string{
+		"t13d1516h2_8daaf6152771_e5627efa2ab1", // JA4.md worked example
+		"t13d1516h2_8daaf6152771_02713d6af862", // FoxIO README, fresh
+		"t13d1517h2_8daaf6152771_b0da82dd1658", // PSK
+		"t13d1517h2_8daaf6152771_b1ff8ab2d16f", // "no key"
+		"t13d1516h2_8daaf6152771_d8a2da3f94cd", // Chrome 136
+		"t13d1517h2_8daaf6152771_cb7bf5808d99", // Chromium 156
+	} {
+		if ms := tb.ByJA4(ja4); len(ms) == 0 || ms[0].Family != "chrome" {
+			t.Errorf("ByJA4(%s) = %v, want chrome first", ja4, ms)
+		}
+	}
+}

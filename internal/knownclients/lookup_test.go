@@ -151,3 +151,46 @@ func TestFamilyLookup(t *testing.T) {
 		t.Errorf("Family(okhttp).Stacks = %v", f.Stacks)
 	}
 }
+
+// TestByHeaderOrderTie checks that templates of different families tying at the lowest
+// cost are all returned.
+func TestByHeaderOrderTie(t *testing.T) {
+	tb, err := knownclients.Parse([]byte(`{"version": 1, "families": [
+	  {"name": "a", "kind": "library", "source": "test", "headers": [
+	    {"proto": "h1", "request": "any", "case": "title", "binding": true, "names": ["Host", "X-A"], "source": "test"}]},
+	  {"name": "b", "kind": "library", "source": "test", "headers": [
+	    {"proto": "h1", "request": "any", "case": "title", "binding": true, "names": ["Host", "X-B"], "source": "test"}]}
+	]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, confs := families(tb.ByHeaderOrder("h1", []string{"Host", "X-A", "X-B"}))
+	if !cmp.Equal(got, []string{"a", "b"}) || confs[0] != knownclients.ConfidenceHeaderTolerant {
+		t.Errorf("tie: %v %v, want a and b tolerantly", got, confs)
+	}
+	got, _ = families(tb.ByHeaderOrder("h1", []string{"Host", "X-B"}))
+	if !cmp.Equal(got, []string{"b"}) {
+		t.Errorf("exact: %v, want b", got)
+	}
+}
+
+// TestConcurrentUse runs lookups and Compare from several goroutines on the default
+// table, for the race detector.
+func TestConcurrentUse(t *testing.T) {
+	tb := knownclients.Default()
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for _, tc := range compareCases {
+				knownclients.Default().Compare(tc.claim, tc.ev)
+				tb.ByJA4(tc.ev.JA4)
+				tb.ByH2(tc.ev.Akamai, tc.ev.PseudoOrder)
+				tb.ByHeaderOrder(tc.ev.Proto, tc.ev.HeaderNames)
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+}

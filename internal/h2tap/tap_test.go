@@ -196,17 +196,17 @@ var tapCases = []tapCase{
 			w.check(w.fr.WritePing(false, [8]byte{1, 2, 3}))
 			w.check(w.fr.WriteRawFrame(0xfa, 0x5, 0, []byte("unknown extension frame")))
 			w.headers(1, hdr{}, ":method", "POST", ":authority", "a.example", ":scheme", "https",
-				":path", "/upload", "content-length", "70000", "content-type", "application/octet-stream")
-			w.data(1, 16384, 0)
-			w.data(1, 16384, 255)
-			w.data(1, 37232, 0)
+				":path", "/upload", "content-length", "3000", "content-type", "application/octet-stream")
+			w.data(1, 1000, 0)
+			w.data(1, 1000, 255)
+			w.data(1, 1000, 0)
 			w.windowUpdate(0, 99) // not the first: ignored
 			w.headers(3, hdr{endStream: true}, goRequest...)
 		},
 		akamai: "2:0;4:4194304;5:16384;6:10485760|1073741824|0|m,a,s,p",
 		streams: []wantStream{
 			req(1, ":method", "POST", ":authority", "a.example", ":scheme", "https",
-				":path", "/upload", "content-length", "70000", "content-type", "application/octet-stream"),
+				":path", "/upload", "content-length", "3000", "content-type", "application/octet-stream"),
 			req(3, goRequest...),
 		},
 	},

@@ -20,8 +20,10 @@ import (
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/detect/attack"
 	"github.com/vigilhq/vigil/internal/detect/bot"
+	"github.com/vigilhq/vigil/internal/detect/spoof"
 	"github.com/vigilhq/vigil/internal/dna"
 	"github.com/vigilhq/vigil/internal/headers"
+	"github.com/vigilhq/vigil/internal/knownclients"
 	"github.com/vigilhq/vigil/internal/ratelimit"
 	"github.com/vigilhq/vigil/internal/rules"
 	"github.com/vigilhq/vigil/policy"
@@ -40,12 +42,13 @@ type Guard struct {
 	attacks *attack.Scanner
 	bots    *bot.Detector
 	dna     *dna.Hasher
+	clients *knownclients.Table
 	state   atomic.Pointer[state]
 }
 
 // New validates cfg and returns a Guard. It starts nothing and makes no network calls.
 func New(cfg Config) (*Guard, error) {
-	g := &Guard{cfg: cfg, log: cfg.Logger, store: cfg.Store, dna: dna.NewHasher()}
+	g := &Guard{cfg: cfg, log: cfg.Logger, store: cfg.Store, dna: dna.NewHasher(), clients: knownclients.Default()}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -208,7 +211,13 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 	if fc := fingerprint.FromContext(r.Context()); fc != nil {
 		var o fingerprint.Observation
 		order, o = fc.Observe(r, orderBuf[:0])
-		din.Source, din.Protocol, din.Pseudo, din.TLS, din.H2 = "connection", o.Protocol, o.Pseudo, o.TLS, o.H2
+		if v.ViaTrustedProxy {
+			// The connection is a trusted proxy's: its TLS, HTTP/2 and header order
+			// are the proxy's, not the client's.
+			order = nil
+		} else {
+			din.Source, din.Protocol, din.Pseudo, din.TLS, din.H2 = "connection", o.Protocol, o.Pseudo, o.TLS, o.H2
+		}
 	}
 	v.DNA = g.dna.DNA(&hs, order, &din)
 	v.Enrichment.Client, v.Enrichment.ClientKind, v.Enrichment.BotCategory = class.Name, kind, class.Category
@@ -266,6 +275,10 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 	if !disabled(route, "bot") {
 		fs = g.bots.Inspect(fs, r, &hs, class)
 		fs = g.botPolicy(fs, st, ip, class, v)
+	}
+	if v.DNA.Source == "connection" && !disabled(route, "fingerprint") {
+		mode, _ := hs.Get(headers.SecFetchMode)
+		fs = spoof.Check(fs, g.clients, spoof.Claim{Family: class.Name, OS: class.OS(), Navigation: mode == "navigate"}, &v.DNA)
 	}
 	if !disabled(route, "attack") {
 		if fs, err = g.attacks.Scan(fs, r, &hs); err != nil {

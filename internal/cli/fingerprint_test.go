@@ -85,6 +85,9 @@ func TestFingerprintServeClients(t *testing.T) {
 		{"curl_http2", want{"h2", "curl", false}, func(t *testing.T) []byte {
 			return output(t, needTool(t, "curl"), "-sk", "--http2", url)
 		}},
+		{"curl_posing_as_chrome", want{"h2", "chrome", true}, func(t *testing.T) []byte {
+			return output(t, needTool(t, "curl"), "-sk", "--http2", "-A", chromeUA, url)
+		}},
 		{"python_urllib", want{"h1", "python-urllib", false}, func(t *testing.T) []byte {
 			return output(t, needTool(t, "python3"), "-c", `import ssl, sys, urllib.request
 c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE
@@ -121,6 +124,7 @@ sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=c).read().decode())
 		}},
 	}
 	seen := map[string]string{} // DNA ID → client
+	seen[""] = "no DNA"
 	for _, c := range clients {
 		t.Run(c.name, func(t *testing.T) {
 			var rep fingerprintReport
@@ -152,6 +156,9 @@ sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=c).read().decode())
 		})
 	}
 }
+
+// chromeUA is a current Chrome's User-Agent, for clients that pretend.
+const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36"
 
 // chromium returns Debian's chromium (or a chromium-browser / google-chrome found on
 // the PATH).

@@ -55,3 +55,32 @@ func TestProxyTLSForwardsDNA(t *testing.T) {
 		})
 	}
 }
+
+// curl with a Chrome User-Agent is blocked at the default threshold by the proxy,
+// which sees curl's TLS and HTTP/2 stack; curl as itself is not.
+func TestProxyBlocksSpoofedClient(t *testing.T) {
+	curl := needTool(t, "curl")
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer up.Close()
+	p := startProxy(t, "--upstream", up.URL, "--tls-self-signed")
+	url := "https://localhost" + p.addr[strings.LastIndexByte(p.addr, ':'):] + "/"
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		status string
+	}{
+		{"chrome_ua_http2", []string{"--http2", "-A", chromeUA}, "403"},
+		{"chrome_ua_http1", []string{"--http1.1", "-A", chromeUA}, "403"},
+		{"own_ua", []string{"--http2"}, "200"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-sk", "-o", "/dev/null", "-w", "%{http_code}"}, tc.args...)
+			if got := string(output(t, curl, append(args, url)...)); got != tc.status {
+				t.Errorf("status %s, want %s", got, tc.status)
+			}
+		})
+	}
+	if !strings.Contains(p.stderr.String(), "spoofed_client") {
+		t.Errorf("no spoofed_client in the proxy's log:\n%s", p.stderr)
+	}
+}

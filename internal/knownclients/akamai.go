@@ -73,17 +73,20 @@ func isGREASEPair(pair string) bool {
 	return id&0x0f0f == 0x0a0a
 }
 
-// settingsKey returns the comparison key of an observed Akamai string's SETTINGS and
-// WINDOW_UPDATE fields and its pseudo-header order. The key is a substring of akamai
-// when it has no GREASE settings; otherwise it is written to buf (which it returns in
-// that case so the caller can keep it on the stack).
-func settingsKey(akamai string, buf []byte) (key []byte, sub string, pseudo string, ok bool) {
+// parseH2Key splits an observed Akamai string and writes the comparison key of its
+// SETTINGS and WINDOW_UPDATE fields ("S|WU", GREASE removed) into buf. buf should be
+// large enough to keep the key on the caller's stack; a longer key is allocated. The
+// results are separate, not a struct, so that escape analysis keeps buf on the stack
+// while settings and pseudo (substrings of akamai) go elsewhere.
+func parseH2Key(akamai string, buf []byte) (settings, pseudo string, key []byte, ok bool) {
 	settings, wu, _, pseudo, ok := splitAkamai(akamai)
 	if !ok {
-		return nil, "", "", false
+		return "", "", nil, false
 	}
-	if !hasGREASE(settings) {
-		return nil, akamai[:len(settings)+1+len(wu)], pseudo, true
+	if hasGREASE(settings) {
+		key = appendSettingsKey(buf[:0], settings, wu)
+	} else {
+		key = append(buf[:0], akamai[:len(settings)+1+len(wu)]...)
 	}
-	return appendSettingsKey(buf[:0], settings, wu), "", pseudo, true
+	return settings, pseudo, key, true
 }

@@ -332,20 +332,15 @@ func (t *Table) compareH2(f *family, ev Evidence) LayerResult {
 	var key []byte // the SETTINGS key, nil when not observed
 	var settings string
 	if ev.Akamai != "" {
-		k, sub, ps, ok := settingsKey(ev.Akamai, buf[:])
-		if !ok {
-			if pseudo == "" {
-				return LayerResult{Layer: LayerH2, Rule: RuleNotInTable, Value: ev.Akamai}
-			}
-		} else {
+		s, ps, k, ok := parseH2Key(ev.Akamai, buf[:])
+		switch {
+		case ok:
 			if pseudo == "" {
 				pseudo = ps
 			}
-			settings, _, _, _, _ = splitAkamai(ev.Akamai)
-			key = k
-			if key == nil {
-				key = append(buf[:0], sub...)
-			}
+			settings, key = s, k
+		case pseudo == "":
+			return LayerResult{Layer: LayerH2, Rule: RuleNotInTable, Value: ev.Akamai}
 		}
 	}
 	if key == nil && pseudo == "" {

@@ -113,12 +113,23 @@ func (tm *template) applies(k RequestKind) bool {
 
 // find returns the index of the template name equal to n ignoring case, or -1.
 func (tm *template) find(n string) int {
+	if n == "" {
+		return -1
+	}
+	last := toLower(n[len(n)-1]) // names sharing a prefix (Sec-Fetch-*) differ at the end
 	for i, l := range tm.lower {
-		if len(l) == len(n) && strings.EqualFold(l, n) {
+		if len(l) == len(n) && l[len(l)-1] == last && strings.EqualFold(l, n) {
 			return i
 		}
 	}
 	return -1
+}
+
+func toLower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func isPseudo(p proto, n string) bool { return p == protoH2 && len(n) > 0 && n[0] == ':' }

@@ -146,18 +146,14 @@ func (t *Table) ByH2(akamai, pseudo string) []Match {
 	}
 	var buf [256]byte
 	var ms []Match
-	settings, settingsOK := []byte(nil), false
+	var settings []byte
+	settingsOK := false
 	if akamai != "" {
-		key, sub, ps, ok := settingsKey(akamai, buf[:])
-		if ok {
+		if _, ps, key, ok := parseH2Key(akamai, buf[:]); ok {
 			if pseudo == "" {
 				pseudo = ps
 			}
-			settingsOK = true
-			if key == nil {
-				key = append(buf[:0], sub...)
-			}
-			settings = key
+			settings, settingsOK = key, true
 		}
 	}
 	if settingsOK && pseudo != "" {

@@ -2,6 +2,10 @@
 # Load harness: throughput through the Vigil guard against bare net/http on the same
 # machine in the same run (DESIGN §8: the guard keeps at least 85 %). See README.md.
 #
+# PAIR=tls measures the cost of connection capture instead: the guard behind a plain
+# TLS server against the guard behind a fingerprint.Server (raw ClientHello, header
+# order, consistency check), both HTTPS with keep-alive; capture keeps at least 80 %.
+#
 # It builds bench/load/server once, then runs interleaved rounds — bare, guard, bare,
 # guard, … — of wrk on loopback with a browser-like request (browser.lua). The server is
 # pinned to one CPU with GOMAXPROCS=1 and wrk to another, so the two do not compete for a
@@ -14,7 +18,13 @@ DURATION=${DURATION:-10s}           # measured load per round
 WARMUP=${WARMUP:-2s}                # unmeasured load before each round
 CONNECTIONS=${CONNECTIONS:-32}      # wrk -c
 THREADS=${THREADS:-1}               # wrk -t
-MIN_RATIO=${MIN_RATIO:-0.85}        # guard/bare throughput below this fails
+PAIR=${PAIR:-guard}                 # guard: bare vs guard; tls: guard over TLS vs with capture
+case "$PAIR" in
+guard) modes=(bare guard); default_min=0.85; scheme=http; script=browser.lua ;;
+tls) modes=(tls capture); default_min=0.80; scheme=https; script=tls.lua ;;
+*) echo "run.sh: PAIR must be guard or tls" >&2; exit 2 ;;
+esac
+MIN_RATIO=${MIN_RATIO:-$default_min} # second/first throughput below this fails
 SERVER_CPU=${SERVER_CPU:-0}         # taskset CPU of the server
 WRK_CPU=${WRK_CPU:-1}               # taskset CPU of wrk
 ADDR=${ADDR:-127.0.0.1:18088}       # the server's address
@@ -71,7 +81,11 @@ fi
 # start_server bare|guard: starts the server and waits until it listens.
 start_server() {
 	local flags=(-addr "$ADDR")
-	[ "$1" = guard ] && flags+=(-guard)
+	case "$1" in
+	guard) flags+=(-guard) ;;
+	tls) flags+=(-guard -tls) ;;
+	capture) flags+=(-guard -capture) ;;
+	esac
 	: >"$work/server.log"
 	GOMAXPROCS=1 "${pin_server[@]}" "$work/server" "${flags[@]}" >"$work/server.log" 2>&1 &
 	server_pid=$!
@@ -91,7 +105,7 @@ stop_server() {
 
 # load DURATION FILE: runs wrk against the server, output to FILE.
 load() {
-	"${pin_wrk[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" --latency -s "$here/browser.lua" "http://$ADDR/" >"$2"
+	"${pin_wrk[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" --latency -s "$here/$script" "$scheme://$ADDR/" >"$2"
 }
 
 rps_of() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
@@ -120,12 +134,13 @@ echo "load harness: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(go version | cut -d' ' -f3
 if awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
 	echo "run.sh: warning: the machine is busy (load average $load1 on $(nproc) CPUs); other work on the pinned CPUs makes the numbers noisy" >&2
 fi
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (after ${WARMUP} warm-up), browser.lua; server on CPU ${pin_server[5]:-any} with GOMAXPROCS=1, wrk on CPU ${pin_wrk[5]:-any}, nice $NICE; $ROUNDS rounds each"
-printf '%-6s %-6s %12s %10s %10s\n' round mode req/s p99_ms guard/bare
+first=${modes[0]} second=${modes[1]}
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (after ${WARMUP} warm-up), $script over $scheme; server on CPU ${pin_server[5]:-any} with GOMAXPROCS=1, wrk on CPU ${pin_wrk[5]:-any}, nice $NICE; $ROUNDS rounds each"
+printf '%-6s %-8s %12s %10s %10s\n' round mode req/s p99_ms "$second/$first"
 
 declare -a bare_rps guard_rps bare_p99 guard_p99 ratios
 for ((i = 1; i <= ROUNDS; i++)); do
-	for mode in bare guard; do
+	for mode in "${modes[@]}"; do
 		start_server "$mode"
 		load "$WARMUP" "$work/warmup.txt"
 		out="$work/wrk.$mode.$i.txt"
@@ -146,15 +161,15 @@ for ((i = 1; i <= ROUNDS; i++)); do
 		if [ "$errs" -ne 0 ]; then
 			echo "run.sh: warning: $mode round $i had $errs socket errors (timeouts mean an overloaded machine)" >&2
 		fi
-		if [ "$mode" = bare ]; then
+		if [ "$mode" = "$first" ]; then
 			bare_rps[i]=$rps
 			bare_p99[i]=$p99
-			printf '%-6s %-6s %12.1f %10.3f\n' "$i" "$mode" "$rps" "$p99"
+			printf '%-6s %-8s %12.1f %10.3f\n' "$i" "$mode" "$rps" "$p99"
 		else
 			guard_rps[i]=$rps
 			guard_p99[i]=$p99
 			ratios[i]=$(awk -v g="$rps" -v b="${bare_rps[i]}" 'BEGIN { printf "%.3f", g / b }')
-			printf '%-6s %-6s %12.1f %10.3f %10s\n' "$i" "$mode" "$rps" "$p99" "${ratios[i]}"
+			printf '%-6s %-8s %12.1f %10.3f %10s\n' "$i" "$mode" "$rps" "$p99" "${ratios[i]}"
 		fi
 	done
 done
@@ -165,11 +180,11 @@ guard_mean=$(mean "${guard_rps[@]}")
 ratio=$(awk -v g="$guard_mean" -v b="$bare_mean" 'BEGIN { printf "%.3f", g / b }')
 min_pair=$(printf '%s\n' "${ratios[@]}" | sort -g | head -n1)
 
-printf '%-13s %12.1f %10.3f\n' "mean bare" "$bare_mean" "$(mean "${bare_p99[@]}")"
-printf '%-13s %12.1f %10.3f\n' "mean guard" "$guard_mean" "$(mean "${guard_p99[@]}")"
-echo "guard/bare: $ratio (mean guard req/s over mean bare req/s); per pair: ${ratios[*]} (lowest $min_pair)"
+printf '%-15s %12.1f %10.3f\n' "mean $first" "$bare_mean" "$(mean "${bare_p99[@]}")"
+printf '%-15s %12.1f %10.3f\n' "mean $second" "$guard_mean" "$(mean "${guard_p99[@]}")"
+echo "$second/$first: $ratio (mean $second req/s over mean $first req/s); per pair: ${ratios[*]} (lowest $min_pair)"
 if awk -v r="$ratio" -v m="$MIN_RATIO" 'BEGIN { exit !(r < m) }'; then
-	echo "FAIL: guard/bare $ratio is below MIN_RATIO $MIN_RATIO"
+	echo "FAIL: $second/$first $ratio is below MIN_RATIO $MIN_RATIO"
 	exit 1
 fi
-echo "ok: guard/bare $ratio ≥ MIN_RATIO $MIN_RATIO"
+echo "ok: $second/$first $ratio ≥ MIN_RATIO $MIN_RATIO"

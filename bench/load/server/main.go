@@ -2,6 +2,11 @@
 // request with the same small 200 response, on bare net/http or, with -guard, behind a
 // Vigil guard with the default configuration (every detector on, memory store).
 //
+// With -tls it serves HTTPS with a self-signed certificate through a plain
+// http.Server; with -capture it serves HTTPS through a fingerprint.Server instead, which
+// observes every connection (raw ClientHello, HTTP/1 header order) for the guard. The
+// two measure the cost of capture ("vigil proxy with TLS" against the same without).
+//
 // The one departure from the default configuration: wrk sends every request from
 // 127.0.0.1, so the default per-IP limit (600 a minute) would answer almost all of them
 // 429 and the harness would measure 429s. The guarded server raises the per-IP limit to
@@ -10,11 +15,12 @@
 //
 // Usage:
 //
-//	server [-addr 127.0.0.1:8088] [-guard] [-cpuprofile FILE]
+//	server [-addr 127.0.0.1:8088] [-guard] [-tls | -capture] [-cpuprofile FILE]
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +33,8 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/fingerprint"
+	"github.com/vigilhq/vigil/internal/selfsigned"
 	"github.com/vigilhq/vigil/policy"
 )
 
@@ -46,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8088", "address to listen on")
 	guard := fs.Bool("guard", false, "put a Vigil guard (default configuration, per-IP limit raised) in front of the handler")
+	useTLS := fs.Bool("tls", false, "serve HTTPS (self-signed) through a plain http.Server")
+	capture := fs.Bool("capture", false, "serve HTTPS (self-signed) through a fingerprint.Server that observes every connection")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -70,9 +80,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	fmt.Fprintf(stdout, "listening on %s, guard %v\n", ln.Addr(), *guard)
+	var server interface {
+		Serve(net.Listener) error
+		Shutdown(context.Context) error
+	} = srv
+	if *useTLS || *capture {
+		cert, err := selfsigned.Certificate()
+		if err != nil {
+			return err
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+		if *capture {
+			server = &fingerprint.Server{HTTP: srv}
+		} else {
+			ln = tls.NewListener(ln, srv.TLSConfig)
+		}
+	}
+	fmt.Fprintf(stdout, "listening on %s, guard %v, tls %v, capture %v\n", ln.Addr(), *guard, *useTLS || *capture, *capture)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- server.Serve(ln) }()
 	select {
 	case err := <-served:
 		return err
@@ -80,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return srv.Shutdown(sctx)
+	return server.Shutdown(sctx)
 }
 
 // body is the fixed response.

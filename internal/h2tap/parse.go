@@ -214,6 +214,7 @@ func (t *Tap) beginFrame(h []byte) {
 			return
 		}
 		s.act = actSettings
+		s.fp.Settings = make([]Setting, 0, min(s.remain/6, maxSettings))
 		if s.remain > 0 {
 			s.need, s.state = 6, stateCollect
 		}
@@ -236,6 +237,9 @@ func (t *Tap) beginFrame(h []byte) {
 			return
 		}
 		s.act = actPriority
+		if s.fp.Priorities == nil {
+			s.fp.Priorities = make([]Priority, 0, maxPriorities)
+		}
 		s.need, s.state = 5, stateCollect
 	case frameRSTStream:
 		t.reset(s.stream)

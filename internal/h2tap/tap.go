@@ -232,6 +232,9 @@ func (t *Tap) decodeBlock(block []byte) {
 	if p.dec == nil {
 		p.dec = hpack.NewDecoder(t.tableSize(), p.onField)
 	}
+	if p.f.names == nil {
+		p.f.names = make([]string, 0, 32) // room for a browser's request
+	}
 	p.f = fields{names: p.f.names[:0]}
 	p.dec.SetEmitEnabled(p.blk.open)
 	if _, err := p.dec.Write(block); err != nil {

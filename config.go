@@ -40,6 +40,10 @@ type Config struct {
 	// trusted proxy sets. Only that one header is read. Setting it without
 	// TrustedProxies is an error.
 	ClientIPHeader string `json:"client_ip_header,omitempty" yaml:"client_ip_header,omitempty"`
+	// FingerprintHeaders names the headers in which the trusted proxies pass on the
+	// fingerprints they took from the client's own connection (a CDN's JA4 header,
+	// or vigil proxy's X-Vigil-Ja4). The zero value reads none.
+	FingerprintHeaders FingerprintHeaders `json:"fingerprint_headers,omitzero" yaml:"fingerprint_headers,omitempty"`
 	// TrustRequestID makes the guard keep a well-formed inbound X-Request-Id (1–128 bytes
 	// of letters, digits and "-_.:") instead of generating one. Off by default: an
 	// inbound ID is client input.
@@ -69,4 +73,20 @@ type Config struct {
 	OnBlock func(r *http.Request, v *Verdict) `json:"-" yaml:"-"`
 	// OnError, when set, is called with every internal fault the guard survived.
 	OnError func(r *http.Request, err error) `json:"-" yaml:"-"`
+}
+
+// FingerprintHeaders names request headers that carry a client's fingerprints from a
+// trusted proxy. They are read only from requests whose connection comes from one of
+// Config.TrustedProxies, and only when the guard does not observe the client's
+// connection itself; from anyone else they are ignored, since a client can write any
+// header. A value longer than 1 KiB or not in the fingerprint's format is ignored. An
+// empty name is not read.
+type FingerprintHeaders struct {
+	// JA4 names the header with the client's JA4, such as "X-Vigil-Ja4" or
+	// "Cloudfront-Viewer-Ja4-Fingerprint".
+	JA4 string `json:"ja4,omitempty" yaml:"ja4,omitempty"`
+	// JA3 names the header with the MD5 of the client's JA3.
+	JA3 string `json:"ja3,omitempty" yaml:"ja3,omitempty"`
+	// H2 names the header with the client's Akamai HTTP/2 fingerprint.
+	H2 string `json:"h2,omitempty" yaml:"h2,omitempty"`
 }

@@ -112,3 +112,43 @@ func TestDNAListenerMode(t *testing.T) {
 		})
 	}
 }
+
+// A trusted proxy's fingerprint headers become the client's DNA; anyone else's, and
+// malformed ones, are ignored.
+func TestDNAFromTrustedProxyHeaders(t *testing.T) {
+	const ja4 = "t13d3112h2_e8f1e7e78f70_b26ce05bbdd6"
+	const akamai = "3:100;4:33554432;2:0|33488897|0|m,p,s,a"
+	for _, tc := range []struct {
+		name    string
+		trusted []string
+		ja4     string
+		want    bool
+	}{
+		{"trusted", []string{"127.0.0.1/32"}, ja4, true},
+		{"untrusted_peer", []string{"10.0.0.0/8"}, ja4, false},
+		{"malformed", []string{"127.0.0.1/32"}, "t13d3112h2_e8f1e7e78f70_b26ce05bbdzz", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := vigil.New(vigil.Config{TrustedProxies: tc.trusted,
+				FingerprintHeaders: vigil.FingerprintHeaders{JA4: "X-Vigil-Ja4", H2: "X-Vigil-H2"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(g.Handler(dnaHandler))
+			defer srv.Close()
+			h := http.Header{"X-Vigil-Ja4": {tc.ja4}, "X-Vigil-H2": {akamai}, "User-Agent": {"curl/8.5.0"}}
+			d := getDNA(t, srv.Client(), srv.URL, h)
+			if got := d.TLS != nil && d.TLS.JA4 == tc.ja4; got != tc.want {
+				t.Errorf("JA4 taken: %v, want %v (DNA %+v)", got, tc.want, d)
+			}
+			if tc.want && (d.Source != "upstream" || d.H2 == nil || d.H2.Akamai != akamai || d.HeaderOrder != nil) {
+				t.Errorf("DNA %+v", d)
+			}
+			// The H2 header is well-formed in every case: taken from the trusted proxy
+			// only.
+			if trusted := tc.trusted[0] == "127.0.0.1/32"; (d.Source == "upstream") != trusted || (d.H2 != nil) != trusted {
+				t.Errorf("source %q, h2 %+v, from a trusted proxy: %v", d.Source, d.H2, trusted)
+			}
+		})
+	}
+}

@@ -22,10 +22,12 @@ import (
 	"github.com/vigilhq/vigil/internal/detect/bot"
 	"github.com/vigilhq/vigil/internal/detect/spoof"
 	"github.com/vigilhq/vigil/internal/dna"
+	"github.com/vigilhq/vigil/internal/h2tap"
 	"github.com/vigilhq/vigil/internal/headers"
 	"github.com/vigilhq/vigil/internal/knownclients"
 	"github.com/vigilhq/vigil/internal/ratelimit"
 	"github.com/vigilhq/vigil/internal/rules"
+	"github.com/vigilhq/vigil/internal/tlsfp"
 	"github.com/vigilhq/vigil/policy"
 )
 
@@ -219,6 +221,12 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 			din.Source, din.Protocol, din.Pseudo, din.TLS, din.H2 = "connection", o.Protocol, o.Pseudo, o.TLS, o.H2
 		}
 	}
+	if v.ViaTrustedProxy && din.TLS == nil && din.H2 == nil {
+		din.TLS, din.H2 = g.upstreamFingerprints(r)
+		if din.TLS != nil || din.H2 != nil {
+			din.Source = "upstream"
+		}
+	}
 	v.DNA = g.dna.DNA(&hs, order, &din)
 	v.Enrichment.Client, v.Enrichment.ClientKind, v.Enrichment.BotCategory = class.Name, kind, class.Category
 
@@ -276,7 +284,7 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 		fs = g.bots.Inspect(fs, r, &hs, class)
 		fs = g.botPolicy(fs, st, ip, class, v)
 	}
-	if v.DNA.Source == "connection" && !disabled(route, "fingerprint") {
+	if v.DNA.Source != "request" && !disabled(route, "fingerprint") {
 		mode, _ := hs.Get(headers.SecFetchMode)
 		fs = spoof.Check(fs, g.clients, spoof.Claim{Family: class.Name, OS: class.OS(), Navigation: mode == "navigate"}, &v.DNA)
 	}
@@ -315,6 +323,53 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 	}
 	g.settleFindings(&d, fs, action)
 	return d
+}
+
+// maxFingerprintHeader bounds a forwarded fingerprint header's value.
+const maxFingerprintHeader = 1 << 10
+
+// upstreamFingerprints reads the fingerprints a trusted proxy forwarded in the headers
+// Config.FingerprintHeaders names, ignoring values that are too long or malformed.
+func (g *Guard) upstreamFingerprints(r *http.Request) (*fingerprint.TLS, *fingerprint.H2) {
+	fh := g.cfg.FingerprintHeaders
+	get := func(name string) string {
+		if name == "" {
+			return ""
+		}
+		v := strings.TrimSpace(r.Header.Get(name))
+		if len(v) > maxFingerprintHeader {
+			return ""
+		}
+		return v
+	}
+	var t *fingerprint.TLS
+	if ja4 := strings.ToLower(get(fh.JA4)); ja4 != "" {
+		if _, ok := tlsfp.JA4B(ja4); ok {
+			t = &fingerprint.TLS{JA4: ja4}
+		}
+	}
+	if ja3 := strings.ToLower(get(fh.JA3)); len(ja3) == 32 && isHex(ja3) {
+		if t == nil {
+			t = &fingerprint.TLS{}
+		}
+		t.JA3 = ja3
+	}
+	var h2 *fingerprint.H2
+	if s := get(fh.H2); s != "" {
+		if fp, err := h2tap.ParseAkamai(s); err == nil {
+			h2 = &fingerprint.H2{Akamai: fp.Akamai(), Hash: fp.AkamaiHash()}
+		}
+	}
+	return t, h2
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // crossSite reports whether a browser says another site initiated the request: by

@@ -250,6 +250,7 @@ func (t *Tap) decodeBlock(block []byte) {
 	}
 	s := p.f.stream(p.blk.id, p.blk.prio)
 	clear(p.f.names)
+	p.f = fields{names: p.f.names[:0]} // hold no strings of the request while idle
 	var fp *Fingerprint
 	if !p.frozen {
 		p.frozen = true

@@ -381,14 +381,27 @@ var tapCases = []tapCase{
 		served: 1,
 	},
 	{
-		// Where a trailer with a bare LF ends depends on whether net/http's
-		// look-ahead finds a CRLFCRLF within 4 KiB, here at the end of the
-		// next head. net/http serves the next request; the tap does not guess
-		// and reports it unknown.
+		// net/http reads this trailer only because its look-ahead finds a
+		// CRLFCRLF within 4 KiB, here at the end of the next head; the
+		// trailer then ends at its first empty line, the bare LF one.
 		name:   "trailer_with_bare_lf",
-		in:     crlf("POST /c HTTP/1.1", "Host: a", "Transfer-Encoding: chunked") + "0\r\nX-T: 1\n\r\n" + after,
-		pops:   []pop{{"POST", "/c", chunkedView("/c")}, unknown("GET", "/after", StatusInvalid)},
+		in:     crlf("POST /c HTTP/1.1", "Host: a", "Transfer-Encoding: chunked") + "0\r\nX-T: 1\n\n" + after,
+		pops:   []pop{{"POST", "/c", chunkedView("/c")}, afterPop()},
 		served: 2,
+	},
+	{
+		// Without a CRLFCRLF in the next 4 KiB net/http fails the body and
+		// closes the connection.
+		name:   "trailer_without_crlfcrlf_ahead",
+		in:     crlf("POST /c HTTP/1.1", "Host: a", "Transfer-Encoding: chunked") + "0\r\nX-T: 1\n\nGET /after HTTP/1.1\nHost: a\n\n",
+		pops:   []pop{{"POST", "/c", chunkedView("/c")}, afterPop()},
+		served: 1,
+	},
+	{
+		name:   "trailer_over_4k",
+		in:     crlf("POST /c HTTP/1.1", "Host: a", "Transfer-Encoding: chunked") + "0\r\n" + strings.Repeat("X-T: 1\r\n", 600) + "\r\n" + after,
+		pops:   []pop{{"POST", "/c", chunkedView("/c")}, unknown("GET", "/after", StatusInvalid)},
+		served: 1,
 	},
 	{
 		name:   "chunked_with_16_digit_size_and_trailer",

@@ -31,8 +31,8 @@ const (
 	maxChunkLine = 4096 - 2
 	// maxChunkExcess mirrors net/http's limit on chunk overhead.
 	maxChunkExcess = 16 << 10
-	// maxTrailer is how far net/http looks for the end of a trailer section: the
-	// size of its bufio.Reader.
+	// maxTrailer is the longest trailer section net/http reads: it must find a
+	// CRLFCRLF within its 4096-byte bufio.Reader.
 	maxTrailer = 4096
 	// keepVals and keepNames are the scratch capacities kept between heads; a
 	// buffer that grew past them is released after the head.
@@ -139,9 +139,9 @@ type chunking struct {
 	digits     uint8
 	line       int   // bytes of the chunk-size line so far
 	excess     int64 // net/http's count of chunk overhead
-	trailerLen int
-	trailerCol int  // bytes in the current trailer line
-	trailerCR  bool // the previous trailer byte was CR
+	trailerLen int  // bytes of the trailer section so far
+	trailerCol int  // bytes in the current trailer line, before its LF
+	trailerCR  bool // the last of them is CR
 }
 
 // A span locates a value in building.vals.
@@ -854,36 +854,32 @@ func (t *Tap) endChunkLine() {
 	t.st = stChunkData
 }
 
-// trailer skips the trailer section after the last chunk, up to the empty line. It
-// accepts only CRLF line ends and a section net/http's look-ahead sees whole (its
-// end within 4096 bytes): there net/http's reading does not depend on what follows.
+// trailer skips the trailer section after the last chunk, up to its first empty line,
+// as textproto.Reader.ReadMIMEHeader reads it: lines end at LF, a CR before the LF is
+// dropped, and an empty line ("\n" or "\r\n") is never a continuation.
+//
+// net/http first looks ahead, within its 4096-byte buffer, for a CRLFCRLF and fails
+// the body if there is none. The tap need not repeat that: a CRLFCRLF at offset n
+// means the section ends by n, so on success the section is at most 4096 bytes, and
+// on failure net/http closes the connection (a body it failed to read is never
+// followed by another request), so what the tap makes of the rest goes unused.
 func (t *Tap) trailer(p []byte) int {
 	b := &t.body
 	for k, c := range p {
 		b.trailerLen++
 		if b.trailerLen > maxTrailer {
-			return t.fail(StatusInvalid)
+			return t.fail(StatusInvalid) // net/http's look-ahead fails
 		}
-		if b.trailerCR {
-			if c != '\n' {
-				return t.fail(StatusInvalid)
-			}
-			b.trailerCR = false
-			if b.trailerCol == 0 {
+		if c == '\n' {
+			if b.trailerCol == 0 || b.trailerCol == 1 && b.trailerCR {
 				t.st = stStart
 				return k + 1
 			}
-			b.trailerCol = 0
+			b.trailerCol, b.trailerCR = 0, false
 			continue
 		}
-		switch c {
-		case '\r':
-			b.trailerCR = true
-		case '\n':
-			return t.fail(StatusInvalid)
-		default:
-			b.trailerCol++
-		}
+		b.trailerCol++
+		b.trailerCR = c == '\r'
 	}
 	return len(p)
 }

@@ -139,9 +139,9 @@ type chunking struct {
 	digits     uint8
 	line       int   // bytes of the chunk-size line so far
 	excess     int64 // net/http's count of chunk overhead
-	trailerLen int  // bytes of the trailer section so far
-	trailerCol int  // bytes in the current trailer line, before its LF
-	trailerCR  bool // the last of them is CR
+	trailerLen int   // bytes of the trailer section so far
+	trailerCol int   // bytes in the current trailer line, before its LF
+	trailerCR  bool  // the last of them is CR
 }
 
 // A span locates a value in building.vals.

@@ -85,7 +85,7 @@ type blockInfo struct {
 // keepBlockCap is the largest block buffer kept for reuse once a block is decoded.
 const keepBlockCap = 4 << 10
 
-// Feed parses p, the next bytes the client sent on the connection. It never blocks
+// Feed parses p, the next bytes the client sent on the connection. It never waits
 // (beyond a short critical section shared with Take), never modifies or keeps p, and
 // does nothing once the Tap is unavailable. Feed must see the bytes before the server
 // processes them — [Conn] does this — so that a stream is recorded before its handler

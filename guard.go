@@ -24,7 +24,6 @@ import (
 	"github.com/vigilhq/vigil/internal/dna"
 	"github.com/vigilhq/vigil/internal/h2tap"
 	"github.com/vigilhq/vigil/internal/headers"
-	"github.com/vigilhq/vigil/internal/knownclients"
 	"github.com/vigilhq/vigil/internal/ratelimit"
 	"github.com/vigilhq/vigil/internal/rules"
 	"github.com/vigilhq/vigil/internal/tlsfp"
@@ -44,13 +43,12 @@ type Guard struct {
 	attacks *attack.Scanner
 	bots    *bot.Detector
 	dna     *dna.Hasher
-	clients *knownclients.Table
 	state   atomic.Pointer[state]
 }
 
 // New validates cfg and returns a Guard. It starts nothing and makes no network calls.
 func New(cfg Config) (*Guard, error) {
-	g := &Guard{cfg: cfg, log: cfg.Logger, store: cfg.Store, dna: dna.NewHasher(), clients: knownclients.Default()}
+	g := &Guard{cfg: cfg, log: cfg.Logger, store: cfg.Store, dna: dna.NewHasher()}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -286,7 +284,7 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 	}
 	if v.DNA.Source != "request" && !disabled(route, "fingerprint") {
 		mode, _ := hs.Get(headers.SecFetchMode)
-		fs = spoof.Check(fs, g.clients, spoof.Claim{Family: class.Name, OS: class.OS(), Navigation: mode == "navigate"}, &v.DNA)
+		fs = spoof.Check(fs, st.clients, spoof.Claim{Family: class.Name, OS: class.OS(), Navigation: mode == "navigate"}, &v.DNA)
 	}
 	if !disabled(route, "attack") {
 		if fs, err = g.attacks.Scan(fs, r, &hs); err != nil {

@@ -1,9 +1,11 @@
 package vigil
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
+	"github.com/vigilhq/vigil/internal/knownclients"
 	"github.com/vigilhq/vigil/internal/rules"
 	"github.com/vigilhq/vigil/policy"
 )
@@ -23,12 +25,18 @@ type state struct {
 
 	botBlock, botAllow map[string]bool
 	verifyCrawlers     bool
+
+	clients *knownclients.Table // the built-in table with the policy's overlay
 }
 
 func compile(p policy.Policy) (*state, error) {
 	set, err := rules.Compile(p)
 	if err != nil {
 		return nil, err
+	}
+	clients, err := p.KnownClientsTable()
+	if err != nil {
+		return nil, fmt.Errorf("known_clients: %w", err)
 	}
 	eff := set.Policy()
 	st := &state{
@@ -44,6 +52,7 @@ func compile(p policy.Policy) (*state, error) {
 		botBlock:       lowerSet(eff.Bots.Block),
 		botAllow:       lowerSet(eff.Bots.Allow),
 		verifyCrawlers: !eff.Bots.SkipVerify,
+		clients:        clients,
 	}
 	return st, nil
 }

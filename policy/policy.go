@@ -139,6 +139,21 @@ type Policy struct {
 	Rules []Rule `json:"rules,omitempty" yaml:"rules,omitempty"`
 	// Routes are per-route overrides (see Route). Empty has none.
 	Routes []Route `json:"routes,omitempty" yaml:"routes,omitempty"`
+	// KnownClients is an overlay on Vigil's built-in known-clients table, the data
+	// that maps TLS, HTTP/2 and header-order fingerprints to client families: new
+	// browser releases are added here without a new binary. It is a document in the
+	// table's format (docs/dna.md, "Known clients"), such as
+	//
+	//	known_clients:
+	//	  version: 1
+	//	  families:
+	//	    - name: chrome
+	//	      extend: true
+	//	      ja4: [{value: t13d1517h2_8daaf6152771_0123456789ab, source: "measured 2026-12"}]
+	//
+	// Entries replace the built-in ones of the same name, or add to them with
+	// "extend: true". Nil keeps the built-in table.
+	KnownClients Document `json:"known_clients,omitempty" yaml:"known_clients,omitempty"`
 }
 
 // Honeypot configures bait paths: paths no real client asks for, so that a request for

@@ -140,6 +140,7 @@ func allFields() policy.Policy {
 			Name: "rt", Methods: []string{"POST"}, Paths: []string{"/x"}, Mode: policy.ModeBlock,
 			BlockThreshold: 50, Disable: []string{"bot"}, RateLimit: lim,
 		}},
+		KnownClients: policy.Document(`{"families":[{"extend":true,"ja4":[{"source":"test","value":"t13d1517h2_8daaf6152771_0123456789ab"}],"name":"chrome"}],"version":1}`),
 	}
 }
 
@@ -595,4 +596,51 @@ func FuzzParse(f *testing.F) {
 		}
 		roundTrip(t, p)
 	})
+}
+
+func TestKnownClientsOverlay(t *testing.T) {
+	doc := `known_clients:
+  version: 1
+  families:
+    - name: chrome
+      extend: true
+      ja4:
+        - {value: t13d1517h2_8daaf6152771_0123456789ab, source: "measured"}
+`
+	p, err := policy.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	table, err := p.KnownClientsTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := table.ByJA4("t13d1517h2_8daaf6152771_0123456789ab"); len(m) == 0 || m[0].Family != "chrome" {
+		t.Errorf("the overlay's JA4 is not chrome's: %+v", m)
+	}
+	// The same overlay read from JSON is the same document.
+	j, err := policy.Parse([]byte(`{"known_clients": {"version": 1, "families": [{"name": "chrome", "extend": true,
+		"ja4": [{"value": "t13d1517h2_8daaf6152771_0123456789ab", "source": "measured"}]}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(j.KnownClients) != string(p.KnownClients) {
+		t.Errorf("JSON %s, YAML %s", j.KnownClients, p.KnownClients)
+	}
+	for _, bad := range []string{
+		`known_clients: {version: 1, families: [{name: chrome, extend: true, unknown_field: 1}]}`,
+		`known_clients: {version: 99}`,
+		`known_clients: [1, 2]`,
+	} {
+		p, err := policy.Parse([]byte(bad))
+		if err == nil {
+			err = p.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), "known_clients") && !strings.Contains(err.Error(), "line 1: expected a mapping") {
+			t.Errorf("%s: error %v, want one about known_clients", bad, err)
+		}
+	}
 }

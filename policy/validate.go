@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vigilhq/vigil/internal/knownclients"
 	"github.com/vigilhq/vigil/internal/rules/glob"
 )
 
@@ -69,6 +70,11 @@ func (p Policy) Validate() error {
 	}
 	if f := p.RateLimit.Adaptive.Factor; !(f >= 0 && f <= 1) {
 		v.add("rate_limit.adaptive.factor", "%v is outside 0–1", f)
+	}
+	if p.KnownClients != nil {
+		if _, err := p.KnownClientsTable(); err != nil {
+			v.add("known_clients", "%v", err)
+		}
 	}
 	v.names("bots.block", p.Bots.Block)
 	v.names("bots.allow", p.Bots.Allow)
@@ -403,4 +409,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// KnownClientsTable returns the built-in known-clients table with p.KnownClients laid
+// over it: the table the guard compares clients' fingerprints with.
+func (p Policy) KnownClientsTable() (*knownclients.Table, error) {
+	base := knownclients.Default()
+	if p.KnownClients == nil {
+		return base, nil
+	}
+	return base.Merge(p.KnownClients)
 }

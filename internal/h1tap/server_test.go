@@ -62,7 +62,8 @@ type tapServer struct {
 	serve func(w http.ResponseWriter, r *http.Request) // extra handler work, after the record
 }
 
-func startServer(t *testing.T) *tapServer {
+// startServer starts the server on loopback; configure runs before it serves.
+func startServer(t *testing.T, configure ...func(*http.Server)) *tapServer {
 	t.Helper()
 	checkGoroutines(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -78,6 +79,9 @@ func startServer(t *testing.T) *tapServer {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       10 * time.Second,
 		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	for _, f := range configure {
+		f(s.srv)
 	}
 	go func() {
 		defer close(s.done)
@@ -486,5 +490,33 @@ func TestConnContext(t *testing.T) {
 	}
 	if err := tc.CloseWrite(); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("CloseWrite on a pipe = %v, want ErrUnsupported", err)
+	}
+}
+
+// TestServerUnencryptedHTTP2 serves prior-knowledge HTTP/2 on a tapped connection, as
+// a server with Protocols.SetUnencryptedHTTP2 does. The tap sees the preface, passes
+// through, and an h2 handler's Pop reports passthrough, never an HTTP/1 head.
+func TestServerUnencryptedHTTP2(t *testing.T) {
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	protos.SetUnencryptedHTTP2(true)
+	s := startServer(t, func(srv *http.Server) { srv.Protocols = &protos })
+
+	var client http.Protocols
+	client.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &client}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("http://" + s.ln.Addr().String() + "/h2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	recs := s.records()
+	if len(recs) != 1 || resp.ProtoMajor != 2 {
+		t.Fatalf("served %d requests over HTTP/%d, want 1 over HTTP/2", len(recs), resp.ProtoMajor)
+	}
+	if recs[0].ok || recs[0].head.Status() != StatusPassthrough {
+		t.Errorf("h2 request: ok=%v status %v, want passthrough", recs[0].ok, recs[0].head.Status())
 	}
 }

@@ -916,6 +916,13 @@ func (t *Tap) Pop(method, requestURI string) (Head, bool) {
 	if len(t.q) == 0 && t.st == stDone {
 		return Head{status: t.end}, false
 	}
+	if t.st == stDone && t.end == StatusPassthrough {
+		// The connection switched protocols (an h2 preface a server with
+		// unencrypted HTTP/2 answers itself, say): requests on it are not
+		// the queued HTTP/1 heads.
+		t.q = nil
+		return Head{status: StatusPassthrough}, false
+	}
 	t.fail(StatusMismatch)
 	t.q = nil
 	return Head{status: StatusMismatch}, false

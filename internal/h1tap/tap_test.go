@@ -50,6 +50,10 @@ func TestPop(t *testing.T) {
 		{"partial_head", "GET / HTTP/1.1\r\nHost: a\r\n", [][2]string{{"GET", "/"}}, []Status{StatusMismatch}},
 		{"in_order", two, [][2]string{{"GET", "/a"}, {"GET", "/b"}, {"GET", "/c"}}, []Status{StatusOK, StatusOK, StatusMismatch}},
 		{"options_star_popped_by_handler", crlf("OPTIONS * HTTP/1.1", "Host: a"), [][2]string{{"OPTIONS", "*"}}, []Status{StatusOK}},
+		// A server with unencrypted HTTP/2 serves the preface itself; its h2
+		// requests then pop from a tap that has passed through.
+		{"h2_prior_knowledge", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04", [][2]string{{"GET", "/"}, {"GET", "/"}}, []Status{StatusPassthrough, StatusPassthrough}},
+		{"upgrade_not_popped", crlf("GET /ws HTTP/1.1", "Host: a", "Upgrade: websocket"), [][2]string{{"GET", "/other"}}, []Status{StatusPassthrough}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,124 @@
+package h1tap
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// BenchmarkFeedPop is the per-request cost on the hot path: one head fed as one read
+// and popped by its handler. The budget is 1.5 µs and 1 allocation per request for
+// Chrome's navigation head.
+func BenchmarkFeedPop(b *testing.B) {
+	for _, bc := range []struct {
+		name, in, method, target string
+	}{
+		{"chrome_navigation", chromeHead, "GET", "/products/42?ref=home"},
+		{"curl", crlf("GET /api/items HTTP/1.1", "Host: shop.example", "User-Agent: curl/8.5.0", "Accept: */*"), "GET", "/api/items"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			in := []byte(bc.in)
+			var tap Tap
+			b.ReportAllocs()
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				tap.Feed(in)
+				if _, ok := tap.Pop(bc.method, bc.target); !ok {
+					b.Fatal("not popped")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPipeline feeds the reference's four pipelined requests (bodies of both
+// kinds, a chunk extension and a trailer) in reads of net/http's 4 KiB and pops
+// them; ns/req is the cost per request.
+func BenchmarkPipeline(b *testing.B) {
+	in := []byte(strings.Repeat(pipeline, 16))
+	reads := split(in, 3)
+	var tap Tap
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		for _, r := range reads {
+			tap.Feed(r)
+			// Pop as a server would, at most one queue ahead.
+			for len(tap.q) > 0 {
+				p := pipelinePops[popIndex(&tap)]
+				if _, ok := tap.Pop(p.method, p.target); !ok {
+					b.Fatal("not popped")
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*16*4), "ns/req")
+}
+
+// popIndex finds which of the pipeline's requests is at the head of the queue.
+func popIndex(t *Tap) int {
+	for i, p := range pipelinePops {
+		if t.q[0].Target() == p.target {
+			return i
+		}
+	}
+	return 0
+}
+
+// BenchmarkIdleConn measures on the heap what a connection's Conn and tap keep
+// between requests, after serving Chrome's navigation: idle-B/conn.
+func BenchmarkIdleConn(b *testing.B) {
+	const n = 1000
+	in := []byte(chromeHead)
+	conns := make([]*Conn, n)
+	var perConn float64
+	for b.Loop() {
+		clear(conns)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range conns {
+			c := NewConn(nil)
+			c.Tap().Feed(in)
+			c.Tap().Pop("GET", "/products/42?ref=home")
+			conns[i] = c
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perConn = float64(after.HeapAlloc-before.HeapAlloc) / n
+	}
+	runtime.KeepAlive(conns)
+	b.ReportMetric(perConn, "idle-B/conn")
+}
+
+// TestAllocs holds the allocation ceilings: one allocation per head (its string),
+// none for bodies, passthrough or a failed Pop.
+func TestAllocs(t *testing.T) {
+	chrome := []byte(chromeHead)
+	var tap Tap
+	if n := testing.AllocsPerRun(100, func() {
+		tap.Feed(chrome)
+		tap.Pop("GET", "/products/42?ref=home")
+	}); n > 1 {
+		t.Errorf("Feed+Pop of Chrome's head: %v allocations, want at most 1", n)
+	}
+	body := []byte(strings.Repeat("b", 4096))
+	tap.Feed([]byte(crlf("POST /up HTTP/1.1", "Host: a", "Content-Length: 1000000000")))
+	if n := testing.AllocsPerRun(100, func() { tap.Feed(body) }); n != 0 {
+		t.Errorf("Feed of body bytes: %v allocations, want 0", n)
+	}
+	var chunked Tap
+	chunked.Feed([]byte(crlf("POST /up HTTP/1.1", "Host: a", "Transfer-Encoding: chunked")))
+	chunk := []byte("1000;ext=1\r\n" + strings.Repeat("c", 4096) + "\r\n")
+	if n := testing.AllocsPerRun(100, func() { chunked.Feed(chunk) }); n != 0 {
+		t.Errorf("Feed of chunks: %v allocations, want 0", n)
+	}
+	var stopped Tap
+	stopped.Stop()
+	if n := testing.AllocsPerRun(100, func() {
+		stopped.Feed(chrome)
+		stopped.Pop("GET", "/")
+	}); n != 0 {
+		t.Errorf("Feed+Pop after Stop: %v allocations, want 0", n)
+	}
+}

@@ -32,37 +32,23 @@ func BenchmarkFeedPop(b *testing.B) {
 }
 
 // BenchmarkPipeline feeds the reference's four pipelined requests (bodies of both
-// kinds, a chunk extension and a trailer) in reads of net/http's 4 KiB and pops
-// them; ns/req is the cost per request.
+// kinds, a chunk extension and a trailer) as one read, as a server reads them from
+// one write, and pops them; ns/req is the cost per request. (A 4 KiB read holding
+// more than 8 small requests would overflow the queue, by design.)
 func BenchmarkPipeline(b *testing.B) {
-	in := []byte(strings.Repeat(pipeline, 16))
-	reads := split(in, 3)
+	in := []byte(pipeline)
 	var tap Tap
 	b.ReportAllocs()
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
-		for _, r := range reads {
-			tap.Feed(r)
-			// Pop as a server would, at most one queue ahead.
-			for len(tap.q) > 0 {
-				p := pipelinePops[popIndex(&tap)]
-				if _, ok := tap.Pop(p.method, p.target); !ok {
-					b.Fatal("not popped")
-				}
+		tap.Feed(in)
+		for _, p := range pipelinePops {
+			if _, ok := tap.Pop(p.method, p.target); !ok {
+				b.Fatal("not popped")
 			}
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*16*4), "ns/req")
-}
-
-// popIndex finds which of the pipeline's requests is at the head of the queue.
-func popIndex(t *Tap) int {
-	for i, p := range pipelinePops {
-		if t.q[0].Target() == p.target {
-			return i
-		}
-	}
-	return 0
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(pipelinePops)), "ns/req")
 }
 
 // BenchmarkIdleConn measures on the heap what a connection's Conn and tap keep

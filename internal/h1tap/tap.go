@@ -424,18 +424,21 @@ func (t *Tap) lineStart(p []byte) int {
 }
 
 func (t *Tap) name(p []byte) int {
+	if t.nameLen == 0 {
+		// The common case: the whole name is in p. An interned name is a
+		// valid token, so only other names are checked byte by byte.
+		if i := bytes.IndexByte(p, ':'); i > 0 {
+			idx := interned.lookup(p[:i])
+			if idx >= 0 || validName(p[:i]) {
+				t.n += i + 1
+				t.addName(p[:i], idx)
+				return i + 1
+			}
+		}
+	}
 	i := 0
 	for i < len(p) && isTokenByte(p[i]) {
 		i++
-	}
-	if t.nameLen == 0 && i < len(p) && p[i] == ':' {
-		// The whole name is in p: the common case.
-		if i == 0 {
-			return t.fail(StatusInvalid)
-		}
-		t.n += i + 1
-		t.addName(p[:i])
-		return i + 1
 	}
 	t.partName(p[:i])
 	t.n += i
@@ -452,10 +455,20 @@ func (t *Tap) name(p []byte) int {
 	return i + 1
 }
 
-// addName records a complete name and starts its field.
-func (t *Tap) addName(b []byte) {
+// validName reports whether b is a field name: a non-empty token.
+func validName(b []byte) bool {
+	for _, c := range b {
+		if !isTokenByte(c) {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// addName records a complete name, whose commonNames index is idx (or -1), and
+// starts its field.
+func (t *Tap) addName(b []byte, idx int) {
 	t.lines++
-	idx := interned.lookup(b)
 	sp := spNone
 	if idx >= 0 {
 		sp = interned.special[idx]
@@ -513,7 +526,7 @@ func (t *Tap) partName(b []byte) {
 // endPartName finishes a name collected by partName.
 func (t *Tap) endPartName() {
 	if t.nameLen <= maxCommonLen {
-		t.addName(t.probe[:t.nameLen])
+		t.addName(t.probe[:t.nameLen], interned.lookup(t.probe[:t.nameLen]))
 	} else {
 		// Too long to be interned or special.
 		t.lines++
@@ -728,6 +741,13 @@ func (t *Tap) endHead() {
 		t.fail(StatusOverflow)
 		return
 	}
+	if len(t.q) == cap(t.q) && len(t.q) > 0 {
+		// Pipelining: make room for the whole queue at once, and keep it
+		// (maxQueue heads of 64 bytes) rather than regrow it per burst.
+		q := make([]Head, len(t.q), maxQueue)
+		copy(q, t.q)
+		t.q = q
+	}
 	t.q = append(t.q, t.build(length))
 	pass := connect || pri || t.upgrade
 	t.resetHead()
@@ -928,14 +948,12 @@ func (t *Tap) Pop(method, requestURI string) (Head, bool) {
 	return Head{status: StatusMismatch}, false
 }
 
-// shift drops the oldest queued head.
+// shift drops the oldest queued head, clearing its slot so that its string can be
+// collected.
 func (t *Tap) shift() {
 	n := copy(t.q, t.q[1:])
 	t.q[n] = Head{}
 	t.q = t.q[:n]
-	if n == 0 && cap(t.q) > 2 {
-		t.q = nil // deep pipelining is over: do not keep its queue
-	}
 }
 
 // Stop ends the tap: the connection has been hijacked, so the bytes that follow are

@@ -84,7 +84,9 @@ func TestAllocs(t *testing.T) {
 	var tap Tap
 	if n := testing.AllocsPerRun(100, func() {
 		tap.Feed(chrome)
-		tap.Pop("GET", "/products/42?ref=home")
+		if _, ok := tap.Pop("GET", "/products/42?ref=home"); !ok {
+			t.Fatal("not popped")
+		}
 	}); n > 1 {
 		t.Errorf("Feed+Pop of Chrome's head: %v allocations, want at most 1", n)
 	}
@@ -98,6 +100,16 @@ func TestAllocs(t *testing.T) {
 	chunk := []byte("1000;ext=1\r\n" + strings.Repeat("c", 4096) + "\r\n")
 	if n := testing.AllocsPerRun(100, func() { chunked.Feed(chunk) }); n != 0 {
 		t.Errorf("Feed of chunks: %v allocations, want 0", n)
+	}
+	long := []byte(crlf("LONG-METHOD-NAME-THAT-IS-OVER-32-BYTES /x HTTP/1.1", "Host: a"))
+	var longTap Tap
+	if n := testing.AllocsPerRun(100, func() {
+		longTap.Feed(long)
+		if _, ok := longTap.Pop("LONG-METHOD-NAME-THAT-IS-OVER-32-BYTES", "/x"); !ok {
+			t.Fatal("long method not popped")
+		}
+	}); n > 1 {
+		t.Errorf("Feed+Pop with a 38-byte method: %v allocations, want at most 1", n)
 	}
 	var stopped Tap
 	stopped.Stop()

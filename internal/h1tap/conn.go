@@ -14,8 +14,10 @@ import (
 // other than CloseWrite; in particular not ConnectionState. When it wraps a
 // *tls.Conn, net/http therefore leaves Request.TLS nil and does not negotiate
 // HTTP/2 on it; read the TLS state from the wrapped connection in
-// http.Server.ConnContext instead. Reading the embedded Conn directly bypasses the
-// tap, which then reports later requests as unknown.
+// http.Server.ConnContext instead. A server that serves unencrypted HTTP/2
+// (http.Protocols) on the connection answers the h2 preface itself; the tap then
+// passes through and reports its requests as StatusPassthrough. Reading the embedded
+// Conn directly bypasses the tap, which then reports later requests as unknown.
 //
 // A Conn is safe for concurrent use as far as the wrapped connection is.
 type Conn struct {

@@ -30,9 +30,11 @@
 //
 // The tap records the first 64 KiB of a head and at most 128 names; past that it
 // keeps parsing and counting and marks the head truncated. It queues at most 8 heads;
-// deeper pipelining makes it give up on the connection. It holds only the head being
-// parsed, never a whole line or body, and releases or shrinks its buffers after each
-// head, so a slow client costs no more than its head's recorded parts. Bounding how
-// long a client may take to send a head is the server's job:
-// http.Server.ReadHeaderTimeout.
+// deeper pipelining (more than 8 small requests in one 4 KiB read) makes it give up
+// on the connection, as does a method longer than 64 bytes, which net/http would
+// accept. It holds only the recorded parts of the head being parsed, never a whole
+// line or body, and after each head releases scratch buffers that grew past 1 KiB, so
+// a slow client costs no more than its head's recorded parts (about 130 KiB at
+// worst) and an idle connection about 700 bytes. Bounding how long a client may take
+// to send a head is the server's job: http.Server.ReadHeaderTimeout.
 package h1tap

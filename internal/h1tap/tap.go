@@ -710,10 +710,10 @@ func (t *Tap) endField() {
 // a request net/http serves and how its body is framed; then it queues the head.
 func (t *Tap) endHead() {
 	t.endField()
-	method := string(t.vals[:t.mEnd]) // does not escape: compared only
-	connect := method == "CONNECT"
-	pri := method == "PRI"
-	post := method == "POST"
+	method := t.vals[:t.mEnd]
+	connect := string(method) == "CONNECT"
+	pri := string(method) == "PRI"
+	post := string(method) == "POST"
 	if t.hosts > 1 || t.http11 && t.hosts == 0 && !connect && !pri {
 		t.fail(StatusInvalid)
 		return

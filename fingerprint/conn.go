@@ -24,6 +24,17 @@ type Conn struct {
 
 	h2once sync.Once
 	h2fp   *H2 // computed from h2 once the first request's headers were decoded
+
+	// cur is the head of the HTTP/1 request being served. An HTTP/1 connection
+	// serves one request at a time, so the handler wrapper (observeRequests) pops
+	// every request's head before its handler runs, whether or not anything asks for
+	// it: a request the guard never sees (an excluded path, a route without the
+	// guard) must not leave its head queued in front of the next one's.
+	mu        sync.Mutex
+	cur       h1tap.Head
+	curOK     bool
+	curMethod string // method and target of the request cur belongs to
+	curTarget string
 }
 
 type connKey struct{}
@@ -64,8 +75,9 @@ type Observation struct {
 // Observe returns what the connection showed about r, the request being served: its
 // header names in wire order (raw case for HTTP/1, regular headers only for HTTP/2),
 // appended to buf[:0], or nil when the tap cannot vouch for them; and the rest of what
-// was observed. Each request may be observed once: the tap hands each request's order
-// to the first caller.
+// was observed. It must be called while r is being served, before its handler returns.
+// Over HTTP/2 each request's order goes to the first caller; over HTTP/1 every caller
+// gets it.
 func (c *Conn) Observe(r *http.Request, buf []string) (order []string, o Observation) {
 	if c == nil {
 		return nil, Observation{}
@@ -73,7 +85,10 @@ func (c *Conn) Observe(r *http.Request, buf []string) (order []string, o Observa
 	o.TLS = c.tls
 	switch {
 	case c.h1 != nil:
-		if head, ok := c.h1.Pop(r.Method, r.RequestURI); ok {
+		c.mu.Lock()
+		head, ok := c.cur, c.curOK && c.curMethod == r.Method && c.curTarget == r.RequestURI
+		c.mu.Unlock()
+		if ok {
 			order, o.Protocol = head.AppendNames(buf[:0]), "h1"
 		}
 	case c.h2 != nil:
@@ -83,6 +98,37 @@ func (c *Conn) Observe(r *http.Request, buf []string) (order []string, o Observa
 		o.H2 = c.h2Fingerprint()
 	}
 	return order, o
+}
+
+// popHead takes the head of r, the HTTP/1 request about to be served, from the tap.
+func (c *Conn) popHead(r *http.Request) {
+	head, ok := c.h1.Pop(r.Method, r.RequestURI)
+	c.mu.Lock()
+	c.cur, c.curOK, c.curMethod, c.curTarget = head, ok, r.Method, r.RequestURI
+	c.mu.Unlock()
+}
+
+// observeRequests wraps the handler of a server whose connections Vigil observes: it
+// takes each HTTP/1 request's head from the tap before the handler runs (see
+// Conn.cur), and gives HTTP/2 requests their r.TLS when net/http left it nil (the
+// unencrypted-HTTP/2 path a Server uses after terminating TLS itself).
+func observeRequests(h http.Handler) http.Handler {
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c := FromContext(r.Context()); c != nil {
+			if c.h1 != nil {
+				c.popHead(r)
+			}
+			if r.TLS == nil && c.state != nil {
+				r2 := *r
+				r2.TLS = c.state
+				r = &r2
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // h2Fingerprint returns the connection's Akamai fingerprint once the tap has it.

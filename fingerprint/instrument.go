@@ -24,7 +24,9 @@ import (
 //     previous callback;
 //   - HTTP/2 over TLS is served through a tap that records the Akamai fingerprint and
 //     each request's header order, by golang.org/x/net/http2 behind net/http's
-//     TLSNextProto hook.
+//     TLSNextProto hook;
+//   - Handler is wrapped so that the header order of every plaintext HTTP/1 request
+//     (WrapListener) is taken from its tap before the handler runs.
 //
 // HTTP/1 over TLS keeps its header order unknown in this mode: net/http reads the
 // *tls.Conn itself. For plaintext HTTP/1 behind a TLS-terminating load balancer, serve
@@ -64,6 +66,8 @@ func Instrument(srv *http.Server) error {
 		}
 		h2srv.ServeConn(&h2tap.Conn{Conn: c, Tap: tap}, &http2.ServeConnOpts{Context: ctx, BaseConfig: s, Handler: h})
 	}
+
+	srv.Handler = observeRequests(srv.Handler)
 
 	prevConn := srv.ConnContext
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {

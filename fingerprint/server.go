@@ -201,7 +201,7 @@ func (s *Server) tapConfig() h2tap.Config {
 func (s *Server) inner(h2 bool) *http.Server {
 	t := s.HTTP
 	srv := &http.Server{
-		Handler:           restoreTLS(t.Handler),
+		Handler:           observeRequests(t.Handler),
 		ReadTimeout:       t.ReadTimeout,
 		ReadHeaderTimeout: t.ReadHeaderTimeout,
 		WriteTimeout:      t.WriteTimeout,
@@ -229,24 +229,6 @@ func (s *Server) inner(h2 bool) *http.Server {
 		return ctx
 	}
 	return srv
-}
-
-// restoreTLS gives HTTP/2 requests their r.TLS, which net/http leaves nil on the
-// unencrypted-HTTP/2 path the Server uses after terminating TLS itself.
-func restoreTLS(h http.Handler) http.Handler {
-	if h == nil {
-		h = http.DefaultServeMux
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS == nil {
-			if c := FromContext(r.Context()); c != nil && c.state != nil {
-				r2 := *r
-				r2.TLS = c.state
-				r = &r2
-			}
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 // Shutdown stops accepting, closes idle connections and waits, until ctx ends, for

@@ -281,3 +281,38 @@ func TestMiddlewareModeOrderUnknown(t *testing.T) {
 		t.Errorf("Observe on a nil Conn = %q, %+v", order, o)
 	}
 }
+
+// A request nobody observes (an excluded path, a route without the guard) does not
+// cost the next request on its connection its header order.
+func TestUnobservedRequestKeepsTheNextOrder(t *testing.T) {
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/skip" {
+			_, _ = io.WriteString(w, "{}\n")
+			return
+		}
+		reportHandler().ServeHTTP(w, r)
+	})}
+	if err := Instrument(srv); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(WrapListener(ln)) }()
+	defer srv.Close()
+	c := &http.Client{Transport: &http.Transport{}}
+	defer c.CloseIdleConnections()
+	base := "http://" + ln.Addr().String()
+	for i := range 3 {
+		res, err := c.Get(base + "/skip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if s := get(t, c, base+"/seen", nil); s.Protocol != "h1" || len(s.Order) == 0 {
+			t.Errorf("round %d: order lost after an unobserved request: %+v", i, s)
+		}
+	}
+}

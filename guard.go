@@ -205,27 +205,7 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 	if class.Kind != bot.Unknown {
 		kind = class.Kind.String()
 	}
-	din := dna.Input{Family: class.Name, Kind: kind}
-	var orderBuf [64]string // the header order, when the connection was observed
-	var order []string
-	if fc := fingerprint.FromContext(r.Context()); fc != nil {
-		var o fingerprint.Observation
-		order, o = fc.Observe(r, orderBuf[:0])
-		if v.ViaTrustedProxy {
-			// The connection is a trusted proxy's: its TLS, HTTP/2 and header order
-			// are the proxy's, not the client's.
-			order = nil
-		} else {
-			din.Source, din.Protocol, din.Pseudo, din.TLS, din.H2 = "connection", o.Protocol, o.Pseudo, o.TLS, o.H2
-		}
-	}
-	if v.ViaTrustedProxy && din.TLS == nil && din.H2 == nil {
-		din.TLS, din.H2 = g.upstreamFingerprints(r)
-		if din.TLS != nil || din.H2 != nil {
-			din.Source = "upstream"
-		}
-	}
-	v.DNA = g.dna.DNA(&hs, order, &din)
+	v.DNA = g.requestDNA(r, &hs, dna.Input{Family: class.Name, Kind: kind}, v.ViaTrustedProxy)
 	v.Enrichment.Client, v.Enrichment.ClientKind, v.Enrichment.BotCategory = class.Name, kind, class.Category
 
 	// Hard gates: final, whatever the score.
@@ -321,6 +301,36 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 	}
 	g.settleFindings(&d, fs, action)
 	return d
+}
+
+// requestDNA assembles the request's DNA: from its headers, and from what its
+// connection showed when Vigil observed it. A trusted proxy's connection is not the
+// client's: then only the fingerprints the proxy forwarded count.
+func (g *Guard) requestDNA(r *http.Request, hs *headers.Set, in dna.Input, viaProxy bool) fingerprint.DNA {
+	fc := fingerprint.FromContext(r.Context())
+	if fc == nil || viaProxy {
+		if fc != nil {
+			fc.Observe(r, nil) // over HTTP/2, take the stream's record off the tap
+		}
+		if viaProxy {
+			if in.TLS, in.H2 = g.upstreamFingerprints(r); in.TLS != nil || in.H2 != nil {
+				in.Source = "upstream"
+			}
+		}
+		return g.dna.DNA(hs, nil, &in)
+	}
+	return g.observedDNA(r, fc, hs, &in)
+}
+
+// observedDNA is requestDNA for a connection Vigil observed. It is a function of its
+// own so that the order buffer is on the stack only when there is an order to read.
+//
+//go:noinline
+func (g *Guard) observedDNA(r *http.Request, fc *fingerprint.Conn, hs *headers.Set, in *dna.Input) fingerprint.DNA {
+	var buf [64]string
+	order, o := fc.Observe(r, buf[:0])
+	in.Source, in.Protocol, in.Pseudo, in.TLS, in.H2 = "connection", o.Protocol, o.Pseudo, o.TLS, o.H2
+	return g.dna.DNA(hs, order, in)
 }
 
 // maxFingerprintHeader bounds a forwarded fingerprint header's value.

@@ -142,3 +142,31 @@ func BenchmarkRead(b *testing.B) {
 		s.Read(h)
 	}
 }
+
+// FuzzLookup holds Lookup to a linear search of the vocabulary.
+func FuzzLookup(f *testing.F) {
+	for _, name := range Vocabulary() {
+		f.Add(name)
+	}
+	for _, name := range []string{"", "A", "X-Custom", "accept", "Sec-Fetch-Moda", "Te\x00"} {
+		f.Add(name)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		want := slices.Index(Vocabulary(), name)
+		n, ok := Lookup(name)
+		if ok != (want >= 0) || ok && int(n) != want {
+			t.Fatalf("Lookup(%q) = %d, %v; the vocabulary says %d", name, n, ok, want)
+		}
+	})
+}
+
+func BenchmarkLookup(b *testing.B) {
+	names := []string{"Sec-Ch-Ua", "Sec-Ch-Ua-Mobile", "Sec-Ch-Ua-Platform", "Upgrade-Insecure-Requests",
+		"User-Agent", "Accept", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fetch-User", "Sec-Fetch-Dest",
+		"Accept-Encoding", "Accept-Language", "Cookie", "X-Custom"}
+	for b.Loop() {
+		for _, n := range names {
+			Lookup(n)
+		}
+	}
+}

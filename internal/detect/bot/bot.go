@@ -157,9 +157,23 @@ type Detector struct {
 	vpending   map[vkey]struct{}
 	vcap       int
 
+	// front holds the classes of recent User-Agents in front of the shards: lock-free,
+	// direct-mapped by hash, immutable entries.
+	front [frontSlots]atomic.Pointer[classEntry]
+
 	// brands remembers recent sec-ch-ua checks (see brandsAgreeCached): lock-free,
 	// direct-mapped by hash, immutable entries.
 	brands [brandSlots]atomic.Pointer[brandEntry]
+}
+
+// frontSlots is the number of User-Agents in the lock-free front of the class cache,
+// a power of two.
+const frontSlots = 256
+
+// classEntry is one User-Agent's class in the front cache.
+type classEntry struct {
+	ua string
+	c  Class
 }
 
 // brandSlots is the number of remembered sec-ch-ua checks, a power of two.
@@ -237,8 +251,8 @@ func cmpOr[T comparable](v, def T) T {
 }
 
 // Classify returns the class of the User-Agent string ua. Results are cached per distinct
-// string (see [Config.CacheSize]); a hit costs one hash and one map look-up and does not
-// allocate. The class is read from the first 512 bytes of ua (real User-Agents are
+// string (see [Config.CacheSize]), and the last few hundred in a lock-free front; a hit
+// in the front costs one hash and one comparison and does not allocate. The class is read from the first 512 bytes of ua (real User-Agents are
 // shorter), and at most 1025 bytes are read in all: a longer User-Agent is malformed
 // whatever follows. It is safe for concurrent use.
 func (d *Detector) Classify(ua string) Class {
@@ -248,14 +262,22 @@ func (d *Detector) Classify(ua string) Class {
 	if len(ua) > maxUALen+1 {
 		ua = ua[:maxUALen+1]
 	}
-	sh := &d.shards[maphash.String(d.seed, ua)&d.mask]
+	h := maphash.String(d.seed, ua)
+	// A lock-free front: a browser sends the same User-Agent on every request.
+	slot := &d.front[h&(frontSlots-1)]
+	if e := slot.Load(); e != nil && e.ua == ua {
+		return e.c
+	}
+	sh := &d.shards[h&d.mask]
 	sh.mu.RLock()
 	c, ok := sh.m[ua]
 	sh.mu.RUnlock()
 	if ok {
+		slot.Store(&classEntry{ua: strings.Clone(ua), c: c})
 		return c
 	}
 	c = d.rules.classify(ua)
+	slot.Store(&classEntry{ua: strings.Clone(ua), c: c})
 	sh.mu.Lock()
 	if _, ok := sh.m[ua]; !ok {
 		if len(sh.m) >= sh.max {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -315,4 +316,31 @@ func TestUnobservedRequestKeepsTheNextOrder(t *testing.T) {
 			t.Errorf("round %d: order lost after an unobserved request: %+v", i, s)
 		}
 	}
+}
+
+// A Server that has shut down leaves no goroutine behind: not its accept loop, not its
+// inner servers, not a handshake in progress.
+func TestServerShutdownLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	// Cleanups run last-registered first: this one runs after startServer's Shutdown.
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<16)
+			t.Errorf("%d goroutines after shutdown, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+		}
+	})
+	addr, pool := startServer(t, &Server{HandshakeTimeout: time.Second}, nil)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}, ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	get(t, &http.Client{Transport: tr}, "https://"+addr+"/", nil)
+	// A connection stuck in its handshake when the server stops.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
 }

@@ -119,7 +119,7 @@ func fingerprintHandler(g *vigil.Guard) http.Handler {
 		d := v.DNA
 		rep := fingerprintReport{
 			Protocol: d.Protocol, HeaderOrder: d.HeaderOrder, DNA: d.ID, HDNA: d.HDNA, H2: d.H2,
-			Client:  clientReport{Family: d.Family, Kind: d.Kind, Confidence: confidence(d)},
+			Client:  clientReport{Family: d.Family, Kind: d.Kind, Confidence: confidence(d, v.Signals)},
 			Signals: v.Signals, Detail: d,
 			Request: map[string]string{"method": r.Method, "target": r.RequestURI, "proto": r.Proto,
 				"user_agent": r.UserAgent(), "client_ip": v.ClientIP.String()},
@@ -141,9 +141,16 @@ func fingerprintHandler(g *vigil.Guard) http.Handler {
 	})
 }
 
-// confidence says how much of the client's identity rests on more than its
-// User-Agent.
-func confidence(d fingerprint.DNA) string {
+// confidence says how much the family rests on: "high" when the connection's
+// fingerprints were observed and none contradicts the User-Agent, "medium" when only
+// some were, "low" when the family comes from the User-Agent alone or a fingerprint
+// contradicts it, "none" when there is no family.
+func confidence(d fingerprint.DNA, signals []vigil.Signal) string {
+	for _, s := range signals {
+		if s.Detector == "fingerprint" {
+			return "low"
+		}
+	}
 	switch {
 	case d.Family == "":
 		return "none"

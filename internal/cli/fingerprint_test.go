@@ -146,6 +146,9 @@ sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=c).read().decode())
 			for _, s := range rep.Signals {
 				spoofed = spoofed || s.Code == "spoofed_client"
 			}
+			if want := map[bool]string{false: "high", true: "low"}[c.want.spoofed]; rep.Client.Confidence != want {
+				t.Errorf("confidence %q, want %q", rep.Client.Confidence, want)
+			}
 			if spoofed != c.want.spoofed {
 				t.Errorf("spoofed_client %v, want %v: %+v", spoofed, c.want.spoofed, rep.Signals)
 			}

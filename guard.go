@@ -309,9 +309,6 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 func (g *Guard) requestDNA(r *http.Request, hs *headers.Set, in dna.Input, viaProxy bool) fingerprint.DNA {
 	fc := fingerprint.FromContext(r.Context())
 	if fc == nil || viaProxy {
-		if fc != nil {
-			fc.Observe(r, nil) // over HTTP/2, take the stream's record off the tap
-		}
 		if viaProxy {
 			if in.TLS, in.H2 = g.upstreamFingerprints(r); in.TLS != nil || in.H2 != nil {
 				in.Source = "upstream"

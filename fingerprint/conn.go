@@ -92,7 +92,7 @@ func (c *Conn) Observe(r *http.Request, buf []string) (order []string, o Observa
 			order, o.Protocol = head.AppendNames(buf[:0]), "h1"
 		}
 	case c.h2 != nil:
-		if st, ok := c.h2.Take(r.Method, r.Host, r.RequestURI); ok {
+		if st, ok := r.Context().Value(streamKey{}).(*h2tap.Stream); ok {
 			order, o.Protocol, o.Pseudo = append(buf[:0], st.Names...), "h2", pseudoLetters(st.Pseudo)
 		}
 		o.H2 = c.h2Fingerprint()
@@ -108,27 +108,61 @@ func (c *Conn) popHead(r *http.Request) {
 	c.mu.Unlock()
 }
 
-// observeRequests wraps the handler of a server whose connections Vigil observes: it
-// takes each HTTP/1 request's head from the tap before the handler runs (see
-// Conn.cur), and gives HTTP/2 requests their r.TLS when net/http left it nil (the
+// observeRequests wraps the handler of a server whose connections Vigil observes. Before
+// the handler runs it takes the request's record off its connection's tap — every
+// request's, whether anything asks for it or not, so that the taps never hold records
+// of requests nobody observed (an excluded path, a health check, a route without the
+// guard): an HTTP/1 head goes to Conn.cur, an HTTP/2 stream into the request's context.
+// It also gives HTTP/2 requests their r.TLS when net/http left it nil (the
 // unencrypted-HTTP/2 path a Server uses after terminating TLS itself).
 func observeRequests(h http.Handler) http.Handler {
 	if h == nil {
 		h = http.DefaultServeMux
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c := FromContext(r.Context()); c != nil {
-			if c.h1 != nil {
-				c.popHead(r)
+		c := FromContext(r.Context())
+		switch {
+		case c == nil:
+		case c.h1 != nil:
+			c.popHead(r)
+		case c.h2 != nil:
+			// One allocation for the context and the stream, one for the request
+			// copy, which also carries r.TLS when it has to be restored.
+			sc := &streamCtx{Context: r.Context()}
+			if st, ok := c.h2.Take(r.Method, r.Host, r.RequestURI); ok {
+				sc.st, sc.ok = st, true
 			}
-			if r.TLS == nil && c.state != nil {
+			r = r.WithContext(sc)
+		}
+		if r.TLS == nil && c != nil && c.state != nil {
+			if c.h2 == nil {
 				r2 := *r
-				r2.TLS = c.state
 				r = &r2
 			}
+			r.TLS = c.state
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+type streamKey struct{}
+
+// streamCtx carries an HTTP/2 request's stream record from observeRequests to Observe.
+type streamCtx struct {
+	context.Context
+	st h2tap.Stream
+	ok bool
+}
+
+// Value returns the stream for streamKey and asks the parent for every other key.
+func (c *streamCtx) Value(key any) any {
+	if key == (streamKey{}) {
+		if !c.ok {
+			return nil
+		}
+		return &c.st
+	}
+	return c.Context.Value(key)
 }
 
 // h2Fingerprint returns the connection's Akamai fingerprint once the tap has it.

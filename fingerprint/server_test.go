@@ -344,3 +344,35 @@ func TestServerShutdownLeavesNoGoroutines(t *testing.T) {
 	}
 	defer c.Close()
 }
+
+// Over HTTP/2 too, the record of a request nobody observes is taken off the tap as the
+// request starts: nothing piles up on a long-lived connection.
+func TestUnobservedHTTP2StreamsDoNotPileUp(t *testing.T) {
+	leftover := make(chan bool, 1)
+	s := &Server{HTTP: &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/skip" {
+			return
+		}
+		c := FromContext(r.Context())
+		_, ok := c.h2.Take(http.MethodGet, r.Host, "/skip")
+		leftover <- ok
+		reportHandler().ServeHTTP(w, r)
+	})}}
+	addr, pool := startServer(t, s, nil)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}, ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	for range 20 {
+		res, err := c.Get("https://" + addr + "/skip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	if rep := get(t, c, "https://"+addr+"/seen", nil); rep.Protocol != "h2" || rep.Order == nil {
+		t.Errorf("observed request: %+v", rep)
+	}
+	if <-leftover {
+		t.Error("a stream of an unobserved request was still waiting on the tap")
+	}
+}

@@ -1,0 +1,91 @@
+// Package redisstore is a vigil.Store that shares rate limits, counters and bans
+// between the instances of a service through Redis (github.com/redis/go-redis/v9:
+// standalone, Sentinel or Cluster, through redis.UniversalClient).
+//
+//	client, err := redisstore.ParseURL("redis://127.0.0.1:6379")
+//	…
+//	store, err := redisstore.New(client, redisstore.Config{Logger: logger, Events: sink})
+//	…
+//	go store.Run(ctx) // background sync, ban subscription, breaker probes
+//	guard, err := vigil.New(vigil.Config{Store: store, Events: sink})
+//
+// # Modes
+//
+// In local-first mode (the default) every instance decides from local state: the same
+// GCRA arithmetic as the memory store (internal/ratelimit.StepNano) on a local TAT per
+// key. Every SyncInterval (5 ms) Run sends, for each key that changed, the cost it
+// admitted since the last sync; a Lua script advances the shared TAT by it
+// (TAT = max(TAT, now) + admitted cost × interval, not capped, so an over-admission is
+// paid back by later denials) and returns it, and the instance sets its local TAT to
+// the shared one plus what it admitted since (never lowering it). Counters (Add) work
+// the same way with INCRBY.
+//
+// So that instances starting on the same idle key do not each spend its whole burst,
+// an instance may hold at most Q requests of unsynced cost per key (sent or not,
+// until Redis acknowledges them):
+//
+//	Q = max(1, ⌊LocalShare × Burst⌋, ⌈2 × SyncInterval / interval⌉), interval = Period/Rate
+//
+// A request the local state admits beyond Q is checked in Redis instead (one script
+// call, at most OpTimeout, counted in Stats.Spills): typically a client bursting faster
+// than its rate. Denials are always local. With N instances, the shared state misses at
+// most N × Q admitted requests at any moment, so over any span of time a key admits at
+// most
+//
+//	Burst + span/interval + N × Q
+//
+// requests, against Burst + span/interval for one GCRA. With the defaults (LocalShare
+// 0.02, 5 ms) and a limit of 100 a minute (burst 100): Q = 2, and two instances admit
+// at most 104 in a minute's burst. Instances' clocks must agree (NTP): a skew of d
+// changes the limit by at most d/interval requests.
+//
+// In exact mode every Allow and Add is one script call in Redis (EVALSHA, EVAL when the
+// script is missing), with Redis's clock: the same answers as StepNano, nothing
+// over-admitted, one round trip per check.
+//
+// # Keys
+//
+// Keys carry a hash tag naming the client, so that a client's keys share a Cluster
+// slot and every script call touches one slot:
+//
+//	<prefix>{<client>}:r:<key>              TAT of rate-limit key, Unix ns; expires at the TAT
+//	<prefix>{<client>}:c:<window end>:<key> count of counter key in the window ending then (Unix ns)
+//	<prefix>{bans}:b:<kind>:<value>         a ban, as JSON of vigil.Ban; expires with the ban
+//	<prefix>{bans}:i                        sorted set of bans by expiry (Unix ms), for loading
+//	<prefix>bans                            pub/sub channel of ban changes
+//
+// The prefix is Config.KeyPrefix ("vigil:"). <client> is the end of the key that is an
+// IP address or prefix ("rl:ip:203.0.113.7" and "strikes:203.0.113.7" both have
+// {203.0.113.7}), else its "dna:<id>" end, else the whole key. TATs are kept as
+// decimal Unix nanoseconds and the scripts do exact integer arithmetic on them
+// (Lua numbers are doubles).
+//
+// # Bans
+//
+// Ban writes the ban with its expiry, indexes it and publishes it, in one script call;
+// every instance's subscriber applies it to a local ban set (internal/memstore.Bans),
+// typically within a millisecond. Banned reads only that set: it never waits on the
+// network and does not allocate. The subscriber loads the whole set from Redis when it
+// subscribes and after every reconnection; changes that arrive during a load are
+// applied after it, in order.
+//
+// # Faults
+//
+// A circuit breaker guards Redis. After BreakerFailures (3) failed calls in a row it
+// opens: the fault is reported once (a log line, a vigil.EventError with FailedOpen,
+// Stats.Outages), and every decision is local, so no request waits on Redis and none
+// fails. Each instance then enforces every limit on its own (up to N times the limit
+// across N instances), bans still apply locally, and new bans wait in a bounded queue.
+// Every BreakerCooldown (1 s) one call probes Redis; when it answers, the breaker
+// closes, the recovery is logged (Stats.Recoveries), and Run resyncs: it loads the
+// scripts, writes the queued bans, reloads the ban set and writes the local counts.
+// No method returns an error because of Redis; Ban returns one only for an invalid ban.
+//
+// # Defaults
+//
+// Mode local-first; KeyPrefix "vigil:"; SyncInterval 5 ms; LocalShare 0.02; OpTimeout
+// 50 ms (any call a request waits on, and each sync batch); BreakerFailures 3;
+// BreakerCooldown 1 s; MaxKeys 1<<20 local keys. Clients from ParseURL: dial, read,
+// write and pool timeouts 1 s, one retry, go-redis's pool of 10 connections per
+// GOMAXPROCS (plus its pipeline pool of 10).
+package redisstore

@@ -52,7 +52,7 @@ type Config struct {
 	SyncInterval time.Duration `json:"sync_interval,omitempty" yaml:"sync_interval,omitempty"`
 	// LocalShare is the fraction of a limit's burst one instance may admit for one key
 	// between two syncs without asking Redis, in local-first mode. The per-key quota is
-	// Q = max(1, ⌊LocalShare × Burst⌋, ⌈2 × SyncInterval / interval⌉) requests (interval =
+	// Q = max(1, ⌊LocalShare × Burst⌋, ⌊2 × SyncInterval / interval⌋) requests, at most Burst (interval =
 	// Period/Rate), and N instances over-admit at most N × Q. Zero means 0.02; 1 or
 	// more turns the quota off (every decision local, over-admission bounded only by
 	// the sync delay: N × Burst at worst).

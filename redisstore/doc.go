@@ -24,7 +24,7 @@
 // an instance may hold at most Q requests of unsynced cost per key (sent or not,
 // until Redis acknowledges them):
 //
-//	Q = max(1, ⌊LocalShare × Burst⌋, ⌈2 × SyncInterval / interval⌉), interval = Period/Rate
+//	Q = max(1, ⌊LocalShare × Burst⌋, ⌊2 × SyncInterval / interval⌋), at most Burst; interval = Period/Rate
 //
 // A request the local state admits beyond Q is checked in Redis instead (one script
 // call, at most OpTimeout, counted in Stats.Spills): typically a client bursting faster

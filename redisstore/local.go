@@ -29,6 +29,7 @@ const (
 //
 // A table is safe for concurrent use.
 type table struct {
+	keys     keys
 	seed     maphash.Seed
 	mask     uint64
 	perShard int
@@ -51,6 +52,10 @@ type entry struct {
 	key     string // the Store key
 	tag     string // clientTag(key), set on first use by a sync or a remote step
 	counter bool   // a counter; otherwise a rate-limit entry
+	// rkey is the Redis key, built on first use; for a counter, of the window ending at
+	// rkeyEnd.
+	rkey    string
+	rkeyEnd int64
 	// v is, for a rate-limit entry, the TAT in Unix ns (math.MinInt64: idle); for a
 	// counter, the count in the current window.
 	v   int64
@@ -65,13 +70,13 @@ type entry struct {
 	refresh bool
 }
 
-func newTable(maxKeys int) *table {
+func newTable(maxKeys int, k keys) *table {
 	n := defaultShards
 	for n > 1 && n > maxKeys {
 		n >>= 1
 	}
 	n = 1 << (bits.Len(uint(n)) - 1)
-	t := &table{seed: maphash.MakeSeed(), mask: uint64(n - 1), perShard: max(maxKeys/n, 1), shards: make([]tshard, n)}
+	t := &table{keys: k, seed: maphash.MakeSeed(), mask: uint64(n - 1), perShard: max(maxKeys/n, 1), shards: make([]tshard, n)}
 	for i := range t.shards {
 		t.shards[i].rates = make(map[string]*entry)
 		t.shards[i].counters = make(map[string]*entry)
@@ -143,18 +148,31 @@ func (sh *tshard) markDirty(e *entry) {
 }
 
 // take moves e's pending changes in flight for a remote step and returns them with e's
-// tag.
-func (t *table) take(e *entry) (sent int64, tag string) {
+// Redis key.
+func (t *table) take(e *entry) (sent int64, rkey string) {
 	sh := t.shard(e.key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sent = e.pending
 	e.pending = 0
 	e.inflight += sent
+	return sent, t.redisKey(e)
+}
+
+// redisKey returns e's Redis key, building it on first use. It is called with e's
+// shard locked.
+func (t *table) redisKey(e *entry) string {
 	if e.tag == "" {
 		e.tag = clientTag(e.key)
 	}
-	return sent, e.tag
+	if e.rkey == "" || e.counter && e.rkeyEnd != e.end {
+		if e.counter {
+			e.rkey, e.rkeyEnd = t.keys.counter(e.tag, e.end, e.key), e.end
+		} else {
+			e.rkey = t.keys.rate(e.tag, e.key)
+		}
+	}
+	return e.rkey
 }
 
 // mergeRate records that Redis acknowledged sent and holds tat for e. The local TAT
@@ -224,17 +242,15 @@ func (t *table) add(key string, now, n, w int64) (int64, *entry) {
 }
 
 // takeCounter moves e's pending delta in flight and returns it with its window's end
-// and e's tag.
-func (t *table) takeCounter(e *entry) (sent, end int64, tag string) {
+// and e's Redis key.
+func (t *table) takeCounter(e *entry) (sent, end int64, rkey string) {
 	sh := t.shard(e.key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sent, end = e.pending, e.end
 	e.pending = 0
-	if e.tag == "" {
-		e.tag = clientTag(e.key)
-	}
-	return sent, end, e.tag
+	e.refresh = false
+	return sent, end, t.redisKey(e)
 }
 
 // mergeCounter records that Redis counts total in the window ending at end, after sent
@@ -264,6 +280,7 @@ func (t *table) unsendCounter(e *entry, sent, end int64) {
 type item struct {
 	e    *entry
 	tag  string
+	rkey string
 	sent int64 // ns of admitted cost, or a counter delta
 	end  int64 // counter: the window's end, Unix ns
 }
@@ -281,17 +298,13 @@ func (t *table) collect(buf []item, now int64) []item {
 				continue
 			}
 			e.refresh = false
-			if e.tag == "" {
-				e.tag = clientTag(e.key)
+			if e.counter && e.end <= now {
+				e.pending = 0
+				continue
 			}
-			it := item{e: e, tag: e.tag, sent: e.pending}
+			it := item{e: e, rkey: t.redisKey(e), tag: e.tag, sent: e.pending, end: e.end}
 			e.pending = 0
-			if e.counter {
-				if e.end <= now {
-					continue
-				}
-				it.end = e.end
-			} else {
+			if !e.counter {
 				e.inflight += it.sent
 			}
 			buf = append(buf, it)

@@ -19,7 +19,7 @@ import (
 // guard's do (the table, unlike memstore, opens a window on an Add of 0).
 func TestTableMatchesMemstore(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	tab := newTable(1 << 16)
+	tab := newTable(1<<16, keys{prefix: "t:"})
 	mem := memstore.New(memstore.Config{MaxKeys: 1 << 16})
 	limits := []ratelimit.Limit{
 		{Rate: 10, Period: time.Second},
@@ -53,7 +53,7 @@ func TestTableMatchesMemstore(t *testing.T) {
 // pending; the one beyond it spills without changing anything; an acknowledged sync
 // frees the quota and merges the shared TAT.
 func TestTableQuota(t *testing.T) {
-	tab := newTable(1024)
+	tab := newTable(1024, keys{prefix: "t:"})
 	l := ratelimit.Limit{Rate: 100, Period: time.Minute}
 	tt, _, _ := params(l)
 	now := time.Now().UnixNano()
@@ -103,7 +103,7 @@ func TestTableQuota(t *testing.T) {
 // TestTableCounterSync checks counter merges: the local count becomes the shared count
 // plus what was added since the send, and a delta of a window that ended is dropped.
 func TestTableCounterSync(t *testing.T) {
-	tab := newTable(1024)
+	tab := newTable(1024, keys{prefix: "t:"})
 	w := int64(time.Minute)
 	now := time.Now().UnixNano()
 	tab.add("c", now, 2, w)
@@ -127,7 +127,7 @@ func TestTableCounterSync(t *testing.T) {
 // TestTableBounded checks that the table holds at most MaxKeys keys and counts the
 // evictions.
 func TestTableBounded(t *testing.T) {
-	tab := newTable(256)
+	tab := newTable(256, keys{prefix: "t:"})
 	l := ratelimit.Limit{Rate: 1, Period: time.Hour}
 	now := time.Now().UnixNano()
 	for i := range 10_000 {

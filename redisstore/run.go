@@ -115,8 +115,8 @@ func (s *Store) loadScripts(ctx context.Context) {
 }
 
 // sync writes every key's unsynced change to Redis and merges the shared state back,
-// in one pipeline of script calls per maxBatch groups, one call per group of keys that
-// share a hash tag. buf is reused; sync returns it.
+// in one pipeline of script calls per maxBatch groups, one call per group of keys (of
+// one hash tag in a Cluster). buf is reused; sync returns it.
 func (s *Store) sync(ctx context.Context, buf []item) []item {
 	now := time.Now().UnixNano()
 	items := s.local.collect(buf, now)
@@ -128,15 +128,18 @@ func (s *Store) sync(ctx context.Context, buf []item) []item {
 		}
 		return items
 	}
-	slices.SortFunc(items, func(a, b item) int { return cmp.Compare(a.tag, b.tag) })
+	if !s.oneNode {
+		slices.SortFunc(items, func(a, b item) int { return cmp.Compare(a.tag, b.tag) })
+	}
 	nowArg := strconv.FormatInt(now, 10)
 	var firstErr error
 	for start := 0; start < len(items); {
-		// One batch: up to maxBatch groups.
+		// One batch: up to maxBatch groups of up to maxGroup keys, which share a hash
+		// tag unless the client talks to one server.
 		var groups [][]item
 		for len(groups) < maxBatch && start < len(items) {
 			end := start + 1
-			for end < len(items) && end-start < maxGroup && items[end].tag == items[start].tag {
+			for end < len(items) && end-start < maxGroup && (s.oneNode || items[end].tag == items[start].tag) {
 				end++
 			}
 			groups = append(groups, items[start:end])
@@ -183,11 +186,10 @@ func (s *Store) syncBatch(ctx context.Context, groups [][]item, now string) erro
 			args := make([]any, 1, 1+3*len(g))
 			args[0] = now
 			for j, it := range g {
+				keys[j] = it.rkey
 				if it.e.counter {
-					keys[j] = s.keys.counter(it.tag, it.end, it.e.key)
 					args = append(args, "c", it.sent, ceilMilli(time.Unix(0, it.end)))
 				} else {
-					keys[j] = s.keys.rate(it.tag, it.e.key)
 					args = append(args, "r", it.sent, 0)
 				}
 			}

@@ -29,10 +29,13 @@ type Store struct {
 	cfg    Config
 	keys   keys
 	exact  bool
-	local  *table
-	bans   *memstore.Bans
-	queue  banQueue
-	br     breaker
+	// oneNode reports a client of one server (standalone or Sentinel): a sync script
+	// call may then carry keys of any hash tag.
+	oneNode bool
+	local   *table
+	bans    *memstore.Bans
+	queue   banQueue
+	br      breaker
 
 	running atomic.Bool
 	// recovered wakes Run after the breaker closed, to resync; reload asks the
@@ -66,7 +69,8 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 		cfg:       cfg,
 		keys:      keys{prefix: cfg.KeyPrefix},
 		exact:     cfg.Mode == ModeExact,
-		local:     newTable(cfg.MaxKeys),
+		oneNode:   isOneNode(client),
+		local:     newTable(cfg.MaxKeys, keys{prefix: cfg.KeyPrefix}),
 		bans:      memstore.NewBans(),
 		recovered: make(chan struct{}, 1),
 		reload:    make(chan struct{}, 1),
@@ -74,6 +78,13 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 	s.br.threshold = int32(min(cfg.BreakerFailures, math.MaxInt32))
 	s.br.cooldown = cfg.BreakerCooldown
 	return s, nil
+}
+
+// isOneNode reports whether c talks to one server, where keys of different slots may
+// meet in one script call.
+func isOneNode(c redis.UniversalClient) bool {
+	_, ok := c.(*redis.Client)
+	return ok
 }
 
 // params returns the emission interval t and the effective burst b of l, as
@@ -93,15 +104,16 @@ func params(l ratelimit.Limit) (t, b int64, ok bool) {
 	return t, b, true
 }
 
-// quota returns the local quota of a limit in ns: Q × t with
-// Q = max(1, ⌊LocalShare × b⌋, ⌈2 × SyncInterval / t⌉), at most b. Zero means no quota.
+// quota returns the local quota of a limit with interval t and burst b, in ns of
+// unsynced cost: max(⌊LocalShare × b⌋ × t, t, 2 × SyncInterval), at most b × t; that is
+// Q = max(1, ⌊LocalShare × b⌋, 2 × SyncInterval / t) requests, at most b. Zero means no
+// quota. It divides nothing: it runs on every local-first check.
 func (s *Store) quota(t, b int64) int64 {
 	if s.cfg.LocalShare >= 1 {
 		return 0
 	}
-	q := int64(s.cfg.LocalShare * float64(b))
-	q = max(q, 1, (2*int64(s.cfg.SyncInterval)+t-1)/t)
-	return min(q, b) * t
+	q := int64(s.cfg.LocalShare*float64(b)) * t // ≤ b × t
+	return min(max(q, t, 2*int64(s.cfg.SyncInterval)), b*t)
 }
 
 // Allow implements vigil.Store. It never returns an error: when Redis cannot answer,
@@ -153,7 +165,7 @@ func (s *Store) Allow(ctx context.Context, key string, l vigil.Limit, cost int) 
 // is the step's time in Unix ns, or "" for Redis's clock. ok is false when Redis did
 // not answer; e is then as before.
 func (s *Store) remoteStep(ctx context.Context, e *entry, l ratelimit.Limit, cost int, t, b int64, now string) (r ratelimit.Result, ok bool) {
-	sent, tag := s.local.take(e)
+	sent, rkey := s.local.take(e)
 	var ct, room int64
 	if cost > 0 && int64(cost) <= b {
 		ct = int64(cost) * t
@@ -161,7 +173,7 @@ func (s *Store) remoteStep(ctx context.Context, e *entry, l ratelimit.Limit, cos
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.OpTimeout)
 	defer cancel()
-	res, err := stepScript.Run(ctx, s.client, []string{s.keys.rate(tag, e.key)}, now, sent, ct, room).Slice()
+	res, err := stepScript.Run(ctx, s.client, []string{rkey}, now, sent, ct, room).Slice()
 	if err == nil {
 		var st stepResult
 		if st, err = parseStep(res); err == nil {
@@ -245,10 +257,10 @@ func (s *Store) Add(ctx context.Context, key string, n int64, window time.Durati
 		s.stats.fallbacks.Add(1)
 		return v, nil
 	}
-	sent, end, tag := s.local.takeCounter(e)
+	sent, end, rkey := s.local.takeCounter(e)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.OpTimeout)
 	defer cancel()
-	res, err := syncScript.Run(ctx, s.client, []string{s.keys.counter(tag, end, e.key)}, now.UnixNano(), "c", sent, ceilMilli(time.Unix(0, end))).StringSlice()
+	res, err := syncScript.Run(ctx, s.client, []string{rkey}, now.UnixNano(), "c", sent, ceilMilli(time.Unix(0, end))).StringSlice()
 	if err == nil && len(res) != 1 {
 		err = fmt.Errorf("sync script returned %d values, want 1", len(res))
 	}

@@ -70,7 +70,8 @@ type Config struct {
 	BreakerCooldown time.Duration `json:"breaker_cooldown,omitempty" yaml:"breaker_cooldown,omitempty"`
 	// MaxKeys bounds the local rate-limit and counter keys. When full, expired keys go
 	// first, then the ones closest to expiring; evicting a key forgives that client
-	// locally (Redis still holds its shared state). Zero means 1<<20.
+	// locally (Redis still holds its shared state). Zero means 1<<20, about 120 MB at
+	// most.
 	MaxKeys int `json:"max_keys,omitempty" yaml:"max_keys,omitempty"`
 
 	// Logger receives a line when Redis becomes unreachable and when it is back, and
@@ -147,7 +148,8 @@ type Stats struct {
 	Syncs, SyncErrors, SyncedKeys uint64
 	// RemoteSteps counts rate-limit steps and counter additions taken in Redis on the
 	// request path (every check in exact mode; keys over their local quota in
-	// local-first mode). Spills counts the local-first ones.
+	// local-first mode). Spills counts local-first checks over their key's quota,
+	// sent to Redis unless the breaker was open.
 	RemoteSteps, Spills uint64
 	// Fallbacks counts decisions taken locally that would have gone to Redis, because
 	// the breaker was open or the call failed.

@@ -45,29 +45,56 @@ type tshard struct {
 	_         [64]byte // keep shards on separate cache lines
 }
 
-// entry is the local state of one key. Its fields are guarded by its shard's mutex.
-// An entry evicted from its map while in the dirty list stays there: its unsynced
-// changes still reach Redis.
+// entry is the local state of one key, kept small: with its map slot and key, about
+// 115 bytes for an IPv4 rate-limit key (the memory store takes 71). Its fields are guarded by its shard's mutex. An entry evicted from its map
+// while in the dirty list stays there: its unsynced changes still reach Redis.
 type entry struct {
-	key     string // the Store key
-	tag     string // clientTag(key), set on first use by a sync or a remote step
-	counter bool   // a counter; otherwise a rate-limit entry
-	// rkey is the Redis key, built on first use; for a counter, of the window ending at
-	// rkeyEnd.
-	rkey    string
-	rkeyEnd int64
+	key string // the Store key
 	// v is, for a rate-limit entry, the TAT in Unix ns (math.MinInt64: idle); for a
 	// counter, the count in the current window.
-	v   int64
-	end int64 // counter: end of the current window, Unix ns
-	// pending is what was admitted (ns of cost) or counted (a delta) locally and not yet
-	// sent; inflight is what was sent and not yet acknowledged.
-	pending  int64
-	inflight int64
-	dirty    bool
-	// refresh asks the next sync to read a counter that has nothing to send, because
-	// its count was read (an Add of 0).
-	refresh bool
+	v int64
+	// pending is what was admitted (ns of cost) or counted (a delta) locally and not
+	// yet sent.
+	pending int64
+	// aux is, for a rate-limit entry, the cost sent and not yet acknowledged; for a
+	// counter, the end of the current window in Unix ns.
+	aux int64
+	// tag is where key's hash tag starts in key (clientTag returns a suffix), tagUnset
+	// before the first sync, or tagDigest when the tag is a digest to recompute.
+	tag   int32
+	flags uint8
+}
+
+// entry.tag values other than an offset.
+const (
+	tagUnset  = -1
+	tagDigest = -2
+)
+
+// entry.flags bits.
+const (
+	flagCounter = 1 << iota // a counter; otherwise a rate-limit entry
+	flagDirty               // queued in the shard's dirty list
+	flagRefresh             // a counter read with nothing to send: the next sync reads it
+)
+
+func (e *entry) counter() bool { return e.flags&flagCounter != 0 }
+
+// hashTag returns clientTag(e.key), computing it once.
+func (e *entry) hashTag() string {
+	switch e.tag {
+	case tagDigest:
+		return clientTag(e.key)
+	case tagUnset:
+		tag := clientTag(e.key)
+		if off := len(e.key) - len(tag); off >= 0 && e.key[off:] == tag && off <= math.MaxInt32 {
+			e.tag = int32(off)
+		} else {
+			e.tag = tagDigest
+		}
+		return tag
+	}
+	return e.key[e.tag:]
 }
 
 func newTable(maxKeys int, k keys) *table {
@@ -107,7 +134,7 @@ func (t *table) allow(key string, now int64, l ratelimit.Limit, cost int, interv
 		return r, e, false
 	}
 	ct := int64(cost) * interval // cost ≤ burst: at most MaxPeriod
-	if quota > 0 && (e == nil && ct > quota || e != nil && e.pending+e.inflight+ct > quota) {
+	if quota > 0 && (e == nil && ct > quota || e != nil && e.pending+e.aux+ct > quota) {
 		if e == nil {
 			e = sh.insertRate(key, now, t.perShard)
 		}
@@ -135,16 +162,24 @@ func (t *table) rateEntry(key string, now int64) *entry {
 
 func (sh *tshard) insertRate(key string, now int64, capacity int) *entry {
 	sh.makeRoom(now, capacity)
-	e := &entry{key: strings.Clone(key), v: math.MinInt64}
+	e := &entry{key: strings.Clone(key), v: math.MinInt64, tag: tagUnset}
 	sh.rates[e.key] = e
 	return e
 }
 
 func (sh *tshard) markDirty(e *entry) {
-	if !e.dirty {
-		e.dirty = true
+	if e.flags&flagDirty == 0 {
+		e.flags |= flagDirty
 		sh.dirty = append(sh.dirty, e)
 	}
+}
+
+// redisKey returns e's Redis key. It is called with e's shard locked.
+func (t *table) redisKey(e *entry) string {
+	if e.counter() {
+		return t.keys.counter(e.hashTag(), e.aux, e.key)
+	}
+	return t.keys.rate(e.hashTag(), e.key)
 }
 
 // take moves e's pending changes in flight for a remote step and returns them with e's
@@ -155,24 +190,8 @@ func (t *table) take(e *entry) (sent int64, rkey string) {
 	defer sh.mu.Unlock()
 	sent = e.pending
 	e.pending = 0
-	e.inflight += sent
+	e.aux += sent
 	return sent, t.redisKey(e)
-}
-
-// redisKey returns e's Redis key, building it on first use. It is called with e's
-// shard locked.
-func (t *table) redisKey(e *entry) string {
-	if e.tag == "" {
-		e.tag = clientTag(e.key)
-	}
-	if e.rkey == "" || e.counter && e.rkeyEnd != e.end {
-		if e.counter {
-			e.rkey, e.rkeyEnd = t.keys.counter(e.tag, e.end, e.key), e.end
-		} else {
-			e.rkey = t.keys.rate(e.tag, e.key)
-		}
-	}
-	return e.rkey
 }
 
 // mergeRate records that Redis acknowledged sent and holds tat for e. The local TAT
@@ -182,7 +201,7 @@ func (t *table) mergeRate(e *entry, sent, tat int64, replace bool) {
 	sh := t.shard(e.key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e.inflight -= sent
+	e.aux -= sent
 	v := tat
 	if tat != math.MinInt64 && e.pending > 0 {
 		v = addSat(tat, e.pending)
@@ -197,7 +216,7 @@ func (t *table) unsend(e *entry, sent int64) {
 	sh := t.shard(e.key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e.inflight -= sent
+	e.aux -= sent
 	e.pending += sent
 	if e.pending != 0 {
 		sh.markDirty(e)
@@ -213,15 +232,15 @@ func (t *table) add(key string, now, n, w int64) (int64, *entry) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e := sh.counters[key]
-	if e != nil && e.end > now {
+	if e != nil && e.aux > now {
 		old := e.v
 		e.v = addCount(e.v, n)
 		if d := e.v - old; d != 0 {
 			e.pending += d
 		} else if n == 0 {
-			e.refresh = true
+			e.flags |= flagRefresh
 		}
-		if e.pending != 0 || e.refresh {
+		if e.pending != 0 || e.flags&flagRefresh != 0 {
 			sh.markDirty(e)
 		}
 		return e.v, e
@@ -231,12 +250,15 @@ func (t *table) add(key string, now, n, w int64) (int64, *entry) {
 	}
 	if e == nil {
 		sh.makeRoom(now, t.perShard)
-		e = &entry{key: strings.Clone(key), counter: true}
+		e = &entry{key: strings.Clone(key), tag: tagUnset, flags: flagCounter}
 		sh.counters[e.key] = e
 	}
 	// A new window: what was not synced of the last one is dropped, since that window
 	// is over for every instance.
-	e.v, e.end, e.pending, e.refresh = n, windowEnd(now, w), n, n == 0
+	e.v, e.aux, e.pending = n, windowEnd(now, w), n
+	if n == 0 {
+		e.flags |= flagRefresh
+	}
 	sh.markDirty(e)
 	return n, e
 }
@@ -247,9 +269,9 @@ func (t *table) takeCounter(e *entry) (sent, end int64, rkey string) {
 	sh := t.shard(e.key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	sent, end = e.pending, e.end
+	sent, end = e.pending, e.aux
 	e.pending = 0
-	e.refresh = false
+	e.flags &^= flagRefresh
 	return sent, end, t.redisKey(e)
 }
 
@@ -259,7 +281,7 @@ func (t *table) mergeCounter(e *entry, end, total int64) int64 {
 	sh := t.shard(e.key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if e.end == end {
+	if e.aux == end {
 		e.v = addCount(total, e.pending)
 	}
 	return e.v
@@ -270,7 +292,7 @@ func (t *table) unsendCounter(e *entry, sent, end int64) {
 	sh := t.shard(e.key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if e.end == end && sent != 0 {
+	if e.aux == end && sent != 0 {
 		e.pending += sent
 		sh.markDirty(e)
 	}
@@ -278,11 +300,12 @@ func (t *table) unsendCounter(e *entry, sent, end int64) {
 
 // item is one key's unsynced change, collected for a sync.
 type item struct {
-	e    *entry
-	tag  string
-	rkey string
-	sent int64 // ns of admitted cost, or a counter delta
-	end  int64 // counter: the window's end, Unix ns
+	e       *entry
+	counter bool
+	tag     string
+	rkey    string
+	sent    int64 // ns of admitted cost, or a counter delta
+	end     int64 // counter: the window's end, Unix ns
 }
 
 // collect appends to buf, and moves in flight, the unsynced change of every dirty
@@ -293,19 +316,21 @@ func (t *table) collect(buf []item, now int64) []item {
 		sh.mu.Lock()
 		for j, e := range sh.dirty {
 			sh.dirty[j] = nil
-			e.dirty = false
-			if e.pending == 0 && !e.refresh {
+			refresh := e.flags&flagRefresh != 0
+			e.flags &^= flagDirty | flagRefresh
+			if e.pending == 0 && !refresh {
 				continue
 			}
-			e.refresh = false
-			if e.counter && e.end <= now {
+			if e.counter() && e.aux <= now {
 				e.pending = 0
 				continue
 			}
-			it := item{e: e, rkey: t.redisKey(e), tag: e.tag, sent: e.pending, end: e.end}
+			it := item{e: e, counter: e.counter(), tag: e.hashTag(), rkey: t.redisKey(e), sent: e.pending}
 			e.pending = 0
-			if !e.counter {
-				e.inflight += it.sent
+			if it.counter {
+				it.end = e.aux
+			} else {
+				e.aux += it.sent
 			}
 			buf = append(buf, it)
 		}
@@ -346,13 +371,13 @@ func (t *table) sweep(now int64) int {
 		sh := &t.shards[i]
 		sh.mu.Lock()
 		for k, e := range sh.rates {
-			if e.v <= now && e.inflight == 0 {
+			if e.v <= now && e.aux == 0 {
 				delete(sh.rates, k)
 				dropped++
 			}
 		}
 		for k, e := range sh.counters {
-			if e.end <= now {
+			if e.aux <= now {
 				delete(sh.counters, k)
 				dropped++
 			}
@@ -387,10 +412,10 @@ func (sh *tshard) makeRoom(now int64, capacity int) {
 	}
 	seen = 0
 	for k, e := range sh.counters {
-		if e.end <= now {
+		if e.aux <= now {
 			delete(sh.counters, k)
-		} else if e.end < victimExp {
-			victim, victimExp = e, e.end
+		} else if e.aux < victimExp {
+			victim, victimExp = e, e.aux
 		}
 		if seen++; seen == evictSample {
 			break
@@ -399,7 +424,7 @@ func (sh *tshard) makeRoom(now int64, capacity int) {
 	if len(sh.rates)+len(sh.counters) < capacity || victim == nil {
 		return
 	}
-	if victim.counter {
+	if victim.counter() {
 		delete(sh.counters, victim.key)
 	} else {
 		delete(sh.rates, victim.key)

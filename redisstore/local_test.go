@@ -70,7 +70,7 @@ func TestTableQuota(t *testing.T) {
 	}
 
 	items := tab.collect(nil, now)
-	if len(items) != 1 || items[0].sent != 3*tt || items[0].tag != "k" || e.inflight != 3*tt || e.pending != 0 {
+	if len(items) != 1 || items[0].sent != 3*tt || items[0].tag != "k" || e.aux != 3*tt || e.pending != 0 {
 		t.Fatalf("collect: %+v, entry %+v", items, *e)
 	}
 	// Still over quota while the sync is in flight.
@@ -80,7 +80,7 @@ func TestTableQuota(t *testing.T) {
 	// Redis answers: another instance admitted 10 more.
 	shared := now + 13*tt
 	tab.mergeRate(e, items[0].sent, shared, false)
-	if e.v != shared || e.inflight != 0 {
+	if e.v != shared || e.aux != 0 {
 		t.Fatalf("after merge: entry %+v, want TAT %d", *e, shared)
 	}
 	r, _, spill = tab.allow("k", now, l, 1, tt, quota)
@@ -90,7 +90,7 @@ func TestTableQuota(t *testing.T) {
 	// A failed sync puts the cost back.
 	items = tab.collect(nil, now)
 	tab.unsend(items[0].e, items[0].sent)
-	if e.pending != tt || e.inflight != 0 || !e.dirty {
+	if e.pending != tt || e.aux != 0 || e.flags&flagDirty == 0 {
 		t.Fatalf("after a failed sync: entry %+v", *e)
 	}
 	// A shared TAT behind the local one never lowers it.

@@ -187,7 +187,7 @@ func (s *Store) syncBatch(ctx context.Context, groups [][]item, now string) erro
 			args[0] = now
 			for j, it := range g {
 				keys[j] = it.rkey
-				if it.e.counter {
+				if it.counter {
 					args = append(args, "c", it.sent, ceilMilli(time.Unix(0, it.end)))
 				} else {
 					args = append(args, "r", it.sent, 0)
@@ -218,11 +218,11 @@ func (s *Store) syncBatch(ctx context.Context, groups [][]item, now string) erro
 				v, err = strconv.ParseInt(vals[j], 10, 64)
 			}
 			switch {
-			case err != nil && it.e.counter:
+			case err != nil && it.counter:
 				s.local.unsendCounter(it.e, it.sent, it.end)
 			case err != nil:
 				s.local.unsend(it.e, it.sent)
-			case it.e.counter:
+			case it.counter:
 				s.local.mergeCounter(it.e, it.end, v)
 			default:
 				s.local.mergeRate(it.e, it.sent, v, false)

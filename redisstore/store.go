@@ -142,11 +142,7 @@ func (s *Store) Allow(ctx context.Context, key string, l vigil.Limit, cost int) 
 		r, _, _ := s.local.allow(key, ns, rl, cost, t, 0)
 		return quotaOf(r), nil
 	}
-	var q int64
-	if s.br.ready() {
-		q = s.quota(t, b)
-	}
-	r, e, spill := s.local.allow(key, ns, rl, cost, t, q)
+	r, e, spill := s.local.allow(key, ns, rl, cost, t, s.quota(t, b))
 	if !spill {
 		return quotaOf(r), nil
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/vigilhq/vigil"
 )
 
@@ -41,7 +43,19 @@ func benchStores(b *testing.B) []struct {
 		{"memory", vigil.NewMemoryStore(vigil.MemoryStoreConfig{})},
 		{"local-first", runStore(b, c, Config{KeyPrefix: prefix})},
 		{"exact", runStore(b, newClient(b, c), Config{KeyPrefix: prefix, Mode: ModeExact})},
+		{"exact-autopipeline", runStore(b, autoPipeline(b, newClient(b, c)), Config{KeyPrefix: prefix, Mode: ModeExact})},
 	}
+}
+
+// autoPipeline returns go-redis's experimental auto-pipelining client on c, which
+// batches the script calls of concurrent checks into shared round trips.
+func autoPipeline(b *testing.B, c redis.UniversalClient) redis.UniversalClient {
+	ap, err := c.AutoPipeline()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ap.Close() })
+	return ap
 }
 
 // BenchmarkAllow compares one rate-limit check in the memory store and in this
@@ -63,6 +77,7 @@ func BenchmarkAllow(b *testing.B) {
 		})
 		b.Run("store="+st.name+"/parallel", func(b *testing.B) {
 			b.ReportAllocs()
+			b.SetParallelism(32) // a server's many request goroutines
 			var next atomic.Int64
 			b.RunParallel(func(pb *testing.PB) {
 				i := int(next.Add(1)) * 997

@@ -51,11 +51,11 @@ type Config struct {
 	// counted to Redis and reads back the shared state. Zero means 5 ms.
 	SyncInterval time.Duration `json:"sync_interval,omitempty" yaml:"sync_interval,omitempty"`
 	// LocalShare is the fraction of a limit's burst one instance may admit for one key
-	// between two syncs without asking Redis, in local-first mode. The per-key quota is
-	// Q = max(1, ⌊LocalShare × Burst⌋, ⌊2 × SyncInterval / interval⌋) requests, at most Burst (interval =
-	// Period/Rate), and N instances over-admit at most N × Q. Zero means 0.02; 1 or
-	// more turns the quota off (every decision local, over-admission bounded only by
-	// the sync delay: N × Burst at worst).
+	// between two syncs without asking Redis, in local-first mode. The per-key quota
+	// is Q = max(1, ⌊LocalShare × Burst⌋, ⌊2 × SyncInterval / interval⌋) requests, at
+	// most Burst (interval = Period/Rate), and N instances over-admit at most N × Q.
+	// Zero means 0.02. 1 or more turns the quota off: every decision is local, and N
+	// instances starting on an idle key may admit N × Burst before they sync.
 	LocalShare float64 `json:"local_share,omitempty" yaml:"local_share,omitempty"`
 	// OpTimeout bounds every Redis call: the ones a request waits on (an exact-mode
 	// check, a local-first key over its quota, Ban, Unban) and each sync batch. Zero

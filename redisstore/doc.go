@@ -18,13 +18,15 @@
 // (TAT = max(TAT, now) + admitted cost × interval, not capped, so an over-admission is
 // paid back by later denials) and returns it, and the instance sets its local TAT to
 // the shared one plus what it admitted since (never lowering it). Counters (Add) work
-// the same way with INCRBY.
+// the same way with INCRBY; an Add of 0 asks the next sync to read the shared count.
 //
 // So that instances starting on the same idle key do not each spend its whole burst,
 // an instance may hold at most Q requests of unsynced cost per key (sent or not,
 // until Redis acknowledges them):
 //
-//	Q = max(1, ⌊LocalShare × Burst⌋, ⌊2 × SyncInterval / interval⌋), at most Burst; interval = Period/Rate
+//	Q = min(Burst, max(1, ⌊LocalShare × Burst⌋, ⌊2 × SyncInterval / interval⌋))
+//
+// where interval = Period/Rate.
 //
 // A request the local state admits beyond Q is checked in Redis instead (one script
 // call, at most OpTimeout, counted in Stats.Spills): typically a client bursting faster
@@ -40,8 +42,11 @@
 // changes the limit by at most d/interval requests.
 //
 // In exact mode every Allow and Add is one script call in Redis (EVALSHA, EVAL when the
-// script is missing), with Redis's clock: the same answers as StepNano, nothing
-// over-admitted, one round trip per check.
+// script is missing), with Redis's clock: the same answers as StepNano and, while
+// Redis answers, nothing over-admitted, at the price of a round trip per check.
+// go-redis's experimental auto-pipelining batches concurrent calls better, but does
+// not honour their deadlines, so OpTimeout would no longer bound a check: pass a
+// plain client.
 //
 // # Keys
 //
@@ -71,15 +76,20 @@
 //
 // # Faults
 //
-// A circuit breaker guards Redis. After BreakerFailures (3) failed calls in a row it
-// opens: the fault is reported once (a log line, a vigil.EventError with FailedOpen,
-// Stats.Outages), and every decision is local, so no request waits on Redis and none
-// fails. Each instance then enforces every limit on its own (up to N times the limit
-// across N instances), bans still apply locally, and new bans wait in a bounded queue.
-// Every BreakerCooldown (1 s) one call probes Redis; when it answers, the breaker
-// closes, the recovery is logged (Stats.Recoveries), and Run resyncs: it loads the
-// scripts, writes the queued bans, reloads the ban set and writes the local counts.
-// No method returns an error because of Redis; Ban returns one only for an invalid ban.
+// While Redis answers, a call waits on it at most OpTimeout, and only in exact mode,
+// for a local-first key over its quota, and in Ban and Unban. A circuit breaker guards
+// Redis: after BreakerFailures (3) failed calls in a row it opens, and the fault is
+// reported once (a log line, a vigil.EventError with FailedOpen, Stats.Outages). While
+// it is open every decision is local, so no request waits on Redis and none fails.
+// Each instance then enforces every limit on its own (up to N times the limit across N
+// instances), bans still apply locally, and new bans wait in a bounded queue. Every
+// BreakerCooldown (1 s) one call probes Redis; when it answers, the breaker closes, the
+// recovery is logged (Stats.Recoveries), and Run resyncs: it loads the scripts, writes
+// the queued bans, reloads the ban set and writes the local counts. A Redis that
+// restarted empty loses the shared TATs, not the local ones. No method returns an error
+// because of Redis; Ban returns one only for an invalid ban. go-redis logs its own
+// failed dials through its global logger (redis.SetLogger), which this package leaves
+// alone.
 //
 // # Defaults
 //

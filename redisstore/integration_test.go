@@ -233,6 +233,9 @@ func testOverAdmission(t *testing.T, ca, cb redis.UniversalClient, mode Mode, mo
 	sa, sb := a.Stats(), b.Stats()
 	t.Logf("%s: most admitted %d; A: %d remote steps (%d spills), %d fallbacks; B: %d remote steps (%d spills), %d fallbacks",
 		mode, worst, sa.RemoteSteps, sa.Spills, sa.Fallbacks, sb.RemoteSteps, sb.Spills, sb.Fallbacks)
+	if n := a.stats.stepMismatch.Load() + b.stats.stepMismatch.Load(); n > 0 {
+		t.Errorf("%d Redis steps disagreed with StepNano", n)
+	}
 	if sa.Fallbacks+sb.Fallbacks > 0 || sa.Degraded || sb.Degraded {
 		t.Errorf("decisions fell back to local state with Redis up: %+v %+v", sa, sb)
 	}

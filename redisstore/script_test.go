@@ -244,4 +244,24 @@ func TestScriptsReloadAfterFlush(t *testing.T) {
 	if st := s.Stats(); st.RemoteSteps != 2 || st.Fallbacks != 0 {
 		t.Errorf("stats %+v: want 2 remote steps, no fallback", st)
 	}
+
+	// The sync pipeline too.
+	lf := runStore(t, c, Config{KeyPrefix: "t:"})
+	if _, err := lf.Allow(ctx, "rl:ip:192.0.2.1", l, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := waitFor(time.Second, func() bool { return lf.Stats().Syncs > 0 }); !ok {
+		t.Fatal("no sync within a second")
+	}
+	if err := c.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	lf.Add(ctx, "strikes:192.0.2.1", 3, time.Hour)
+	key := lf.keys.counter("192.0.2.1", windowEnd(time.Now().UnixNano(), int64(time.Hour)), "strikes:192.0.2.1")
+	if _, ok := waitFor(time.Second, func() bool { n, _ := c.Get(ctx, key).Int64(); return n == 3 }); !ok {
+		t.Errorf("count not synced after SCRIPT FLUSH: %+v", lf.Stats())
+	}
+	if st := lf.Stats(); st.SyncErrors != 0 || st.Degraded {
+		t.Errorf("stats %+v: want no sync error", st)
+	}
 }

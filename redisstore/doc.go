@@ -91,6 +91,16 @@
 // failed dials through its global logger (redis.SetLogger), which this package leaves
 // alone.
 //
+// # Cost
+//
+// On a 2-core machine with Redis on the same host (go test -run '^$' -bench .
+// ./redisstore, medians of -count 3): a local-first check of a held key costs 124 ns
+// against the memory store's 112 ns, 0 allocations either way (81 ns against 64 ns per
+// check with 64 goroutines, the background sync of 4,096 busy keys sharing the two
+// cores); a ban look-up 39 ns, the same as the memory store's; an exact check one
+// round trip, 84 µs here where a PING takes 80 µs, or 20 µs a check with 64
+// goroutines. Each local key takes about 115 bytes (the memory store's 71).
+//
 // # Defaults
 //
 // Mode local-first; KeyPrefix "vigil:"; SyncInterval 5 ms; LocalShare 0.02; OpTimeout

@@ -25,7 +25,7 @@ import (
 //     and nothing stops or reconfigures this server;
 //   - servers a test starts itself from the redis-server binary, on free loopback ports
 //     in temporary directories, killed when the test ends: for the outage tests
-//     (which stop them) and the Cluster tests.
+//     (which stop them), a three-master Cluster and a Sentinel.
 //
 // When a Redis or the binary is missing, the tests skip, unless the CI environment
 // variable is set: then they fail.
@@ -154,6 +154,35 @@ func freePort(t testing.TB) int {
 // and kills it when the test ends. extra are more configuration arguments.
 func startServer(t testing.TB, extra ...string) *server {
 	t.Helper()
+	return startProcess(t, func(port int, dir string) []string {
+		return append([]string{
+			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+			"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes",
+			"--logfile", filepath.Join(dir, "redis.log"),
+		}, extra...)
+	})
+}
+
+// startSentinel starts a Redis Sentinel watching the master at addr under the name
+// "vigil" and kills it when the test ends.
+func startSentinel(t testing.TB, master string) *server {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(master)
+	return startProcess(t, func(p int, dir string) []string {
+		conf := filepath.Join(dir, "sentinel.conf")
+		body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\nsentinel monitor vigil %s %s 1\n",
+			p, dir, filepath.Join(dir, "redis.log"), host, port)
+		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return []string{conf, "--sentinel"}
+	})
+}
+
+// startProcess starts redis-server with the arguments args returns for a free port and
+// a temporary directory, retrying on another port if it fails to start.
+func startProcess(t testing.TB, args func(port int, dir string) []string) *server {
+	t.Helper()
 	bin, err := exec.LookPath(redisBinary)
 	if err != nil {
 		unavailable(t, "no %s binary: %v", redisBinary, err)
@@ -161,11 +190,7 @@ func startServer(t testing.TB, extra ...string) *server {
 	s := &server{t: t, dir: t.TempDir()}
 	for attempt := 0; ; attempt++ {
 		s.port = freePort(t)
-		s.args = append([]string{
-			"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
-			"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes",
-			"--logfile", filepath.Join(s.dir, "redis.log"),
-		}, extra...)
+		s.args = args(s.port, s.dir)
 		if err = s.start(bin); err == nil {
 			break
 		}

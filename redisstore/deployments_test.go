@@ -3,6 +3,9 @@ package redisstore
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // TestCluster runs the integration tests against a Redis Cluster of three masters the
@@ -51,5 +54,39 @@ func TestCluster(t *testing.T) {
 	t.Run("counters", func(t *testing.T) {
 		testCounters(t, c, newClient(t, c), ModeLocalFirst)
 		testCounters(t, c, newClient(t, c), ModeExact)
+	})
+}
+
+// TestSentinel runs the ban and over-admission tests through Redis Sentinel: a master
+// and a sentinel the test starts, and clients from a master_name URL.
+func TestSentinel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Redis Sentinel")
+	}
+	master := startServer(t)
+	sentinel := startSentinel(t, master.Addr())
+	client := func() redis.UniversalClient {
+		c, err := ParseURL("redis://" + sentinel.Addr() + "?master_name=vigil")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	c := client()
+	// The sentinel answers once it has looked at the master.
+	if _, ok := waitFor(10*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		return c.Ping(ctx).Err() == nil
+	}); !ok {
+		t.Fatal("no master through the sentinel within 10 s")
+	}
+	t.Run("bans", func(t *testing.T) { testBans(t, c, client(), client()) })
+	t.Run("over_admission_local_first", func(t *testing.T) {
+		testOverAdmission(t, c, client(), ModeLocalFirst, 105)
+	})
+	t.Run("over_admission_exact", func(t *testing.T) {
+		testOverAdmission(t, c, client(), ModeExact, 100)
 	})
 }

@@ -79,7 +79,8 @@
 // While Redis answers, a call waits on it at most OpTimeout, and only in exact mode,
 // for a local-first key over its quota, and in Ban and Unban. A circuit breaker guards
 // Redis: after BreakerFailures (3) failed calls in a row it opens, and the fault is
-// reported once (a log line, a vigil.EventError with FailedOpen, Stats.Outages). While
+// reported once (a log line, a vigil.EventError with FailedOpen, Stats.Outages). The
+// ban subscription's attempts count too, so an idle instance notices an outage. While
 // it is open every decision is local, so no request waits on Redis and none fails.
 // Each instance then enforces every limit on its own (up to N times the limit across N
 // instances), bans still apply locally, and new bans wait in a bounded queue. Every

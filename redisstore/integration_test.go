@@ -499,3 +499,29 @@ func TestOutage(t *testing.T) {
 		t.Errorf("log lacks the outage or the recovery:\n%s", out)
 	}
 }
+
+// TestOutageIdle checks that an outage shows, and the recovery too, on an instance
+// that serves no traffic: its ban subscription notices.
+func TestOutageIdle(t *testing.T) {
+	srv := startServer(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer c.Close()
+	events := &eventLog{}
+	s := runStore(t, c, Config{KeyPrefix: "i:", Events: events})
+	subscribed(t, s)
+	srv.Stop()
+	if d, ok := waitFor(3*time.Second, func() bool { return s.Stats().Degraded }); !ok {
+		t.Fatalf("idle instance not degraded 3 s after Redis stopped: %+v", s.Stats())
+	} else {
+		t.Logf("idle instance degraded %v after Redis stopped", d.Round(time.Millisecond))
+	}
+	if n := len(events.list()); n != 1 {
+		t.Errorf("%d events, want 1", n)
+	}
+	srv.Restart()
+	if d, ok := waitFor(5*time.Second, func() bool { st := s.Stats(); return !st.Degraded && st.Recoveries == 1 }); !ok {
+		t.Errorf("idle instance not recovered 5 s after Redis restarted: %+v", s.Stats())
+	} else {
+		t.Logf("idle instance recovered %v after Redis restarted", d.Round(time.Millisecond))
+	}
+}

@@ -134,3 +134,24 @@ func TestCanonicalMatchesMemstore(t *testing.T) {
 		t.Error("canonical accepted kind user")
 	}
 }
+
+// FuzzClientTag checks clientTag on any key, since keys carry client-chosen values
+// (a rule keyed on a header): the tag is never empty and holds no brace, so it always
+// forms a hash tag, and it is either a suffix of the key or a digest.
+func FuzzClientTag(f *testing.F) {
+	for _, tc := range tagCases {
+		f.Add(tc.key)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		tag := clientTag(key)
+		if tag == "" || strings.ContainsAny(tag, "{}") {
+			t.Fatalf("clientTag(%q) = %q", key, tag)
+		}
+		if !strings.HasSuffix(key, tag) && !(strings.HasPrefix(tag, "#") && len(tag) == 17) {
+			t.Fatalf("clientTag(%q) = %q: neither a suffix nor a digest", key, tag)
+		}
+		if got := clusterSlot(keys{prefix: "p:"}.rate(tag, key)); got != int(crc16(tag)%16384) {
+			t.Fatalf("key of %q hashes on %d, not on its tag", key, got)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strconv"
@@ -251,7 +252,8 @@ func (s *Store) subscribe(ctx context.Context) {
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
 		if err := s.subscribeOnce(ctx); err != nil && ctx.Err() == nil {
-			s.cfg.Logger.Debug("redisstore: ban subscription", "err", err)
+			// Counted by the breaker, so that an outage shows even without traffic.
+			s.redisFailed(fmt.Errorf("ban subscription: %w", err))
 			select {
 			case <-ctx.Done():
 			case <-time.After(backoff):
@@ -311,6 +313,7 @@ func (s *Store) subscribeOnce(ctx context.Context) error {
 				return err
 			}
 			loaded = true
+			s.redisOK()
 		}
 	}
 }

@@ -33,6 +33,7 @@ func (f *configFlags) register(cmd *cobra.Command) {
 	add("log-level", "log_level", "debug, info, warn or error (default info)")
 	f.keys = append(f.keys, struct{ flag, key string }{"trusted-proxies", "guard.trusted_proxies"})
 	fs.StringSlice("trusted-proxies", nil, "comma-separated `CIDRs` of proxies whose forwarding headers are believed")
+	add("redis", "redis_url", "Redis `URL` to share limits, counters and bans with other instances (redis://, rediss://, or host:port,... for a Cluster)")
 	add("tls-cert", "tls.cert_file", "PEM certificate `file`: terminate TLS and fingerprint every connection (with --tls-key)")
 	add("tls-key", "tls.key_file", "PEM private key `file` for --tls-cert")
 	f.keys = append(f.keys, struct{ flag, key string }{"tls-self-signed", "tls.self_signed"})

@@ -15,7 +15,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vigilhq/vigil/fingerprint"
+	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/policy"
+	"github.com/vigilhq/vigil/redisstore"
 )
 
 // Server timeouts. There is no read or write timeout on whole requests: they would cut
@@ -59,7 +61,7 @@ finish for up to --shutdown-timeout, then closes what is left and exits 0.
 			}
 			level, _ := c.Level() // validated by load
 			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			_, p, err := c.Build(log)
+			_, p, runStore, err := c.Build(log)
 			if err != nil {
 				return err // load built the same configuration without error
 			}
@@ -84,7 +86,10 @@ finish for up to --shutdown-timeout, then closes what is left and exits 0.
 				log.Info("monitor mode: decisions are logged, not enforced")
 			}
 			defer p.CloseIdleConnections()
-			err = serve(cmd.Context(), ln, cert, p, log, shutdownTimeout)
+			if c.RedisURL != "" {
+				log.Info("state shared through Redis", "mode", redisMode(c))
+			}
+			err = serve(cmd.Context(), ln, cert, p, log, shutdownTimeout, runStore)
 			log.Info("vigil proxy stopped")
 			return err
 		},
@@ -100,7 +105,10 @@ finish for up to --shutdown-timeout, then closes what is left and exits 0.
 // after every handler has returned, with nil, or with the error that stopped the
 // server early. With a certificate it terminates TLS itself through a
 // fingerprint.Server, which observes every connection (JA4, HTTP/2, header order).
-func serve(ctx context.Context, ln net.Listener, cert *tls.Certificate, h http.Handler, log *slog.Logger, timeout time.Duration) error {
+//
+// runStore is the store's background work (Redis sync); it runs until the server has
+// shut down, so that requests finishing during shutdown still reach a live store.
+func serve(ctx context.Context, ln net.Listener, cert *tls.Certificate, h http.Handler, log *slog.Logger, timeout time.Duration, runStore func(context.Context) error) error {
 	// Requests get a context of their own that outlives ctx until shutdown is over, so
 	// that a signal lets them finish; http.Server does not track hijacked connections,
 	// so handlers are counted here.
@@ -127,6 +135,16 @@ func serve(ctx context.Context, ln net.Listener, cert *tls.Certificate, h http.H
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}}
 		server = &fingerprint.Server{HTTP: srv, Logger: log}
 	}
+	storeCtx, stopStore := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopStore()
+	storeDone := make(chan error, 1)
+	go func() { storeDone <- runStore(storeCtx) }()
+	defer func() {
+		stopStore()
+		if err := <-storeDone; err != nil && !errors.Is(err, context.Canceled) {
+			log.Warn("store stopped with an error", "err", err)
+		}
+	}()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -194,4 +212,12 @@ func (r *running) wait() {
 	zero := r.zero
 	r.mu.Unlock()
 	<-zero
+}
+
+// redisMode names the Redis store's mode for the start-up log line.
+func redisMode(c config.Config) string {
+	if c.Redis.Mode == "" {
+		return string(redisstore.ModeLocalFirst)
+	}
+	return string(c.Redis.Mode)
 }

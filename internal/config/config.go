@@ -28,6 +28,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -46,6 +47,7 @@ import (
 	"github.com/vigilhq/vigil/internal/selfsigned"
 	"github.com/vigilhq/vigil/policy"
 	"github.com/vigilhq/vigil/proxy"
+	"github.com/vigilhq/vigil/redisstore"
 )
 
 // Defaults for fields whose zero value is not shown as such. The guard's values are those
@@ -78,6 +80,14 @@ type Config struct {
 	LogLevel string `yaml:"log_level"`
 	// Guard configures the guard. Its zero value is the default guard.
 	Guard vigil.Config `yaml:"guard"`
+	// RedisURL shares the guard's state — rate limits, counters and bans — with every
+	// other instance through Redis: "redis://host:6379", "rediss://…" for TLS, or
+	// "host1:port,host2:port,…" for a Cluster (see redisstore.ParseURL). Empty keeps
+	// the state in this process's memory.
+	RedisURL string `yaml:"redis_url,omitempty"`
+	// Redis tunes the Redis store (mode, key prefix, sync interval, timeouts, circuit
+	// breaker); see redisstore.Config. It applies only with RedisURL.
+	Redis redisstore.Config `yaml:"redis,omitempty"`
 }
 
 // TLS is where the proxy's certificate comes from: a certificate and key file pair,
@@ -153,6 +163,8 @@ func settings() []setting {
 			return nil
 		}},
 		{"upstream", "VIGIL_UPSTREAM", func(c *Config, v string) error { c.Proxy.Upstream = v; return nil }},
+		{"redis_url", "VIGIL_REDIS_URL", func(c *Config, v string) error { c.RedisURL = strings.TrimSpace(v); return nil }},
+		{"redis.mode", "VIGIL_REDIS_MODE", func(c *Config, v string) error { c.Redis.Mode = redisstore.Mode(strings.TrimSpace(v)); return nil }},
 		{"log_level", "VIGIL_LOG_LEVEL", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 		{"guard.trusted_proxies", "VIGIL_TRUSTED_PROXIES", func(c *Config, v string) error {
 			c.Guard.TrustedProxies = splitList(v)
@@ -329,21 +341,41 @@ func (c Config) Level() (slog.Level, error) {
 	return 0, fmt.Errorf("log_level %q is not debug, info, warn or error", c.LogLevel)
 }
 
-// Build returns the guard and the proxy that c describes, logging to log.
-func (c Config) Build(log *slog.Logger) (*vigil.Guard, *proxy.Proxy, error) {
+// Build returns the guard and the proxy that c describes, logging to log, and the
+// background work of the guard's store: with RedisURL set, run (with the context of the
+// whole process) syncs with Redis until the context ends, then closes the client; with
+// the memory store it returns nil at once.
+func (c Config) Build(log *slog.Logger) (g *vigil.Guard, p *proxy.Proxy, run func(context.Context) error, err error) {
 	gc := c.Guard
 	gc.Logger = log
-	g, err := vigil.New(gc)
-	if err != nil {
-		return nil, nil, err
+	run = func(context.Context) error { return nil }
+	if c.RedisURL != "" {
+		client, err := redisstore.ParseURL(c.RedisURL)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		rc := c.Redis
+		rc.Logger = log
+		store, err := redisstore.New(client, rc)
+		if err != nil {
+			_ = client.Close()
+			return nil, nil, nil, err
+		}
+		gc.Store = store
+		run = func(ctx context.Context) error {
+			defer client.Close()
+			return store.Run(ctx)
+		}
+	}
+	if g, err = vigil.New(gc); err != nil {
+		return nil, nil, nil, err
 	}
 	pc := c.Proxy
 	pc.Logger = log
-	p, err := proxy.New(g, pc)
-	if err != nil {
-		return nil, nil, err
+	if p, err = proxy.New(g, pc); err != nil {
+		return nil, nil, nil, err
 	}
-	return g, p, nil
+	return g, p, run, nil
 }
 
 // validate checks c, which has its defaults, and returns every problem, each prefixed by
@@ -361,6 +393,22 @@ func (c Config) validate(where func(key string) string) []error {
 	}
 	if key, err := c.TLS.validate(); err != nil {
 		add(key, err)
+	}
+	if c.RedisURL != "" {
+		if client, err := redisstore.ParseURL(c.RedisURL); err != nil {
+			add("redis_url", errors.New(strings.TrimPrefix(err.Error(), "redisstore: ")))
+		} else {
+			if _, err := redisstore.New(client, c.Redis); err != nil {
+				// "redisstore: mode …" is about redis.mode, and so on.
+				msg := strings.TrimPrefix(err.Error(), "redisstore: ")
+				key := "redis"
+				if f, rest, ok := strings.Cut(msg, " "); ok && strings.Contains("mode key_prefix sync_interval local_share op_timeout breaker_failures breaker_cooldown max_keys", f) {
+					key, msg = "redis."+f, rest
+				}
+				add(key, errors.New(msg))
+			}
+			_ = client.Close()
+		}
 	}
 	var ipErrs, policyErrs int
 	for i, tp := range c.Guard.TrustedProxies {

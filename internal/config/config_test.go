@@ -124,6 +124,17 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
+			name:    "redis_url_malformed",
+			content: "upstream: http://127.0.0.1:8000\nredis_url: \"not a url\"\n",
+			want:    []string{`vigil.yaml:2: redis_url: Redis address "not a url": want host:port or a redis:// URL`},
+		},
+		{
+			name:    "redis_mode_from_env",
+			content: "upstream: http://127.0.0.1:8000\nredis_url: 127.0.0.1:6379\n",
+			env:     map[string]string{"VIGIL_REDIS_MODE": "eventual"},
+			want:    []string{`VIGIL_REDIS_MODE: redis.mode: "eventual": want "local-first" or "exact"`},
+		},
+		{
 			name:    "wrong_type",
 			content: "upstream: http://127.0.0.1:8000\nguard:\n  max_body_bytes: lots\n",
 			want:    []string{"vigil.yaml:3: cannot unmarshal !!str `lots` into a whole number"},

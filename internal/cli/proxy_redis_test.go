@@ -1,0 +1,267 @@
+package cli
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// testRedis returns the address of the Redis the integration tests use
+// (VIGIL_TEST_REDIS, default 127.0.0.1:6379). Without one the test is skipped on a
+// developer's machine and fails in CI.
+func testRedis(t *testing.T) string {
+	t.Helper()
+	addr := os.Getenv("VIGIL_TEST_REDIS")
+	if addr == "" {
+		addr = "127.0.0.1:6379"
+	}
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no Redis at %s (set VIGIL_TEST_REDIS): %v", addr, err)
+		}
+		t.Skipf("no Redis at %s: %v", addr, err)
+	}
+	c.Close()
+	return addr
+}
+
+// sharedConfig is two proxies' configuration: one Redis, a key prefix of the test's
+// own, loopback trusted (so each request names its client in X-Forwarded-For), and a
+// limit of 100 a minute on /limited.
+const sharedConfig = `upstream: %s
+redis_url: %s
+redis:
+  key_prefix: %q
+  mode: %s
+guard:
+  trusted_proxies: [127.0.0.1/32]
+  policy:
+    rules:
+      - name: limited
+        match: {paths: [/limited]}
+        action: ratelimit
+        rate_limit: 100/1m
+`
+
+func startPair(t *testing.T, mode string) (a, b *proxyRun) {
+	t.Helper()
+	redis := testRedis(t)
+	up := newUpstream(t)
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	cfg := writeFile(t, "vigil.yaml", fmt.Sprintf(sharedConfig, up.URL, redis, "vigiltest:"+hex.EncodeToString(r[:])+":", mode))
+	return startProxy(t, "--config", cfg), startProxy(t, "--config", cfg)
+}
+
+func status(t *testing.T, c *http.Client, addr, path, client string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+	req.Header.Set("X-Forwarded-For", client)
+	req.Header.Set("User-Agent", "vigil-test/1.0")
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// A honeypot hit through one proxy bans the client on the other within a second.
+func TestTwoProxiesShareBans(t *testing.T) {
+	a, b := startPair(t, "local-first")
+	c := &http.Client{Transport: &http.Transport{}}
+	defer c.CloseIdleConnections()
+	const client = "203.0.113.50"
+	if got := status(t, c, b.addr, "/", client); got != http.StatusOK {
+		t.Fatalf("before the ban, B answered %d", got)
+	}
+	if got := status(t, c, a.addr, "/.env", client); got != http.StatusForbidden {
+		t.Fatalf("honeypot through A answered %d", got)
+	}
+	start := time.Now()
+	for status(t, c, b.addr, "/", client) != http.StatusForbidden {
+		if time.Since(start) > time.Second {
+			t.Fatalf("B did not block the client banned through A within 1 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("ban seen by B after %v", time.Since(start))
+	if got := status(t, c, b.addr, "/", "203.0.113.51"); got != http.StatusOK {
+		t.Errorf("another client got %d from B", got)
+	}
+}
+
+// A limit of 100 a minute split across two proxies under concurrent load admits at
+// most 105 requests in local-first mode and at most 100 in exact mode.
+func TestTwoProxiesShareALimit(t *testing.T) {
+	for _, tc := range []struct {
+		mode string
+		max  int
+	}{{"local-first", 105}, {"exact", 100}} {
+		t.Run(tc.mode, func(t *testing.T) {
+			a, b := startPair(t, tc.mode)
+			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+			defer c.CloseIdleConnections()
+			var admitted, limited atomic.Int64
+			var wg sync.WaitGroup
+			for w := range 16 {
+				addr := a.addr
+				if w%2 == 1 {
+					addr = b.addr
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range 25 {
+						switch status(t, c, addr, "/limited", "203.0.113.60") {
+						case http.StatusOK:
+							admitted.Add(1)
+						case http.StatusTooManyRequests:
+							limited.Add(1)
+						default:
+							t.Error("a request was neither admitted nor rate-limited")
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			t.Logf("%s: %d admitted, %d limited of 400", tc.mode, admitted.Load(), limited.Load())
+			if n := int(admitted.Load()); n > tc.max || n < 90 {
+				t.Errorf("%d admitted, want 90–%d", n, tc.max)
+			}
+		})
+	}
+}
+
+// redisServer is a redis-server this test started on a loopback port of its own.
+type redisServer struct {
+	t    *testing.T
+	port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+// startRedisServer starts redis-server on port (0: a free one). Without the binary the
+// test is skipped on a developer's machine and fails in CI.
+func startRedisServer(t *testing.T, port int) *redisServer {
+	t.Helper()
+	bin := needTool(t, "redis-server")
+	if port == 0 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+	}
+	s := &redisServer{t: t, port: port, dir: t.TempDir()}
+	s.cmd = exec.Command(bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no", "--dir", s.dir)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.kill)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", s.addr()); err == nil {
+			c.Close()
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server did not listen on %s", s.addr())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+
+// kill stops the server at once, as a crash would.
+func (s *redisServer) kill() {
+	if s.cmd.Process != nil && s.cmd.ProcessState == nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	}
+}
+
+// Redis dies under load: the proxies keep answering from local state (no 5xx), say so
+// in their logs, and share state again within 5 s of Redis coming back.
+func TestTwoProxiesSurviveRedisOutage(t *testing.T) {
+	rs := startRedisServer(t, 0)
+	up := newUpstream(t)
+	cfg := writeFile(t, "vigil.yaml", fmt.Sprintf(sharedConfig, up.URL, rs.addr(), "vigiltest:", "local-first"))
+	a, b := startProxy(t, "--config", cfg), startProxy(t, "--config", cfg)
+	c := &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+
+	var bad atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, p := range []*proxyRun{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest(http.MethodGet, "http://"+p.addr+"/", nil)
+				req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i%200+1))
+				res, err := c.Do(req)
+				if err != nil || res.StatusCode >= 500 {
+					bad.Add(1)
+				}
+				if err == nil {
+					res.Body.Close()
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	rs.kill()
+	time.Sleep(time.Second)
+	startRedisServer(t, rs.port)
+	back := time.Now()
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if n := bad.Load(); n != 0 {
+		t.Errorf("%d requests failed or got a 5xx while Redis was down", n)
+	}
+
+	// Shared state again: a ban through A reaches B.
+	const client = "203.0.113.70"
+	for {
+		if status(t, c, a.addr, "/.env", client) != http.StatusForbidden {
+			t.Fatal("honeypot not blocked")
+		}
+		if status(t, c, b.addr, "/", client) == http.StatusForbidden {
+			break
+		}
+		if time.Since(back) > 5*time.Second {
+			t.Fatalf("B did not see a ban through A within 5 s of Redis returning")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("shared bans again %v after Redis returned", time.Since(back))
+	// Each proxy logged the outage and the recovery.
+	for _, p := range []*proxyRun{a, b} {
+		log := p.stderr.String()
+		if !strings.Contains(log, "redis unreachable") || !strings.Contains(log, "reachable again") {
+			t.Errorf("the outage and the recovery are not in the log:\n%s", log)
+		}
+	}
+}

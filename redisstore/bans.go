@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -20,10 +21,10 @@ const maxBanQueue = 1 << 16
 // banLoadTimeout bounds loading the whole ban set.
 const banLoadTimeout = 5 * time.Second
 
-// canonical returns the canonical Value of a ban target, the form internal/memstore
-// stores: an unmapped address, a masked prefix (IPv4-mapped prefixes of length 96 or
-// more as IPv4), or the DNA id, surrounding spaces trimmed. It validates no more than
-// the kind and the syntax; memstore.Bans.Add checks the rest.
+// canonical validates a ban target as internal/memstore does and returns its
+// canonical Value, the form memstore stores: an unmapped address without zone, a
+// masked prefix (IPv4-mapped prefixes of length 96 or more as IPv4), or a DNA id of 1
+// to 256 printable ASCII bytes; surrounding spaces trimmed.
 func canonical(kind, value string) (string, error) {
 	v := strings.TrimSpace(value)
 	switch kind {
@@ -32,8 +33,14 @@ func canonical(kind, value string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return a.Unmap().WithZone("").String(), nil
+		if a.Zone() != "" {
+			return "", errors.New("IPv6 zone not allowed")
+		}
+		return a.Unmap().String(), nil
 	case memstore.KindCIDR:
+		if !strings.Contains(v, "/") {
+			return "", fmt.Errorf("not a prefix (use kind %q for one address)", vigil.BanIP)
+		}
 		p, err := netip.ParsePrefix(v)
 		if err != nil {
 			return "", err
@@ -44,6 +51,14 @@ func canonical(kind, value string) (string, error) {
 		}
 		return p.String(), nil
 	case memstore.KindDNA:
+		if v == "" || len(v) > 256 {
+			return "", errors.New("id must be 1 to 256 bytes")
+		}
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c <= ' ' || c > '~' {
+				return "", fmt.Errorf("byte %#x at %d is not printable ASCII", c, i)
+			}
+		}
 		return v, nil
 	}
 	return "", fmt.Errorf("ban kind %q: want %q, %q or %q", kind, vigil.BanIP, vigil.BanCIDR, vigil.BanDNA)

@@ -58,12 +58,16 @@ func (b *breaker) success() (closed bool) {
 }
 
 // failure records a failed call at now and reports whether it opened the breaker.
+// While the breaker is open, a failure restarts the cooldown only when a probe is
+// under way (it is taken for the probe's): calls that do not ask the breaker, such as
+// the ban subscription's, do not postpone the next probe.
 func (b *breaker) failure(now time.Time) (opened bool) {
 	if b.open.Load() {
-		b.mu.Lock()
-		b.openedAt = now
-		b.mu.Unlock()
-		b.probing.Store(false)
+		if b.probing.CompareAndSwap(true, false) {
+			b.mu.Lock()
+			b.openedAt = now
+			b.mu.Unlock()
+		}
 		return false
 	}
 	if b.failures.Add(1) < b.threshold {

@@ -29,6 +29,7 @@ func TestBreaker(t *testing.T) {
 		{"open_refuses", func() bool { return b.allow(at(500 * time.Millisecond)) }, false, false},
 		{"probe_after_cooldown", func() bool { return b.allow(at(time.Second)) }, true, false},
 		{"one_probe_at_a_time", func() bool { return b.allow(at(time.Second)) }, false, false},
+		{"other_failure_keeps_cooldown", func() bool { return b.failure(at(1200 * time.Millisecond)) }, false, false},
 		{"probe_fails", func() bool { return b.failure(at(1500 * time.Millisecond)) }, false, false},
 		{"cooldown_restarts", func() bool { return b.allow(at(2 * time.Second)) }, false, false},
 		{"second_probe", func() bool { return b.allow(at(2500 * time.Millisecond)) }, true, false},

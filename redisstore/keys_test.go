@@ -130,8 +130,16 @@ func TestCanonicalMatchesMemstore(t *testing.T) {
 			t.Errorf("canonical(%s, %q) = %q, memstore stores %+v", tc.kind, tc.value, got, list)
 		}
 	}
-	if _, err := canonical("user", "x"); err == nil {
-		t.Error("canonical accepted kind user")
+	// Whatever memstore rejects, canonical rejects.
+	for _, tc := range []struct{ kind, value string }{
+		{"user", "x"}, {"ip", "fe80::1%eth0"}, {"ip", "10.0.0.0/8"}, {"cidr", "10.0.0.1"},
+		{"dna", ""}, {"dna", "a b"}, {"dna", strings.Repeat("a", 257)}, {"ip", "999.1.1.1"},
+	} {
+		_, err := canonical(tc.kind, tc.value)
+		memErr := memstore.NewBans().Add(memstore.Ban{Kind: tc.kind, Value: tc.value})
+		if err == nil || memErr == nil {
+			t.Errorf("canonical(%s, %q): %v, memstore: %v; want both to reject it", tc.kind, tc.value, err, memErr)
+		}
 	}
 }
 
@@ -152,6 +160,32 @@ func FuzzClientTag(f *testing.F) {
 		}
 		if got := clusterSlot(keys{prefix: "p:"}.rate(tag, key)); got != int(crc16(tag)%16384) {
 			t.Fatalf("key of %q hashes on %d, not on its tag", key, got)
+		}
+	})
+}
+
+// FuzzCanonical checks canonical against memstore.Bans, which it mirrors: both accept
+// the same targets, and canonical writes the Value memstore stores.
+func FuzzCanonical(f *testing.F) {
+	for _, s := range []string{"192.0.2.1", "::ffff:192.0.2.1", "10.1.2.3/8", "::ffff:10.0.0.0/104", "fe80::1%eth0", "t13d_abc", " x "} {
+		for k := range uint8(3) {
+			f.Add(k, s)
+		}
+	}
+	kinds := []string{"ip", "cidr", "dna"}
+	f.Fuzz(func(t *testing.T, k uint8, value string) {
+		kind := kinds[int(k)%len(kinds)]
+		got, err := canonical(kind, value)
+		b := memstore.NewBans()
+		memErr := b.Add(memstore.Ban{Kind: kind, Value: value})
+		if (err == nil) != (memErr == nil) {
+			t.Fatalf("canonical(%s, %q): %v; memstore: %v", kind, value, err, memErr)
+		}
+		if err != nil {
+			return
+		}
+		if list := b.List(time.Now()); len(list) != 1 || list[0].Value != got {
+			t.Fatalf("canonical(%s, %q) = %q, memstore stores %+v", kind, value, got, list)
 		}
 	})
 }

@@ -280,17 +280,24 @@ func (s *Store) Add(ctx context.Context, key string, n int64, window time.Durati
 // OpTimeout; when Redis cannot take it, it waits in a bounded queue and is written
 // after Redis is back. Ban returns an error only for an invalid ban.
 func (s *Store) Ban(ctx context.Context, b vigil.Ban) error {
-	if err := s.bans.Add(memBan(b)); err != nil {
-		return fmt.Errorf("ban %s %q: %w", b.Kind, b.Value, err)
-	}
 	v, err := canonical(string(b.Kind), b.Value)
 	if err != nil {
 		return fmt.Errorf("ban %s %q: %w", b.Kind, b.Value, err)
 	}
+	orig := b
 	b.Value, b.Strikes = v, max(b.Strikes, 1)
 	member := banMember(string(b.Kind), v)
 	op := &banOp{ban: &b}
-	if !s.queue.put(member, op) {
+	// Queued before it is in force here, so that a reload of the ban set running
+	// meanwhile does not drop it.
+	queued := s.queue.put(member, op)
+	if err := s.bans.Add(memBan(orig)); err != nil {
+		if queued {
+			s.queue.done(member, op)
+		}
+		return fmt.Errorf("ban %s %q: %w", orig.Kind, orig.Value, err)
+	}
+	if !queued {
 		return nil // held here only; counted in Stats.BansDropped
 	}
 	if !s.br.allow(time.Now()) {
@@ -313,10 +320,11 @@ func (s *Store) Unban(ctx context.Context, kind vigil.BanKind, value string) (bo
 	if err != nil {
 		return false, nil
 	}
-	here := s.bans.Remove(string(kind), v)
 	member := banMember(string(kind), v)
 	op := &banOp{kind: string(kind), value: v}
-	if !s.queue.put(member, op) || !s.br.allow(time.Now()) {
+	queued := s.queue.put(member, op) // before the removal, as in Ban
+	here := s.bans.Remove(string(kind), v)
+	if !queued || !s.br.allow(time.Now()) {
 		return here, nil
 	}
 	there, err := s.pushBanOp(ctx, member, op)

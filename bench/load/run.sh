@@ -5,6 +5,9 @@
 # PAIR=tls measures the cost of connection capture instead: the guard behind a plain
 # TLS server against the guard behind a fingerprint.Server (raw ClientHello, header
 # order, consistency check), both HTTPS with keep-alive; capture keeps at least 80 %.
+# PAIR=redis measures the Redis store: the guard with the memory store against the
+# guard with redisstore in local-first mode on REDIS_URL (default 127.0.0.1:6379;
+# REDIS_MODE=exact for exact mode); local-first keeps at least 90 %.
 #
 # It builds bench/load/server once, then runs interleaved rounds — bare, guard, bare,
 # guard, … — of wrk on loopback with a browser-like request (browser.lua). The server is
@@ -22,7 +25,8 @@ PAIR=${PAIR:-guard}                 # guard: bare vs guard; tls: guard over TLS 
 case "$PAIR" in
 guard) modes=(bare guard); default_min=0.85; scheme=http; script=browser.lua ;;
 tls) modes=(tls capture); default_min=0.80; scheme=https; script=tls.lua ;;
-*) echo "run.sh: PAIR must be guard or tls" >&2; exit 2 ;;
+redis) modes=(guard redis); default_min=0.90; scheme=http; script=browser.lua ;;
+*) echo "run.sh: PAIR must be guard, tls or redis" >&2; exit 2 ;;
 esac
 MIN_RATIO=${MIN_RATIO:-$default_min} # second/first throughput below this fails
 SERVER_CPU=${SERVER_CPU:-0}         # taskset CPU of the server
@@ -85,6 +89,7 @@ start_server() {
 	guard) flags+=(-guard) ;;
 	tls) flags+=(-guard -tls) ;;
 	capture) flags+=(-guard -capture) ;;
+	redis) flags+=(-guard -redis "${REDIS_URL:-127.0.0.1:6379}" -redis-mode "${REDIS_MODE:-local-first}") ;;
 	esac
 	: >"$work/server.log"
 	GOMAXPROCS=1 "${pin_server[@]}" "$work/server" "${flags[@]}" >"$work/server.log" 2>&1 &

@@ -15,7 +15,10 @@
 //
 // Usage:
 //
-//	server [-addr 127.0.0.1:8088] [-guard] [-tls | -capture] [-cpuprofile FILE]
+//	server [-addr 127.0.0.1:8088] [-guard] [-tls | -capture] [-redis URL [-redis-mode M]] [-cpuprofile FILE]
+//
+// With -redis the guard keeps its state in Redis through redisstore (local-first by
+// default), under a key prefix of its own that it removes on exit.
 package main
 
 import (
@@ -35,6 +38,7 @@ import (
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/fingerprint"
 	"github.com/vigilhq/vigil/internal/selfsigned"
+	"github.com/vigilhq/vigil/redisstore"
 	"github.com/vigilhq/vigil/policy"
 )
 
@@ -56,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	guard := fs.Bool("guard", false, "put a Vigil guard (default configuration, per-IP limit raised) in front of the handler")
 	useTLS := fs.Bool("tls", false, "serve HTTPS (self-signed) through a plain http.Server")
 	capture := fs.Bool("capture", false, "serve HTTPS (self-signed) through a fingerprint.Server that observes every connection")
+	redisURL := fs.String("redis", "", "keep the guard's state in Redis at this `URL` (with -guard)")
+	redisMode := fs.String("redis-mode", "local-first", "redisstore mode: local-first or exact")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -71,7 +77,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	h, err := handler(*guard)
+	var store vigil.Store
+	if *redisURL != "" {
+		client, err := redisstore.ParseURL(*redisURL)
+		if err != nil {
+			return err
+		}
+		defer client.Close()
+		prefix := fmt.Sprintf("vigil-load-%d:", os.Getpid())
+		rs, err := redisstore.New(client, redisstore.Config{Mode: redisstore.Mode(*redisMode), KeyPrefix: prefix})
+		if err != nil {
+			return err
+		}
+		rctx, stopRedis := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- rs.Run(rctx) }()
+		defer func() {
+			stopRedis()
+			<-done
+			// Leave nothing behind in a shared Redis.
+			iter := client.Scan(context.Background(), 0, prefix+"*", 1000).Iterator()
+			for iter.Next(context.Background()) {
+				client.Del(context.Background(), iter.Val())
+			}
+		}()
+		store = rs
+	}
+	h, err := handler(*guard, store)
 	if err != nil {
 		return err
 	}
@@ -113,7 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 const body = "ok: a small fixed response from the load target\n"
 
 // handler returns the fixed-response handler, behind a guard when guard is set.
-func handler(guard bool) (http.Handler, error) {
+func handler(guard bool, store vigil.Store) (http.Handler, error) {
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, body)
@@ -123,7 +155,7 @@ func handler(guard bool) (http.Handler, error) {
 	}
 	p := policy.Default()
 	p.RateLimit.PerIP = policy.Limit{Rate: 100_000_000, Period: policy.Duration(time.Second)}
-	g, err := vigil.New(vigil.Config{Policy: p})
+	g, err := vigil.New(vigil.Config{Policy: p, Store: store})
 	if err != nil {
 		return nil, err
 	}

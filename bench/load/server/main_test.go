@@ -48,7 +48,7 @@ func TestHandler(t *testing.T) {
 		{"guard", true, http.StatusForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h, err := handler(tc.guard)
+			h, err := handler(tc.guard, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

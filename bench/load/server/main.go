@@ -38,8 +38,8 @@ import (
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/fingerprint"
 	"github.com/vigilhq/vigil/internal/selfsigned"
-	"github.com/vigilhq/vigil/redisstore"
 	"github.com/vigilhq/vigil/policy"
+	"github.com/vigilhq/vigil/redisstore"
 )
 
 func main() {

@@ -525,3 +525,30 @@ func TestOutageIdle(t *testing.T) {
 		t.Logf("idle instance recovered %v after Redis restarted", d.Round(time.Millisecond))
 	}
 }
+
+// TestSyncManyKeys syncs more keys than one pipeline carries and checks every shared
+// TAT against the local one.
+func TestSyncManyKeys(t *testing.T) {
+	c := sharedRedis(t)
+	s := runStore(t, c, Config{KeyPrefix: testPrefix(t, c)})
+	ctx := context.Background()
+	l := vigil.Limit{Rate: 10, Period: time.Hour}
+	const n = 3 * maxBatchKeys
+	for i := range n {
+		s.Allow(ctx, "rl:ip:10.1."+strconv.Itoa(i/256)+"."+strconv.Itoa(i%256), l, 1)
+	}
+	if _, ok := waitFor(5*time.Second, func() bool { return s.Stats().SyncedKeys >= n }); !ok {
+		t.Fatalf("%+v: want %d keys synced", s.Stats(), n)
+	}
+	if st := s.Stats(); st.SyncErrors != 0 {
+		t.Errorf("%+v: want no sync error", st)
+	}
+	for _, i := range []int{0, maxBatchKeys, n - 1} {
+		key := "rl:ip:10.1." + strconv.Itoa(i/256) + "." + strconv.Itoa(i%256)
+		shared, err := c.Get(ctx, s.keys.rate(clientTag(key), key)).Int64()
+		e := s.local.rateEntry(key, 0)
+		if err != nil || shared != e.v {
+			t.Errorf("%s: shared TAT %d (%v), local %d", key, shared, err, e.v)
+		}
+	}
+}

@@ -17,8 +17,10 @@ import (
 const (
 	// maxGroup bounds the keys of one sync script call.
 	maxGroup = 32
-	// maxBatch bounds the script calls of one sync pipeline.
-	maxBatch = 512
+	// maxBatch and maxBatchKeys bound the script calls and the keys of one sync
+	// pipeline, which must run within OpTimeout (a key takes Redis a few µs).
+	maxBatch     = 512
+	maxBatchKeys = 2048
 	// sweepEvery is how often expired local keys and bans are dropped.
 	sweepEvery = time.Minute
 	// subscribeWait is how long the subscriber waits for a message before it pings
@@ -57,6 +59,10 @@ func (s *Store) Run(ctx context.Context) error {
 		case now := <-tick.C:
 			if s.br.ready() {
 				buf = s.sync(ctx, buf[:0])
+				clear(buf) // keep no entry alive
+				if cap(buf) > 1<<14 && len(buf) < cap(buf)/4 {
+					buf = nil // after a burst of keys
+				}
 			} else if s.br.tryProbe(now) {
 				s.probe(ctx)
 			}
@@ -116,8 +122,8 @@ func (s *Store) loadScripts(ctx context.Context) {
 }
 
 // sync writes every key's unsynced change to Redis and merges the shared state back,
-// in one pipeline of script calls per maxBatch groups, one call per group of keys (of
-// one hash tag in a Cluster). buf is reused; sync returns it.
+// in pipelines of script calls, one call per group of keys (of one hash tag in a
+// Cluster). buf is reused; sync returns it.
 func (s *Store) sync(ctx context.Context, buf []item) []item {
 	now := time.Now().UnixNano()
 	items := s.local.collect(buf, now)
@@ -138,12 +144,13 @@ func (s *Store) sync(ctx context.Context, buf []item) []item {
 		// One batch: up to maxBatch groups of up to maxGroup keys, which share a hash
 		// tag unless the client talks to one server.
 		var groups [][]item
-		for len(groups) < maxBatch && start < len(items) {
+		for n := 0; len(groups) < maxBatch && n < maxBatchKeys && start < len(items); {
 			end := start + 1
 			for end < len(items) && end-start < maxGroup && (s.oneNode || items[end].tag == items[start].tag) {
 				end++
 			}
 			groups = append(groups, items[start:end])
+			n += end - start
 			start = end
 		}
 		if err := s.syncBatch(ctx, groups, nowArg); err != nil && firstErr == nil {

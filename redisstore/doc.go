@@ -30,16 +30,18 @@
 //
 // A request the local state admits beyond Q is checked in Redis instead (one script
 // call, at most OpTimeout, counted in Stats.Spills): typically a client bursting faster
-// than its rate. Denials are always local. With N instances, the shared state misses at
-// most N × Q admitted requests at any moment, so over any span of time a key admits at
-// most
+// than its rate. A request the local state denies is denied without asking Redis.
+// With N instances, the shared state misses at most N × Q admitted requests at any
+// moment, and the shared TAT pays every over-admission back, so over any span of time
+// a key admits at most
 //
 //	Burst + span/interval + N × Q
 //
 // requests, against Burst + span/interval for one GCRA. With the defaults (LocalShare
 // 0.02, 5 ms) and a limit of 100 a minute (burst 100): Q = 2, and two instances admit
-// at most 104 in a minute's burst. Instances' clocks must agree (NTP): a skew of d
-// changes the limit by at most d/interval requests.
+// at most 104 in a minute's burst (the tests measure 103 to 104; exact mode, 100).
+// Instances' clocks must agree (NTP): a skew of d changes the limit by about
+// d/interval requests.
 //
 // In exact mode every Allow and Add is one script call in Redis (EVALSHA, EVAL when the
 // script is missing), with Redis's clock: the same answers as StepNano and, while

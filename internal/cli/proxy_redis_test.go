@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vigilhq/vigil/redisstore"
 )
 
 // testRedis returns the address of the Redis the integration tests use
@@ -60,7 +63,26 @@ func startPair(t *testing.T, mode string) (a, b *proxyRun) {
 	up := newUpstream(t)
 	var r [6]byte
 	_, _ = rand.Read(r[:])
-	cfg := writeFile(t, "vigil.yaml", fmt.Sprintf(sharedConfig, up.URL, redis, "vigiltest:"+hex.EncodeToString(r[:])+":", mode))
+	prefix := "vigiltest:" + hex.EncodeToString(r[:]) + ":"
+	// Registered before the proxies start, so it runs after they stopped: leave
+	// nothing behind in the shared Redis.
+	t.Cleanup(func() {
+		client, err := redisstore.ParseURL(redis)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer client.Close()
+		ctx := context.Background()
+		iter := client.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			client.Del(ctx, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			t.Errorf("removing the test's keys: %v", err)
+		}
+	})
+	cfg := writeFile(t, "vigil.yaml", fmt.Sprintf(sharedConfig, up.URL, redis, prefix, mode))
 	return startProxy(t, "--config", cfg), startProxy(t, "--config", cfg)
 }
 

@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/corazawaf/libinjection-go v0.3.5
 	github.com/gaissmai/bart v0.30.0
+	github.com/go-redis/redis_rate/v10 v10.0.1
 	github.com/google/go-cmp v0.7.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/spf13/cobra v1.10.2

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vigilhq/vigil"
@@ -128,6 +129,64 @@ func BenchmarkAdd(b *testing.B) {
 				}
 				i++
 			}
+		})
+	}
+}
+
+// BenchmarkExactVsRedisRate puts exact mode's check beside github.com/go-redis/redis_rate,
+// the GCRA limiter most Go services use on Redis, on the same Redis, the same keys and
+// the same limit: one script call per check for both.
+func BenchmarkExactVsRedisRate(b *testing.B) {
+	ctx := context.Background()
+	c := sharedRedis(b)
+	prefix := testPrefix(b, c)
+	exact := runStore(b, newClient(b, c), Config{KeyPrefix: prefix, Mode: ModeExact})
+	limiter := redis_rate.NewLimiter(newClient(b, c))
+	b.Cleanup(func() {
+		// redis_rate's keys are "rate:" + ours; testPrefix removes only ours.
+		iter := c.Scan(ctx, 0, "rate:"+prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+	})
+	rrLimit := redis_rate.Limit{Rate: benchLimit.Rate, Period: benchLimit.Period, Burst: benchLimit.Burst}
+	checks := []struct {
+		name  string
+		check func(key string) error
+	}{
+		{"vigil_exact", func(key string) error { _, err := exact.Allow(ctx, key, benchLimit, 1); return err }},
+		{"redis_rate", func(key string) error {
+			// redis_rate prefixes its keys with "rate:"; the test's prefix keeps them
+			// apart from everyone else's.
+			_, err := limiter.Allow(ctx, prefix+key, rrLimit)
+			return err
+		}},
+	}
+	for _, ch := range checks {
+		b.Run(ch.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := ch.check(benchKeys[i&4095]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		b.Run(ch.name+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(32)
+			var next atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				i := int(next.Add(1)) * 997
+				for pb.Next() {
+					if err := ch.check(benchKeys[i&4095]); err != nil {
+						b.Error(err)
+						return
+					}
+					i++
+				}
+			})
 		})
 	}
 }

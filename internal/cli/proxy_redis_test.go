@@ -4,15 +4,18 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,7 +86,7 @@ func startPair(t *testing.T, mode string) (a, b *proxyRun) {
 		}
 	})
 	cfg := writeFile(t, "vigil.yaml", fmt.Sprintf(sharedConfig, up.URL, redis, prefix, mode))
-	return startProxy(t, "--config", cfg), startProxy(t, "--config", cfg)
+	return startProxyProcess(t, "--config", cfg), startProxyProcess(t, "--config", cfg)
 }
 
 func status(t *testing.T, c *http.Client, addr, path, client string) int {
@@ -98,6 +101,9 @@ func status(t *testing.T, c *http.Client, addr, path, client string) int {
 	res.Body.Close()
 	return res.StatusCode
 }
+
+// The tests below run each proxy as a process of its own, as two instances of a
+// service would be: they share nothing but Redis.
 
 // A honeypot hit through one proxy bans the client on the other within a second.
 func TestTwoProxiesShareBans(t *testing.T) {
@@ -222,7 +228,7 @@ func TestTwoProxiesSurviveRedisOutage(t *testing.T) {
 	rs := startRedisServer(t, 0)
 	up := newUpstream(t)
 	cfg := writeFile(t, "vigil.yaml", fmt.Sprintf(sharedConfig, up.URL, rs.addr(), "vigiltest:", "local-first"))
-	a, b := startProxy(t, "--config", cfg), startProxy(t, "--config", cfg)
+	a, b := startProxyProcess(t, "--config", cfg), startProxyProcess(t, "--config", cfg)
 	c := &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}
 	defer c.CloseIdleConnections()
 
@@ -286,4 +292,74 @@ func TestTwoProxiesSurviveRedisOutage(t *testing.T) {
 			t.Errorf("the outage and the recovery are not in the log:\n%s", log)
 		}
 	}
+}
+
+// binDir is where vigilBinary built the vigil command, "" until it has.
+var binDir atomic.Value
+
+// vigilBinary is the vigil command built once for the tests that run it as a process.
+var vigilBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "vigil-bin-")
+	if err != nil {
+		return "", err
+	}
+	binDir.Store(dir)
+	bin := filepath.Join(dir, "vigil")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/vigilhq/vigil/cmd/vigil").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// startProxyProcess runs `vigil proxy` with args plus --listen 127.0.0.1:0 as a process
+// of its own and waits until it listens. The test's cleanup sends it SIGTERM and
+// checks that it exits 0.
+func startProxyProcess(t *testing.T, args ...string) *proxyRun {
+	t.Helper()
+	bin, err := vigilBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxyRun{stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cmd := exec.Command(bin, append([]string{"proxy", "--listen", "127.0.0.1:0", "--shutdown-timeout", "5s"}, args...)...)
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	p.cancel = func() { _ = cmd.Process.Signal(syscall.SIGTERM) }
+	deadline := time.Now().Add(patience)
+	for p.addr == "" {
+		select {
+		case err := <-p.done:
+			t.Fatalf("vigil proxy exited early: %v\n%s", err, p.stderr)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("vigil proxy did not log its address:\n%s", p.stderr)
+		}
+		for l := range strings.Lines(p.stderr.String()) {
+			var m struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(l), &m) == nil && m.Msg == "vigil proxy listening" {
+				p.addr = m.Addr
+			}
+		}
+	}
+	t.Cleanup(func() {
+		if err := p.stop(); err != nil {
+			t.Errorf("vigil proxy: %v\n%s", err, p.stderr)
+		}
+	})
+	return p
+}
+
+// TestMain removes the vigil binary the process tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dir, ok := binDir.Load().(string); ok {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
 }

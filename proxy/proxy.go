@@ -45,6 +45,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigilhq/vigil"
@@ -82,6 +83,10 @@ type Config struct {
 	// Logger receives upstream errors, with the request ID. Nil means they are
 	// discarded.
 	Logger *slog.Logger `json:"-" yaml:"-"`
+	// Status, when set, describes the proxy's state (its store, for example) to a
+	// health check that asks for JSON (Accept: application/json): the answer is then
+	// {"status": "ok", "state": Status()}. Other health checks get "ok" as before.
+	Status func() any `json:"-" yaml:"-"`
 }
 
 // DNAHeaders names the request headers in which the proxy tells the upstream who the
@@ -161,6 +166,7 @@ type Proxy struct {
 	guarded http.Handler
 	own     *http.Transport // the transport New made, nil when Config.Transport was set
 	log     *slog.Logger
+	status  func() any
 }
 
 // New validates cfg and returns a Proxy that sends requests through g to cfg.Upstream. It
@@ -174,7 +180,7 @@ func New(g *vigil.Guard, cfg Config) (*Proxy, error) {
 	}
 	target, _ := parseUpstream(cfg.Upstream) // checked by Validate
 	dna := cfg.DNAHeaders.names()
-	p := &Proxy{health: cfg.HealthPath, log: cfg.Logger}
+	p := &Proxy{health: cfg.HealthPath, log: cfg.Logger, status: cfg.Status}
 	if p.health == "" {
 		p.health = "/healthz"
 	}
@@ -289,6 +295,22 @@ func parseUpstream(s string) (*url.URL, error) {
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == p.health && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		h := w.Header()
+		if p.status != nil && strings.Contains(r.Header.Get("Accept"), "application/json") {
+			body, err := json.Marshal(struct {
+				Status string `json:"status"`
+				State  any    `json:"state"`
+			}{"ok", p.status()})
+			if err != nil {
+				body = []byte(`{"status":"ok"}`)
+			}
+			h.Set("Content-Type", "application/json")
+			h.Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusOK)
+			if r.Method == http.MethodGet {
+				_, _ = w.Write(append(body, '\n'))
+			}
+			return
+		}
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		h.Set("Cache-Control", "no-store")
 		h.Set("Content-Length", "3")

@@ -654,3 +654,24 @@ func TestDNAHeaders(t *testing.T) {
 		})
 	}
 }
+
+// A health check that asks for JSON gets the proxy's state; any other gets "ok".
+func TestHealthStatus(t *testing.T) {
+	up, _ := echoUpstream(t)
+	srv := front(t, vigil.Config{}, proxy.Config{Upstream: up.URL, Status: func() any { return map[string]int{"outages": 2} }})
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/healthz", nil)
+	req.Header.Set("Accept", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/json" || string(body) != `{"status":"ok","state":{"outages":2}}`+"\n" {
+		t.Errorf("JSON health: %d %q %q", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+	res, body = do(t, http.MethodGet, srv.URL+"/healthz", nil)
+	if res.StatusCode != 200 || string(body) != "ok\n" {
+		t.Errorf("plain health: %d %q", res.StatusCode, body)
+	}
+}

@@ -261,6 +261,13 @@ func TestTwoProxiesSurviveRedisOutage(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	rs.kill()
 	time.Sleep(time.Second)
+	// The outage shows in the proxies' state, which a health check asking for JSON
+	// reads.
+	for _, p := range []*proxyRun{a, b} {
+		if st := storeState(t, c, p.addr); !st.Redis.Degraded || st.Redis.Outages == 0 || st.Redis.Fallbacks == 0 {
+			t.Errorf("during the outage the state says %+v", st)
+		}
+	}
 	startRedisServer(t, rs.port)
 	back := time.Now()
 	time.Sleep(300 * time.Millisecond)
@@ -285,6 +292,11 @@ func TestTwoProxiesSurviveRedisOutage(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("shared bans again %v after Redis returned", time.Since(back))
+	for _, p := range []*proxyRun{a, b} {
+		if st := storeState(t, c, p.addr); st.Redis.Degraded || st.Redis.Recoveries == 0 {
+			t.Errorf("after the outage the state says %+v", st)
+		}
+	}
 	// Each proxy logged the outage and the recovery.
 	for _, p := range []*proxyRun{a, b} {
 		log := p.stderr.String()
@@ -362,4 +374,32 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 	}
 	os.Exit(code)
+}
+
+// storeState is the store part of a proxy's JSON health answer.
+type storeStateJSON struct {
+	Store string
+	Redis struct {
+		Degraded                       bool
+		Outages, Recoveries, Fallbacks uint64
+	}
+}
+
+func storeState(t *testing.T, c *http.Client, addr string) storeStateJSON {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/healthz", nil)
+	req.Header.Set("Accept", "application/json")
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		Status string
+		State  storeStateJSON
+	}
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || body.Status != "ok" || body.State.Store != "redis" {
+		t.Fatalf("health answer %+v, %v", body, err)
+	}
+	return body.State
 }

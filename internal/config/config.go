@@ -372,6 +372,12 @@ func (c Config) Build(log *slog.Logger) (g *vigil.Guard, p *proxy.Proxy, run fun
 	}
 	pc := c.Proxy
 	pc.Logger = log
+	pc.Status = func() any { return map[string]any{"store": "memory"} }
+	if rs, ok := gc.Store.(*redisstore.Store); ok {
+		// A health check that asks for JSON sees the Redis store's state: whether it
+		// is degraded, its outages and recoveries, its fallbacks to local decisions.
+		pc.Status = func() any { return map[string]any{"store": "redis", "redis": rs.Stats()} }
+	}
 	if p, err = proxy.New(g, pc); err != nil {
 		return nil, nil, nil, err
 	}

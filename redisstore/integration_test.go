@@ -548,7 +548,10 @@ func TestSyncManyKeys(t *testing.T) {
 		key := "rl:ip:10.1." + strconv.Itoa(i/256) + "." + strconv.Itoa(i%256)
 		shared, err := c.Get(ctx, s.keys.rate(clientTag(key), key)).Int64()
 		e := s.local.rateEntry(key, 0)
-		if err != nil || shared != e.v {
+		// The shared TAT carries the request: equal to the local one, or, when the
+		// sync round that sent it had read the clock just before the request was
+		// admitted, a little behind it (the local TAT is never lowered).
+		if err != nil || shared > e.v || e.v-shared > int64(time.Second) {
 			t.Errorf("%s: shared TAT %d (%v), local %d", key, shared, err, e.v)
 		}
 	}

@@ -64,7 +64,10 @@ func startServer(t *testing.T, s *Server, chi chan<- string) (string, *x509.Cert
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// net/http's Shutdown counts a connection that has not sent a request yet
+		// (the Go client's spare HTTP/2 dial, say) as busy for its first 5 s, so a
+		// shorter wait can fail on a loaded machine.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if err := s.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)

@@ -46,7 +46,7 @@ func (re *regexps) compile() error {
 		// Protocol.
 		{&re.crlfHeader, `(?i)[\r\n][ \t]*(?:set-cookie|location|content-type|content-length|refresh|x-xss-protection|access-control-[\w-]+|transfer-encoding|host|cache-control|content-security-policy|link|x-forwarded-[\w-]+|content-disposition|connection|cookie|upgrade)[ \t]*:|\r?\n\r?\n\s*(?:<|http/\d)|[\r\n]\s*http/\d\.\d\s+\d{3}`},
 		// Code injection.
-		{&re.ssti, `(?i)\{\{[^}]{0,120}(?:__\w+__|\bconfig\b|\brequest\b|\bself\b|\blipsum\b|\bcycler\b|\bjoiner\b|\bnamespace\b|\bget_flashed_messages\b|\burl_for\b|\d+\s*[*+/-]\s*\d+|\|\s*attr\b)[^}]{0,120}\}\}|\{%[^%]{0,120}\b(?:import|for|if|set|include|extends|debug)\b[^%]{0,120}(?:__\w+__|os\b|popen|system|subprocess|config)[^%]{0,120}%\}|<%=?[^%]{0,120}(?:\bsystem\b|\bexec\b|\bIO\.popen|\bFile\.|` + "`" + `|\bRuntime\b|\bprocess\b|\brequire\b|\d+\s*[*+]\s*\d+)[^%]{0,120}%>|[$#*@]\{[^}]{0,120}(?:\bT\s*\(|\bnew\s+java|getclass|getruntime|forname|\.exec\s*\(|\d+\s*[*+]\s*\d+)[^}]{0,120}\}|\$\{\{|#set\s*\(\s*\$\w+\s*=|\bfreemarker\.template\.utility\.execute|\?new\s*\(\s*\)`},
+		{&re.ssti, `(?i)\{\{[^}]*(?:__\w+__|\bconfig\b|\brequest\b|\bself\b|\blipsum\b|\bcycler\b|\bjoiner\b|\bnamespace\b|\bget_flashed_messages\b|\burl_for\b|\d+\s*[*+/-]\s*\d+|\|\s*attr\b)[^}]*\}\}|\{%[^%]*\b(?:import|for|if|set|include|extends|debug)\b[^%]*(?:__\w+__|os\b|popen|system|subprocess|config)[^%]*%\}|<%=?[^%]*(?:\bsystem\b|\bexec\b|\bIO\.popen|\bFile\.|` + "`" + `|\bRuntime\b|\bprocess\b|\brequire\b|\d+\s*[*+]\s*\d+)[^%]*%>|[$#*@]\{[^}]*(?:\bT\s*\(|\bnew\s+java|getclass|getruntime|forname|\.exec\s*\(|\d+\s*[*+]\s*\d+)[^}]*\}|\$\{\{|#set\s*\(\s*\$\w+\s*=|\bfreemarker\.template\.utility\.execute|\?new\s*\(\s*\)`},
 	} {
 		r, err := regexp.Compile(e.src)
 		if err != nil {

@@ -1,11 +1,16 @@
 package vigil
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -21,6 +26,7 @@ import (
 	"github.com/vigilhq/vigil/internal/detect/attack"
 	"github.com/vigilhq/vigil/internal/detect/bot"
 	"github.com/vigilhq/vigil/internal/detect/spoof"
+	"github.com/vigilhq/vigil/internal/detect/stuffing"
 	"github.com/vigilhq/vigil/internal/dna"
 	"github.com/vigilhq/vigil/internal/h2tap"
 	"github.com/vigilhq/vigil/internal/headers"
@@ -139,13 +145,16 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 			return
 		}
 		r = r.WithContext(vc)
-		if g.cfg.Events == nil {
+		if g.cfg.Events == nil && d.login == nil {
 			next.ServeHTTP(w, r)
 			g.finish(r, &d, 0, 0, start)
 			return
 		}
 		rec := &responseRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
+		if d.login != nil {
+			g.loginOutcome(r, &d, rec.status())
+		}
 		g.finish(r, &d, rec.status(), rec.bytes, start)
 	})
 }
@@ -154,12 +163,13 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 type decision struct {
 	v          *Verdict
 	st         *state
-	quota      Quota  // the rate limit that denied the request, for its headers
-	limit      Limit  // that limit
-	limitName  string // that limit's name in RateLimit-Policy
-	failClosed bool   // a fault made the guard block (503)
-	monitor    bool   // decide but do not enforce (policy or route mode)
-	ban        *Ban   // a ban this request placed
+	quota      Quota             // the rate limit that denied the request, for its headers
+	limit      Limit             // that limit
+	limitName  string            // that limit's name in RateLimit-Policy
+	failClosed bool              // a fault made the guard block (503)
+	login      *stuffing.Attempt // a login attempt, whose outcome is recorded after the response
+	monitor    bool              // decide but do not enforce (policy or route mode)
+	ban        *Ban              // a ban this request placed
 	faults     []error
 }
 
@@ -272,6 +282,9 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 			d.failClosed = g.cfg.FailClosed
 		}
 	}
+	if st.logins != nil && r.Method == http.MethodPost && !disabled(route, "stuffing") && st.logins.match(p.Clean) {
+		fs = g.loginAttempt(r, &d, fs)
+	}
 	if route != nil {
 		fs = dropDisabled(fs, route)
 	}
@@ -329,6 +342,97 @@ func (g *Guard) observedDNA(r *http.Request, fc *fingerprint.Conn, hs *headers.S
 	in.Source, in.Protocol, in.Pseudo, in.TLS, in.H2 = "connection", o.Protocol, o.Pseudo, o.TLS, o.H2
 	return g.dna.DNA(hs, order, in)
 }
+
+// loginAttempt checks a request to a protected login path against the failure counts
+// (see policy.Logins) and remembers it, so that its outcome is recorded after the
+// response. An IP over its own limits is banned.
+func (g *Guard) loginAttempt(r *http.Request, d *decision, fs []detect.Finding) []detect.Finding {
+	st, v := d.st, d.v
+	a := &stuffing.Attempt{DNA: v.DNA.ID, Browser: v.DNA.Kind == "browser", Specific: v.DNA.Source != "request",
+		Username: loginUsername(r, st.logins.fields, g.maxBody())}
+	if v.ClientIP.IsValid() {
+		a.IP = clientip.Prefix(v.ClientIP).String()
+	}
+	d.login = a
+	res, err := stuffing.Check(r.Context(), g.store, st.logins.limits, *a)
+	if err != nil {
+		g.fault(r, d, "login counters", err)
+		return fs
+	}
+	if res.BanIP && !d.monitor && v.ClientIP.IsValid() {
+		g.banClient(r, d, "credential_stuffing")
+	}
+	return append(fs, res.Findings...)
+}
+
+// loginOutcome records a failed login attempt: the application answered with one of
+// the policy's failure statuses.
+func (g *Guard) loginOutcome(r *http.Request, d *decision, status int) {
+	if !d.st.logins.failures[status] {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
+	defer cancel()
+	if err := stuffing.Failed(ctx, g.store, d.st.logins.limits, *d.login); err != nil {
+		g.fault(r, d, "login counters", err)
+	}
+}
+
+// maxBody is how much of a body the guard reads.
+func (g *Guard) maxBody() int64 {
+	if g.cfg.MaxBodyBytes > 0 {
+		return g.cfg.MaxBodyBytes
+	}
+	return DefaultMaxBodyBytes
+}
+
+// loginUsername finds the username of a login request in its JSON or form body (the
+// first of fields that holds a string), reading at most max bytes and leaving r.Body
+// delivering the same bytes. "" when there is none.
+func loginUsername(r *http.Request, fields []string, max int64) string {
+	if r.Body == nil || r.Body == http.NoBody {
+		return ""
+	}
+	buf, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	r.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(buf), r.Body), closer: r.Body}
+	if err != nil || int64(len(buf)) > max {
+		return ""
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		var m map[string]json.RawMessage
+		if json.Unmarshal(buf, &m) != nil {
+			return ""
+		}
+		for _, f := range fields {
+			var s string
+			if raw, ok := m[f]; ok && json.Unmarshal(raw, &s) == nil && s != "" {
+				return s
+			}
+		}
+	case mt == "application/x-www-form-urlencoded":
+		q, err := url.ParseQuery(string(buf))
+		if err != nil {
+			return ""
+		}
+		for _, f := range fields {
+			if s := q.Get(f); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// replayBody delivers bytes already read, then the rest of the original body, and
+// closes the original.
+type replayBody struct {
+	io.Reader
+	closer io.Closer
+}
+
+func (b *replayBody) Close() error { return b.closer.Close() }
 
 // maxFingerprintHeader bounds a forwarded fingerprint header's value.
 const maxFingerprintHeader = 1 << 10

@@ -5,8 +5,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilhq/vigil/internal/detect/stuffing"
 	"github.com/vigilhq/vigil/internal/knownclients"
 	"github.com/vigilhq/vigil/internal/rules"
+	"github.com/vigilhq/vigil/internal/rules/glob"
 	"github.com/vigilhq/vigil/policy"
 )
 
@@ -27,6 +29,26 @@ type state struct {
 	verifyCrawlers     bool
 
 	clients *knownclients.Table // the built-in table with the policy's overlay
+
+	logins *loginState // nil when no login path is protected
+}
+
+// loginState is the compiled policy.Logins.
+type loginState struct {
+	paths    []glob.Pattern
+	failures map[int]bool
+	fields   []string
+	limits   stuffing.Limits
+}
+
+// match reports whether path is a protected login path.
+func (l *loginState) match(path string) bool {
+	for i := range l.paths {
+		if l.paths[i].Match(path) {
+			return true
+		}
+	}
+	return false
 }
 
 func compile(p policy.Policy) (*state, error) {
@@ -53,6 +75,23 @@ func compile(p policy.Policy) (*state, error) {
 		botAllow:       lowerSet(eff.Bots.Allow),
 		verifyCrawlers: !eff.Bots.SkipVerify,
 		clients:        clients,
+	}
+	if lg := eff.Logins; len(lg.Paths) > 0 {
+		ls := &loginState{failures: map[int]bool{}, fields: lg.UsernameFields, limits: stuffing.Limits{
+			Window: time.Duration(lg.Window), FailuresPerIP: lg.MaxFailuresPerIP, UsernamesPerIP: lg.MaxUsernamesPerIP,
+			UsernamesPerDNA: lg.MaxUsernamesPerDNA, IPsPerUsername: lg.MaxIPsPerUsername,
+		}}
+		for _, pat := range lg.Paths {
+			g, err := glob.CompileFold(pat) // tightens: matches ignoring ASCII case
+			if err != nil {
+				return nil, fmt.Errorf("logins.paths: %q: %w", pat, err)
+			}
+			ls.paths = append(ls.paths, g)
+		}
+		for _, c := range lg.FailureStatuses {
+			ls.failures[c] = true
+		}
+		st.logins = ls
 	}
 	return st, nil
 }

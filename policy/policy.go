@@ -127,6 +127,9 @@ type Policy struct {
 	// RateLimit configures the built-in rate limits. The zero value limits each IP to
 	// DefaultPerIP, tightened adaptively for suspicious clients.
 	RateLimit RateLimits `json:"rate_limit,omitzero" yaml:"rate_limit,omitempty"`
+	// Logins protects login endpoints against credential stuffing and password
+	// spraying. The zero value protects none.
+	Logins Logins `json:"logins,omitzero" yaml:"logins,omitempty"`
 	// Bots configures bot handling by category. The zero value blocks no category
 	// outright (bot findings still add to the score) and verifies crawlers.
 	Bots Bots `json:"bots,omitzero" yaml:"bots,omitempty"`
@@ -251,6 +254,70 @@ type Bots struct {
 	// verification. Anyone can claim to be a search engine, so with SkipVerify an
 	// allowed category is open to everyone. False (the zero value) verifies.
 	SkipVerify bool `json:"skip_verify,omitempty" yaml:"skip_verify,omitempty"`
+}
+
+// Logins configures credential-stuffing and password-spraying protection. Login
+// attempts are POST requests to Paths; an attempt failed when the application answered
+// with one of FailureStatuses. Failures are counted in the guard's Store (so across
+// instances with a shared store) within Window, per client IP, per username and per
+// client DNA; usernames are kept only as SHA-256 prefixes. The guard then blocks further
+// attempts, and bans the IP, when:
+//
+//   - one IP failed MaxFailuresPerIP times, or with MaxUsernamesPerIP distinct
+//     usernames (stuffing or spraying from one address);
+//   - one client DNA failed with MaxUsernamesPerDNA distinct usernames, however many
+//     IPs it rotates through (only attempts from that DNA are blocked; a DNA is not
+//     banned, because a browser build's DNA is shared by many people; for the same
+//     reason a browser DNA computed from the request alone gets ten times the limit);
+//   - one username failed from MaxIPsPerUsername distinct IPs (attempts on that
+//     username get an account_targeted finding of 60, under the default threshold: its
+//     owner may be among them).
+//
+// A route override turns it off with disable: [stuffing].
+//
+// Zero values take the defaults shown on each field.
+type Logins struct {
+	// Paths lists the login endpoints' path patterns. Empty protects nothing.
+	Paths []string `json:"paths,omitempty" yaml:"paths,omitempty"`
+	// FailureStatuses are the answers that mean a failed login. Default [401, 403].
+	FailureStatuses []int `json:"failure_statuses,omitempty" yaml:"failure_statuses,omitempty"`
+	// UsernameFields are the JSON or form fields that hold the username. Default
+	// ["username", "email", "login", "user", "user_name"].
+	UsernameFields []string `json:"username_fields,omitempty" yaml:"username_fields,omitempty"`
+	// Window is how long failures are remembered. Default 1h.
+	Window Duration `json:"window,omitempty" yaml:"window,omitempty"`
+	// MaxFailuresPerIP defaults to 20, MaxUsernamesPerIP to 10, MaxUsernamesPerDNA to
+	// 10, MaxIPsPerUsername to 5.
+	MaxFailuresPerIP   int `json:"max_failures_per_ip,omitempty" yaml:"max_failures_per_ip,omitempty"`
+	MaxUsernamesPerIP  int `json:"max_usernames_per_ip,omitempty" yaml:"max_usernames_per_ip,omitempty"`
+	MaxUsernamesPerDNA int `json:"max_usernames_per_dna,omitempty" yaml:"max_usernames_per_dna,omitempty"`
+	MaxIPsPerUsername  int `json:"max_ips_per_username,omitempty" yaml:"max_ips_per_username,omitempty"`
+}
+
+// WithDefaults returns l with every zero field set to its default.
+func (l Logins) WithDefaults() Logins {
+	if len(l.FailureStatuses) == 0 {
+		l.FailureStatuses = []int{401, 403}
+	}
+	if len(l.UsernameFields) == 0 {
+		l.UsernameFields = []string{"username", "email", "login", "user", "user_name"}
+	}
+	if l.Window == 0 {
+		l.Window = Duration(time.Hour)
+	}
+	if l.MaxFailuresPerIP == 0 {
+		l.MaxFailuresPerIP = 20
+	}
+	if l.MaxUsernamesPerIP == 0 {
+		l.MaxUsernamesPerIP = 10
+	}
+	if l.MaxUsernamesPerDNA == 0 {
+		l.MaxUsernamesPerDNA = 10
+	}
+	if l.MaxIPsPerUsername == 0 {
+		l.MaxIPsPerUsername = 5
+	}
+	return l
 }
 
 // Rule is a custom rule. Every rule whose Match matches a request adds a finding
@@ -379,6 +446,9 @@ func (p Policy) WithDefaults() Policy {
 		p.BlockThreshold = DefaultBlockThreshold
 	}
 	p.Bans = p.Bans.withDefaults()
+	if len(p.Logins.Paths) > 0 {
+		p.Logins = p.Logins.WithDefaults()
+	}
 	if p.RateLimit.PerIP.IsZero() {
 		p.RateLimit.PerIP = DefaultPerIP()
 	}

@@ -76,6 +76,29 @@ func (p Policy) Validate() error {
 			v.add("known_clients", "%v", err)
 		}
 	}
+	for i, s := range p.Logins.Paths {
+		v.pattern(index("logins.paths", i), s)
+	}
+	for i, code := range p.Logins.FailureStatuses {
+		if code < 100 || code > 599 {
+			v.add(index("logins.failure_statuses", i), "%d is not an HTTP status", code)
+		}
+	}
+	for i, f := range p.Logins.UsernameFields {
+		if f == "" {
+			v.add(index("logins.username_fields", i), "must not be empty")
+		}
+	}
+	v.duration("logins.window", p.Logins.Window)
+	for _, f := range []struct {
+		name string
+		n    int
+	}{{"max_failures_per_ip", p.Logins.MaxFailuresPerIP}, {"max_usernames_per_ip", p.Logins.MaxUsernamesPerIP},
+		{"max_usernames_per_dna", p.Logins.MaxUsernamesPerDNA}, {"max_ips_per_username", p.Logins.MaxIPsPerUsername}} {
+		if f.n < 0 {
+			v.add("logins."+f.name, "%d is negative", f.n)
+		}
+	}
 	v.names("bots.block", p.Bots.Block)
 	v.names("bots.allow", p.Bots.Allow)
 	for i, c := range p.Bots.Block {

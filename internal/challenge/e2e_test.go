@@ -1,0 +1,669 @@
+package challenge
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"github.com/google/go-cmp/cmp"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// protectedMarker is in the protected page and nowhere in the challenge page.
+const protectedMarker = "vigil-e2e-protected-content"
+
+// site is a test server that guards every path but the verify endpoint with a
+// Challenger, as the guard will: Verify first, then Passed, else Page. Its binding's
+// DNA is the User-Agent, which is the same for a browser's navigations and its fetch.
+type site struct {
+	c   *Challenger
+	srv *httptest.Server
+
+	cspEdit [2]string // when set, the challenge page's CSP has [0] replaced by [1]
+
+	mu       sync.Mutex
+	served   []time.Time // when a challenge page was served
+	verified []time.Time // when a solution was accepted
+	passed   int         // requests let through
+}
+
+func bindRequest(r *http.Request) Binding {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return Binding{}
+	}
+	return Bind(ap.Addr(), r.UserAgent())
+}
+
+func newSite(t *testing.T, cfg Config, tls bool) *site {
+	t.Helper()
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &site{c: c}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := bindRequest(r)
+		rec := &statusRecorder{ResponseWriter: w}
+		if c.Verify(rec, r, b) {
+			if rec.code == http.StatusNoContent {
+				s.mu.Lock()
+				s.verified = append(s.verified, time.Now())
+				s.mu.Unlock()
+			}
+			return
+		}
+		if !c.Passed(r, b, time.Now()) {
+			s.mu.Lock()
+			s.served = append(s.served, time.Now())
+			s.mu.Unlock()
+			if s.cspEdit[0] != "" {
+				w = &cspEditor{ResponseWriter: w, edit: s.cspEdit}
+			}
+			c.Page(w, r, b)
+			return
+		}
+		s.mu.Lock()
+		s.passed++
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(`<!doctype html><html><head><title>Shop</title></head><body><p id="content">` + protectedMarker + `</p></body></html>`))
+	})
+	if tls {
+		s.srv = httptest.NewTLSServer(h)
+	} else {
+		s.srv = httptest.NewServer(h)
+	}
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// cspEditor changes the Content-Security-Policy header as it is written.
+type cspEditor struct {
+	http.ResponseWriter
+	edit [2]string
+}
+
+func (w *cspEditor) WriteHeader(code int) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", strings.Replace(h.Get("Content-Security-Policy"), w.edit[0], w.edit[1], 1))
+	w.ResponseWriter.WriteHeader(code)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// lookTool finds an executable, skipping the test when it is missing, unless the CI
+// environment variable is set: in CI a missing browser is a failure.
+func lookTool(t *testing.T, names ...string) string {
+	t.Helper()
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("none of %v found (CI is set)", names)
+	}
+	t.Skipf("none of %v found", names)
+	return ""
+}
+
+// browser is headless Chromium driven over the DevTools protocol on a pipe
+// (--remote-debugging-pipe: commands on fd 3, replies on fd 4, each a JSON message
+// ended by a NUL byte). --dump-dom cannot serve the e2e test: it dumps the DOM when the
+// first page has loaded, before the workers have found a solution, and
+// --virtual-time-budget does not wait for workers either.
+type browser struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	toB    *os.File // we write commands here
+	done   chan struct{}
+	mu     sync.Mutex
+	nextID int
+	wait   map[int]chan cdpMessage
+	logs   []string // console messages, exceptions, log entries (CSP violations among them)
+}
+
+type cdpMessage struct {
+	ID        int             `json:"id,omitempty"`
+	SessionID string          `json:"sessionId,omitempty"`
+	Method    string          `json:"method,omitempty"`
+	Params    json.RawMessage `json:"params,omitempty"`
+	Result    json.RawMessage `json:"result,omitempty"`
+	Error     *struct {
+		Message string `json:"message"`
+	} `json:"error,omitempty"`
+}
+
+func startBrowser(t *testing.T, bin string) *browser {
+	t.Helper()
+	cmdR, cmdW, err := os.Pipe() // commands: we write cmdW, Chromium reads fd 3
+	if err != nil {
+		t.Fatal(err)
+	}
+	repR, repW, err := os.Pipe() // replies: Chromium writes fd 4, we read repR
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin,
+		"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+		"--disable-extensions", "--disable-background-networking", "--disable-component-update",
+		"--disable-dev-shm-usage", "--ignore-certificate-errors", "--user-data-dir="+t.TempDir(),
+		"--remote-debugging-pipe", "about:blank")
+	cmd.ExtraFiles = []*os.File{cmdR, repW}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cmdR.Close()
+	repW.Close()
+	b := &browser{t: t, cmd: cmd, toB: cmdW, done: make(chan struct{}), wait: map[int]chan cdpMessage{}}
+	go b.read(repR)
+	t.Cleanup(func() {
+		// Ask politely, then kill; either way wait for the process and the reader.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = b.call(ctx, "", "Browser.close", nil, nil)
+		cancel()
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		cmdW.Close()
+		<-b.done
+		if t.Failed() {
+			t.Logf("chromium stderr (last 4 KiB):\n%s", tail(stderr.String(), 4096))
+		}
+	})
+	return b
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// read dispatches Chromium's messages until the pipe closes.
+func (b *browser) read(r *os.File) {
+	defer close(b.done)
+	defer r.Close()
+	br := bufio.NewReader(r)
+	for {
+		raw, err := br.ReadBytes(0)
+		if err != nil {
+			b.mu.Lock()
+			for id, ch := range b.wait {
+				close(ch)
+				delete(b.wait, id)
+			}
+			b.mu.Unlock()
+			return
+		}
+		var m cdpMessage
+		if err := json.Unmarshal(raw[:len(raw)-1], &m); err != nil {
+			continue
+		}
+		b.mu.Lock()
+		if ch, ok := b.wait[m.ID]; ok && m.ID != 0 {
+			delete(b.wait, m.ID)
+			ch <- m
+		} else if m.Method == "Log.entryAdded" || m.Method == "Runtime.exceptionThrown" || m.Method == "Runtime.consoleAPICalled" {
+			b.logs = append(b.logs, m.Method+" "+string(m.Params))
+		}
+		b.mu.Unlock()
+	}
+}
+
+// call sends a command (to the browser when session is empty, else to that page
+// session) and decodes its result into result when not nil.
+func (b *browser) call(ctx context.Context, session, method string, params, result any) error {
+	p, err := json.Marshal(params)
+	if err != nil {
+		return err
+	}
+	if params == nil {
+		p = []byte("{}")
+	}
+	ch := make(chan cdpMessage, 1)
+	b.mu.Lock()
+	b.nextID++
+	id := b.nextID
+	b.wait[id] = ch
+	b.mu.Unlock()
+	msg, _ := json.Marshal(cdpMessage{ID: id, SessionID: session, Method: method, Params: p})
+	if _, err := b.toB.Write(append(msg, 0)); err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	select {
+	case m, ok := <-ch:
+		if !ok {
+			return fmt.Errorf("%s: browser closed the pipe", method)
+		}
+		if m.Error != nil {
+			return fmt.Errorf("%s: %s", method, m.Error.Message)
+		}
+		if result != nil {
+			return json.Unmarshal(m.Result, result)
+		}
+		return nil
+	case <-ctx.Done():
+		b.mu.Lock()
+		delete(b.wait, id)
+		b.mu.Unlock()
+		return fmt.Errorf("%s: %w", method, ctx.Err())
+	}
+}
+
+// open creates a page in a new browser context (its own cookie jar), attaches to it
+// and enables the domains whose events end up in logs; it returns the page's session
+// and the context's ID.
+func (b *browser) open(ctx context.Context) (session, browserContext string) {
+	b.t.Helper()
+	var bc struct {
+		ID string `json:"browserContextId"`
+	}
+	if err := b.call(ctx, "", "Target.createBrowserContext", nil, &bc); err != nil {
+		b.t.Fatal(err)
+	}
+	var target struct {
+		TargetID string `json:"targetId"`
+	}
+	if err := b.call(ctx, "", "Target.createTarget", map[string]any{"url": "about:blank", "browserContextId": bc.ID}, &target); err != nil {
+		b.t.Fatal(err)
+	}
+	var att struct {
+		SessionID string `json:"sessionId"`
+	}
+	if err := b.call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true}, &att); err != nil {
+		b.t.Fatal(err)
+	}
+	for _, m := range []string{"Page.enable", "Runtime.enable", "Log.enable"} {
+		if err := b.call(ctx, att.SessionID, m, nil, nil); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	return att.SessionID, bc.ID
+}
+
+// eval evaluates a JavaScript expression in the page and returns its string value.
+func (b *browser) eval(ctx context.Context, session, expr string) (string, error) {
+	var res struct {
+		Result struct {
+			Value any `json:"value"`
+		} `json:"result"`
+	}
+	if err := b.call(ctx, session, "Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true}, &res); err != nil {
+		return "", err
+	}
+	s, _ := res.Result.Value.(string)
+	return s, nil
+}
+
+// waitFor polls the page's body text every 50 ms until it contains want, and returns
+// the last text seen.
+func (b *browser) waitFor(ctx context.Context, session, want string) (string, error) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var last string
+	for {
+		s, err := b.eval(ctx, session, `document.body ? document.documentElement.outerHTML : ""`)
+		if err == nil {
+			last = s
+			if strings.Contains(s, want) {
+				return s, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return last, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func (b *browser) logged() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.logs...)
+}
+
+// e2eTimeout bounds each browser or curl session of the e2e tests.
+const e2eTimeout = 30 * time.Second
+
+// ignorable reports whether a browser log line is expected: the network errors for the
+// 403 challenge page itself (and the favicon fetched beside it).
+func ignorable(line string) bool {
+	return strings.HasPrefix(line, "Log.entryAdded ") && strings.Contains(line, `"source":"network"`) &&
+		strings.Contains(line, "status of 403")
+}
+
+func unexpectedLogs(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if !ignorable(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// solveInBrowser opens url in a fresh browser context (no cookies) and waits until the
+// page shows protectedMarker.
+func solveInBrowser(t *testing.T, b *browser, url string) (dom, browserContext string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
+	defer cancel()
+	sess, bc := b.open(ctx)
+	if err := b.call(ctx, sess, "Page.navigate", map[string]any{"url": url}, nil); err != nil {
+		t.Fatal(err)
+	}
+	dom, err = b.waitFor(ctx, sess, protectedMarker)
+	return dom, bc, err
+}
+
+// TestE2EChromiumSolves is the acceptance test: headless Chromium opens a protected
+// page, gets the challenge, solves it with the page's own script and sees the
+// protected content, with no script error and no CSP violation, over plain HTTP
+// (where crypto.subtle does not exist on hosts other than localhost, so the page's own
+// SHA-256 is what runs) and over TLS. The pass it got then works for the same IP and
+// DNA and not for another DNA.
+func TestE2EChromiumSolves(t *testing.T) {
+	bin := lookTool(t, "chromium", "chromium-browser")
+	for _, tc := range []struct {
+		name  string
+		tls   bool
+		solve int // times to solve, each in a fresh browser context
+	}{
+		{name: "plain_http", solve: 3},
+		{name: "tls", tls: true, solve: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSite(t, Config{}, tc.tls)
+			b := startBrowser(t, bin)
+			var bc string
+			for i := range tc.solve {
+				start := time.Now()
+				dom, ctxID, err := solveInBrowser(t, b, s.srv.URL+"/shop?x=1")
+				bc = ctxID
+				if err != nil {
+					t.Fatalf("solve %d: the protected content did not appear within %v: %v\nlast DOM:\n%s\nbrowser log:\n%s",
+						i, e2eTimeout, err, tail(dom, 2000), strings.Join(b.logged(), "\n"))
+				}
+				s.mu.Lock()
+				served, verified := len(s.served), len(s.verified)
+				solveTime := time.Duration(0)
+				if verified == i+1 && served >= i+1 {
+					solveTime = s.verified[i].Sub(s.served[i])
+				}
+				s.mu.Unlock()
+				if served != i+1 || verified != i+1 {
+					t.Errorf("solve %d: %d challenge pages served and %d solutions accepted, want %d of each", i, served, verified, i+1)
+				}
+				t.Logf("solve %d: difficulty %d, page served → solution accepted %v, navigation → content %v",
+					i, DefaultDifficulty, solveTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+			}
+			if bad := unexpectedLogs(b.logged()); len(bad) > 0 {
+				t.Errorf("browser logged errors (a CSP violation or a script error?):\n%s", strings.Join(bad, "\n"))
+			}
+
+			// The pass the browser holds: HttpOnly, SameSite=Lax, Secure over TLS only.
+			ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
+			defer cancel()
+			var jar struct {
+				Cookies []struct {
+					Name, Value, SameSite string
+					HTTPOnly              bool `json:"httpOnly"`
+					Secure                bool
+				}
+			}
+			if err := b.call(ctx, "", "Storage.getCookies", map[string]any{"browserContextId": bc}, &jar); err != nil {
+				t.Fatal(err)
+			}
+			if len(jar.Cookies) != 1 || jar.Cookies[0].Name != DefaultCookieName {
+				t.Fatalf("browser cookies: %+v, want one %s", jar.Cookies, DefaultCookieName)
+			}
+			ck := jar.Cookies[0]
+			if !ck.HTTPOnly || ck.SameSite != "Lax" || ck.Secure != tc.tls {
+				t.Errorf("cookie attributes: HttpOnly %v, SameSite %q, Secure %v; want true, Lax, %v", ck.HTTPOnly, ck.SameSite, ck.Secure, tc.tls)
+			}
+			var ua struct {
+				Result struct{ Value string } `json:"result"`
+			}
+			sess, _ := b.open(ctx)
+			if err := b.call(ctx, sess, "Runtime.evaluate", map[string]any{"expression": "navigator.userAgent", "returnByValue": true}, &ua); err != nil {
+				t.Fatal(err)
+			}
+			// Replayed from the same address: with the browser's DNA (here its
+			// User-Agent) the pass works; with another DNA it does not.
+			curl := lookTool(t, "curl")
+			for _, rc := range []struct {
+				name, ua string
+				want     bool
+			}{
+				{name: "same_dna", ua: ua.Result.Value, want: true},
+				{name: "other_dna", ua: "curl/8.5.0", want: false},
+			} {
+				code, body := runCurl(t, curl, s.srv.URL+"/shop", "-A", rc.ua, "-H", "Cookie: "+ck.Name+"="+ck.Value)
+				if got := strings.Contains(body, protectedMarker); got != rc.want || (code == 200) != rc.want {
+					t.Errorf("%s: replayed pass: status %d, content shown %v; want content %v", rc.name, code, got, rc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestE2EChromiumPageFallbacks checks what the page does when its environment is
+// hostile, by serving it with a changed CSP: without workers it solves on the main
+// thread; with its script blocked it shows nothing, and the browser reports the CSP
+// violation (which shows that TestE2EChromiumSolves would see one).
+func TestE2EChromiumPageFallbacks(t *testing.T) {
+	bin := lookTool(t, "chromium", "chromium-browser")
+	for _, tc := range []struct {
+		name       string
+		from, to   string // CSP edit
+		wantSolved bool
+		wantLog    string
+	}{
+		{name: "workers_blocked_main_thread_solves", from: "worker-src blob:", to: "worker-src 'none'", wantSolved: true},
+		{name: "script_blocked_nothing_happens", from: "script-src 'sha256-", to: "script-src 'sha256-X", wantLog: "Content Security Policy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSite(t, Config{Difficulty: 14}, false)
+			s.cspEdit = [2]string{tc.from, tc.to}
+			b := startBrowser(t, bin)
+			ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
+			defer cancel()
+			if !tc.wantSolved {
+				var c2 context.CancelFunc
+				ctx, c2 = context.WithTimeout(ctx, 3*time.Second)
+				defer c2()
+			}
+			sess, _ := b.open(ctx)
+			if err := b.call(ctx, sess, "Page.navigate", map[string]any{"url": s.srv.URL + "/shop"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			dom, err := b.waitFor(ctx, sess, protectedMarker)
+			if solved := err == nil; solved != tc.wantSolved {
+				t.Errorf("solved %v, want %v\nDOM:\n%s\nbrowser log:\n%s", solved, tc.wantSolved, tail(dom, 1500), strings.Join(b.logged(), "\n"))
+			}
+			logs := strings.Join(b.logged(), "\n")
+			if tc.wantLog != "" && !strings.Contains(logs, tc.wantLog) {
+				t.Errorf("browser log lacks %q:\n%s", tc.wantLog, logs)
+			}
+		})
+	}
+}
+
+// TestE2EChromiumHash runs the page's search function in Chromium and compares it
+// with Go's SHA-256 for tokens of lengths around the 64-byte block boundaries (one or
+// two final blocks), for nonces of 1 to 16 digits and for strides as the workers use
+// them. It also logs the single-thread hash rate.
+func TestE2EChromiumHash(t *testing.T) {
+	bin := lookTool(t, "chromium", "chromium-browser")
+	start, end := strings.Index(pageScript, "function pow() {"), strings.Index(pageScript, "\nvar root")
+	if start < 0 || end < 0 {
+		t.Fatal("pow not found in pageScript")
+	}
+	pow := pageScript[start:end]
+	b := startBrowser(t, bin)
+	ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
+	defer cancel()
+	sess, _ := b.open(ctx)
+
+	type query struct {
+		Token       string `json:"token"`
+		Bits        int    `json:"bits"`
+		Start, Step int64
+	}
+	var qs []query
+	alphabet := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for _, n := range []int{0, 1, 45, 46, 54, 55, 56, 63, 64, 65, tokenChars, 119, 120, 127, 128, 200} {
+		tok := strings.Repeat(alphabet, 4)[:n]
+		qs = append(qs, query{Token: tok, Bits: 8, Start: 0, Step: 1})
+		qs = append(qs, query{Token: tok, Bits: 6, Start: 9007199254740000, Step: 1}) // 16 digits
+		qs = append(qs, query{Token: tok, Bits: 7, Start: 2, Step: 3})
+	}
+	js, _ := json.Marshal(qs)
+	expr := "(function(){" + pow + "\nvar search = pow(), qs = " + string(js) + ";" +
+		"return JSON.stringify(qs.map(function (q) { return search(q.token, q.bits, q.Start, q.Step, 100000); }));})()"
+	out, err := b.eval(ctx, sess, expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %q\nbrowser log:\n%s", err, out, strings.Join(b.logged(), "\n"))
+	}
+	var want []int64
+	for _, q := range qs {
+		x := q.Start
+		for leadingZeroBits(sha256.Sum256([]byte(q.Token+strconv.FormatInt(x, 10)))) < q.Bits {
+			x += q.Step
+		}
+		want = append(want, x)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("first solutions, Go vs the page's JavaScript (-want +got):\n%s", diff)
+	}
+
+	// Single-thread rate on a real token: no solution at 32 bits is expected in 2^20
+	// tries, so this times 2^20 hashes.
+	rate, err := b.eval(ctx, sess, "(function(){"+pow+"\nvar search = pow(), tok = '"+strings.Repeat("A", tokenChars)+"', n = 1 << 20;"+
+		"var t = performance.now(); search(tok, 32, 0, 1, n); return String(Math.round(n / ((performance.now() - t) / 1000)));})()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("page's SHA-256 search: %s hashes/s on one thread; %d cores here", rate, runtime.NumCPU())
+}
+
+// runCurl fetches url with curl (bounded) and returns the status and body.
+func runCurl(t *testing.T, curl, url string, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
+	defer cancel()
+	args = append([]string{"-sS", "-k", "-m", "20", "-o", "-", "-w", "\n%{http_code}"}, args...)
+	cmd := exec.CommandContext(ctx, curl, append(args, url)...)
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("curl: %v", err)
+	}
+	i := bytes.LastIndexByte(out, '\n')
+	code, err := strconv.Atoi(string(out[i+1:]))
+	if err != nil {
+		t.Fatalf("curl status %q: %v", out[i+1:], err)
+	}
+	return code, string(out[:i])
+}
+
+// TestE2ECurl checks the other half of the acceptance test: curl, which runs no
+// JavaScript, gets the challenge and never the content, following redirects and
+// keeping cookies; a forged cookie, an expired one, and one for another address or
+// DNA are all refused; a valid pass for curl's own address and DNA works, which shows
+// the refusals are the pass's doing.
+func TestE2ECurl(t *testing.T) {
+	curl := lookTool(t, "curl")
+	const ua = "vigil-e2e-curl"
+	s := newSite(t, Config{}, false)
+	self := Bind(netip.MustParseAddr("127.0.0.1"), ua)
+	now := time.Now()
+	cookie := func(b Binding, exp time.Time) string {
+		return DefaultCookieName + "=" + string(s.c.pass(nil, b, exp))
+	}
+	valid := cookie(self, now.Add(time.Hour))
+	forged := valid[:len(valid)-2] + map[bool]string{true: "AA", false: "AQ"}[strings.HasSuffix(valid, "AQ")]
+	jar := t.TempDir() + "/jar"
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		content bool
+	}{
+		{name: "no_cookie", args: []string{"-L", "-c", jar, "-b", jar}},
+		{name: "no_cookie_again_with_jar", args: []string{"-L", "-c", jar, "-b", jar}},
+		{name: "as_browser", args: []string{"-H", "Accept: text/html", "-A", "Mozilla/5.0 (X11; Linux x86_64) Chrome/142.0.0.0"}},
+		{name: "forged_cookie", args: []string{"-H", "Cookie: " + forged}},
+		{name: "made_up_cookie", args: []string{"-H", "Cookie: " + DefaultCookieName + "=" + strings.Repeat("A", passChars)}},
+		{name: "expired_cookie", args: []string{"-H", "Cookie: " + cookie(self, now.Add(-time.Second))}},
+		{name: "cookie_for_another_address", args: []string{"-H", "Cookie: " + cookie(Bind(netip.MustParseAddr("203.0.113.9"), ua), now.Add(time.Hour))}},
+		{name: "cookie_for_another_dna", args: []string{"-H", "Cookie: " + cookie(Bind(netip.MustParseAddr("127.0.0.1"), "Mozilla/5.0"), now.Add(time.Hour))}},
+		{name: "valid_cookie", args: []string{"-H", "Cookie: " + valid}, content: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-A", ua}, tc.args...)
+			code, body := runCurl(t, curl, s.srv.URL+"/shop", args...)
+			if got := strings.Contains(body, protectedMarker); got != tc.content {
+				t.Errorf("content shown %v, want %v (status %d)", got, tc.content, code)
+			}
+			wantCode := http.StatusForbidden
+			if tc.content {
+				wantCode = http.StatusOK
+			}
+			if code != wantCode {
+				t.Errorf("status %d, want %d", code, wantCode)
+			}
+			if !tc.content && !strings.Contains(body, `id="vigil-challenge"`) {
+				t.Errorf("not the challenge page:\n%s", tail(body, 500))
+			}
+		})
+	}
+	// A client that cannot run the page can still post a guess: it is refused.
+	code, body := runCurl(t, curl, s.srv.URL+DefaultPath, "-A", ua, "-d", "token="+string(s.c.issue(nil, self, now))+"&nonce=1")
+	if code != http.StatusForbidden || body != "wrong solution\n" && body != "" {
+		t.Errorf("guessed solution: status %d %q, want 403", code, body)
+	}
+}

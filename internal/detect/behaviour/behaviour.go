@@ -12,13 +12,14 @@
 // Features (each is judged only once a client has made Config.MinRequests requests):
 //
 //	feature          rule (defaults)                                              points
-//	regular_timing   coefficient of variation of the last 32 gaps < 0.1             35
+//	regular_timing   coefficient of variation of the last 32 inter-arrival gaps
+//	                 (all requests, assets included; at least 16) < 0.1             35
 //	sequential_ids   the last numeric path segment under one path template moved
 //	                 by the same non-zero step ≥ 20 times in a row                  40
 //	probing          ≥ 50 % of page requests answered 400/403/404/405/410, on
-//	                 ≥ 10 distinct paths                                           45
+//	                 ≥ 10 distinct paths                                            45
 //	no_assets        no asset request at all, and > 95 % of requests are GET/HEAD
-//	                 of pages                                                      20
+//	                 of pages                                                       20
 //	                 (30 when at least MinRequests of them were navigations: a
 //	                 client that behaves like a browser yet never loads an asset)
 //
@@ -28,18 +29,26 @@
 // the default block threshold (80): alone they report nothing, together at most 65. A
 // session of only GETs is not suspicious by itself and scores nothing; the GET share
 // only qualifies no_assets. sequential_ids and probing are behaviours browsers rarely
-// show and may be reported alone, below the block threshold. Two strong features, or a
-// strong one with regular timing, reach it: a crawler walking /items/1..500 at a steady
-// pace scores 95 (regular_timing + sequential_ids + no_assets).
+// show and may be reported alone, below the block threshold. Reaching it takes both
+// strong features (85), probing with regular timing (80), or a strong feature with both
+// weak ones: a crawler walking /items/1..500 at a steady pace without assets scores 95
+// (regular_timing + sequential_ids + no_assets), but the same walk by a headless browser
+// that loads assets scores 75. The guard combines the finding with other detectors'.
+//
+// Memory is bounded, not fairness: a client rotating through many keys (addresses) can
+// push other clients out of a full table, and then they start a new session. Check
+// allocates only when it reports; Observe allocates only for a client it has not seen
+// (its entry, once, and its key's copy), and reuses evicted entries.
 //
 // Finding (detector "behaviour"):
 //
-//	automated_behaviour  20–100  the features that fired, listed in Detail
+//	automated_behaviour  40–100  the features that fired, listed in Detail
 package behaviour
 
 import (
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,7 +133,9 @@ func (c Config) withDefaults() Config {
 
 // Observation is one answered request.
 type Observation struct {
-	// Time is when the request arrived (or was answered; be consistent).
+	// Time is when the request arrived (or was answered; be consistent). It must be
+	// set: the zero Time counts as a time centuries ago. Times slightly out of order,
+	// from concurrent requests, count as a zero gap.
 	Time time.Time
 	// Method is the request method.
 	Method string
@@ -400,7 +411,7 @@ func (t *Tracker) Check(dst []detect.Finding, key string, now time.Time) []detec
 	c, ok := s.m[key]
 	var f features
 	if ok && now.UnixNano()-c.last <= t.window && int(c.total) >= t.cfg.MinRequests {
-		f = c.features()
+		f = c.features(&t.cfg)
 	}
 	s.mu.Unlock()
 	if f.requests == 0 {
@@ -409,9 +420,24 @@ func (t *Tracker) Check(dst []detect.Finding, key string, now time.Time) []detec
 	return t.judge(dst, f)
 }
 
-func (c *client) features() features {
+// features computes what judge needs, cheapest first: the coefficient of variation only
+// when another feature fired (regular_timing never reports alone), the distinct-path
+// estimate only when the failure ratio is high enough.
+func (c *client) features(cfg *Config) features {
 	f := features{requests: c.total, cv: -1, run: c.maxRun, pages: c.pages, navs: c.navs}
-	if c.gapN >= gapSlots/2 {
+	if c.pages > 0 {
+		f.failRatio = float64(c.fails) / float64(c.pages)
+	}
+	if f.failRatio >= cfg.ProbeRatio {
+		if zeros := 64 - bits.OnesCount64(c.failPaths); zeros == 0 {
+			f.failPaths = 266 // the estimate's ceiling: 64 ln 64
+		} else {
+			f.failPaths = int(math.Round(-64 * math.Log(float64(zeros)/64)))
+		}
+	}
+	f.noAssets = c.assets == 0 && float64(c.reads) > 0.95*float64(c.total)
+	other := int(f.run) >= cfg.SequentialRun || f.failPaths >= cfg.ProbePaths || f.noAssets
+	if other && c.gapN >= gapSlots/2 {
 		var sum, sq float64
 		for _, g := range c.gaps[:c.gapN] {
 			sum += float64(g)
@@ -425,24 +451,7 @@ func (c *client) features() features {
 			f.cv = math.Sqrt(sq/float64(c.gapN)) / mean
 		}
 	}
-	if c.pages > 0 {
-		f.failRatio = float64(c.fails) / float64(c.pages)
-	}
-	if zeros := 64 - popcount(c.failPaths); zeros == 0 {
-		f.failPaths = 266 // the estimate's ceiling: 64 ln 64
-	} else {
-		f.failPaths = int(math.Round(-64 * math.Log(float64(zeros)/64)))
-	}
-	f.noAssets = c.assets == 0 && float64(c.reads) > 0.95*float64(c.total)
 	return f
-}
-
-func popcount(x uint64) int {
-	n := 0
-	for ; x != 0; x &= x - 1 {
-		n++
-	}
-	return n
 }
 
 // judge turns features into at most one finding.

@@ -486,3 +486,19 @@ func BenchmarkObserveNewClients(b *testing.B) {
 		i++
 	}
 }
+
+func FuzzTemplate(f *testing.F) {
+	for _, s := range []string{"/items/42", "/a/1/b/2", "/", "", "12", "/x//9/", "/n/1234567890123456789"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		_, id, ok := template(path)
+		if !ok {
+			return
+		}
+		if !strings.Contains("/"+path+"/", "/"+strconv.FormatUint(id, 10)+"/") && !strings.Contains(path, strconv.FormatUint(id, 10)) {
+			t.Errorf("template(%q) found ID %d, which is not in the path", path, id)
+		}
+		_ = IsAsset(path, "", "")
+	})
+}

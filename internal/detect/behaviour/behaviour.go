@@ -15,7 +15,9 @@
 //	regular_timing   coefficient of variation of the last 32 inter-arrival gaps
 //	                 (all requests, assets included; at least 16) < 0.1             35
 //	sequential_ids   the last numeric path segment under one path template moved
-//	                 by the same non-zero step ≥ 20 times in a row                  40
+//	                 by the same non-zero step ≥ 20 times in a row (assets and
+//	                 paths without a numeric segment are skipped, a repeated ID
+//	                 is ignored, another numeric template restarts the run)         40
 //	probing          ≥ 50 % of page requests answered 400/403/404/405/410, on
 //	                 ≥ 10 distinct paths                                            45
 //	no_assets        no asset request at all, and > 95 % of requests are GET/HEAD

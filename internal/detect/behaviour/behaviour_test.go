@@ -502,3 +502,62 @@ func FuzzTemplate(f *testing.F) {
 		_ = IsAsset(path, "", "")
 	})
 }
+
+// TestScores checks the documented points for every combination of features, and that
+// the weak features never report alone.
+func TestScores(t *testing.T) {
+	tr := New(Config{})
+	const (
+		reg = 1 << iota
+		seq
+		probe
+		noAssets
+		navs
+	)
+	for _, tc := range []struct {
+		name  string
+		fired int
+		want  int // 0: nothing reported
+	}{
+		{"nothing", 0, 0},
+		{"regular_alone", reg, 0},
+		{"no_assets_alone", noAssets, 0},
+		{"no_assets_navigations_alone", noAssets | navs, 0},
+		{"regular_no_assets", reg | noAssets, 55},
+		{"regular_no_assets_navigations", reg | noAssets | navs, 65},
+		{"sequential_alone", seq, 40},
+		{"probing_alone", probe, 45},
+		{"sequential_no_assets", seq | noAssets, 60},
+		{"sequential_regular", seq | reg, 75},
+		{"probing_regular", probe | reg, 80},
+		{"sequential_probing", seq | probe, 85},
+		{"sequential_regular_no_assets", seq | reg | noAssets, 95},
+		{"everything", seq | reg | probe | noAssets | navs, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := features{requests: 100, cv: 0.5, pages: 100}
+			if tc.fired&reg != 0 {
+				f.cv = 0.01
+			}
+			if tc.fired&seq != 0 {
+				f.run = 20
+			}
+			if tc.fired&probe != 0 {
+				f.failRatio, f.failPaths = 0.5, 10
+			}
+			f.noAssets = tc.fired&noAssets != 0
+			if tc.fired&navs != 0 {
+				f.navs = 20
+			}
+			got := 0
+			if fs := tr.judge(nil, f); len(fs) == 1 {
+				got = fs[0].Score
+			} else if len(fs) > 1 {
+				t.Fatalf("%d findings", len(fs))
+			}
+			if got != tc.want {
+				t.Errorf("score = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}

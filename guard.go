@@ -24,6 +24,7 @@ import (
 	"github.com/vigilhq/vigil/internal/clientip"
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/detect/attack"
+	"github.com/vigilhq/vigil/internal/detect/behaviour"
 	"github.com/vigilhq/vigil/internal/detect/bot"
 	"github.com/vigilhq/vigil/internal/detect/spoof"
 	"github.com/vigilhq/vigil/internal/detect/stuffing"
@@ -49,12 +50,13 @@ type Guard struct {
 	attacks *attack.Scanner
 	bots    *bot.Detector
 	dna     *dna.Hasher
+	habits  *behaviour.Tracker // per-client behaviour sketches, local to this instance
 	state   atomic.Pointer[state]
 }
 
 // New validates cfg and returns a Guard. It starts nothing and makes no network calls.
 func New(cfg Config) (*Guard, error) {
-	g := &Guard{cfg: cfg, log: cfg.Logger, store: cfg.Store, dna: dna.NewHasher()}
+	g := &Guard{cfg: cfg, log: cfg.Logger, store: cfg.Store, dna: dna.NewHasher(), habits: behaviour.New(behaviour.Config{})}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -145,15 +147,20 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 			return
 		}
 		r = r.WithContext(vc)
-		if g.cfg.Events == nil && d.login == nil {
+		if g.cfg.Events == nil && d.login == nil && !d.observe {
 			next.ServeHTTP(w, r)
 			g.finish(r, &d, 0, 0, start)
 			return
 		}
-		rec := &responseRecorder{ResponseWriter: w}
+		// The recorder lives in the verdict's allocation.
+		rec := &vc.rec
+		rec.ResponseWriter = w
 		next.ServeHTTP(rec, r)
 		if d.login != nil {
 			g.loginOutcome(r, &d, rec.status())
+		}
+		if d.observe {
+			g.observe(r, v.ClientIP, rec.status(), start)
 		}
 		g.finish(r, &d, rec.status(), rec.bytes, start)
 	})
@@ -168,6 +175,7 @@ type decision struct {
 	limitName  string            // that limit's name in RateLimit-Policy
 	failClosed bool              // a fault made the guard block (503)
 	login      *stuffing.Attempt // a login attempt, whose outcome is recorded after the response
+	observe    bool              // report the request to the behaviour tracker after the response
 	monitor    bool              // decide but do not enforce (policy or route mode)
 	ban        *Ban              // a ban this request placed
 	faults     []error
@@ -282,6 +290,11 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 			d.failClosed = g.cfg.FailClosed
 		}
 	}
+	if !disabled(route, "behaviour") && ip.IsValid() {
+		var kb [64]byte
+		fs = g.habits.Check(fs, string(clientip.Prefix(ip).AppendTo(kb[:0])), now)
+		d.observe = true
+	}
 	if st.logins != nil && r.Method == http.MethodPost && !disabled(route, "stuffing") && st.logins.match(p.Clean) {
 		fs = g.loginAttempt(r, &d, fs)
 	}
@@ -341,6 +354,18 @@ func (g *Guard) observedDNA(r *http.Request, fc *fingerprint.Conn, hs *headers.S
 	order, o := fc.Observe(r, buf[:0])
 	in.Source, in.Protocol, in.Pseudo, in.TLS, in.H2 = "connection", o.Protocol, o.Pseudo, o.TLS, o.H2
 	return g.dna.DNA(hs, order, in)
+}
+
+// observe reports an answered request to the behaviour tracker, keyed like the per-IP
+// rate limit (the address, or the /64 for IPv6).
+func (g *Guard) observe(r *http.Request, ip netip.Addr, status int, start time.Time) {
+	var kb [64]byte
+	dest, accept := r.Header.Get("Sec-Fetch-Dest"), r.Header.Get("Accept")
+	g.habits.Observe(string(clientip.Prefix(ip).AppendTo(kb[:0])), behaviour.Observation{
+		Time: start, Method: r.Method, Path: r.URL.Path, Status: status,
+		Asset:      behaviour.IsAsset(r.URL.Path, dest, accept),
+		Navigation: r.Header.Get("Sec-Fetch-Mode") == "navigate" || strings.Contains(accept, "text/html"),
+	})
 }
 
 // loginAttempt checks a request to a protected login path against the failure counts

@@ -97,8 +97,9 @@ type verdictKey struct{}
 // together with the verdict and the two response header values the guard sets.
 type verdictCtx struct {
 	context.Context
-	v  Verdict
-	hv [2]string // X-Request-Id and X-Vigil-Action values
+	v   Verdict
+	hv  [2]string        // X-Request-Id and X-Vigil-Action values
+	rec responseRecorder // the handler's writer, when the guard needs the response status
 }
 
 // Value returns the verdict for verdictKey and asks the parent for every other key.

@@ -84,12 +84,15 @@ import (
 // Defaults for the zero values of Config's fields.
 const (
 	// DefaultDifficulty is the number of leading zero bits a solution's hash must have
-	// when Config.Difficulty is 0: 2^18, about 262,000 hashes expected. Measured with
-	// this package's page in headless Chromium on a 2-core VM, that is well under a
-	// second (the e2e test logs the solve time); a phone is a few times slower. The
-	// number of hashes needed is geometrically distributed: one visitor in twenty
-	// needs three times the expected work.
-	DefaultDifficulty = 18
+	// when Config.Difficulty is 0: 2^20, about a million hashes expected. In headless
+	// Chromium on a 2-core VM the page's script computes about 2.2 million hashes a
+	// second per thread (TestE2EChromiumHash logs it), and from the page being served
+	// to the pass being set a visitor waited a median of 0.6 to 1.1 s, the slowest of
+	// 25 solves 1.7 s (BenchmarkChromiumSolve); 2^18 took a median of 0.3 s, most of
+	// it the page's start-up. A phone is a few times slower. The number of hashes
+	// needed is geometrically distributed: one visitor in twenty needs three times the
+	// expected work.
+	DefaultDifficulty = 20
 	// MaxDifficulty is the largest Config.Difficulty accepted.
 	MaxDifficulty = 32
 	// DefaultPassTTL is how long a pass is valid when Config.PassTTL is 0.

@@ -652,7 +652,7 @@ func TestPageCSP(t *testing.T) {
 			t.Errorf("the page refers to something outside itself: %q at %q", ref, body[max(0, i-40):min(len(body), i+40)])
 		}
 	}
-	for _, want := range []string{`data-path="/_check"`, `data-bits="18"`, "<noscript>", `<meta name="robots" content="noindex,nofollow">`} {
+	for _, want := range []string{`data-path="/_check"`, `data-bits="` + strconv.Itoa(DefaultDifficulty) + `"`, "<noscript>", `<meta name="robots" content="noindex,nofollow">`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %s", want)
 		}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,7 +48,7 @@ func bindRequest(r *http.Request) Binding {
 	return Bind(ap.Addr(), r.UserAgent())
 }
 
-func newSite(t *testing.T, cfg Config, tls bool) *site {
+func newSite(t testing.TB, cfg Config, tls bool) *site {
 	t.Helper()
 	c, err := New(cfg)
 	if err != nil {
@@ -123,7 +124,7 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 
 // lookTool finds an executable, skipping the test when it is missing, unless the CI
 // environment variable is set: in CI a missing browser is a failure.
-func lookTool(t *testing.T, names ...string) string {
+func lookTool(t testing.TB, names ...string) string {
 	t.Helper()
 	for _, n := range names {
 		if p, err := exec.LookPath(n); err == nil {
@@ -143,7 +144,7 @@ func lookTool(t *testing.T, names ...string) string {
 // first page has loaded, before the workers have found a solution, and
 // --virtual-time-budget does not wait for workers either.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	toB    *os.File // we write commands here
 	done   chan struct{}
@@ -164,7 +165,7 @@ type cdpMessage struct {
 	} `json:"error,omitempty"`
 }
 
-func startBrowser(t *testing.T, bin string) *browser {
+func startBrowser(t testing.TB, bin string) *browser {
 	t.Helper()
 	cmdR, cmdW, err := os.Pipe() // commands: we write cmdW, Chromium reads fd 3
 	if err != nil {
@@ -384,7 +385,7 @@ func unexpectedLogs(lines []string) []string {
 
 // solveInBrowser opens url in a fresh browser context (no cookies) and waits until the
 // page shows protectedMarker.
-func solveInBrowser(t *testing.T, b *browser, url string) (dom, browserContext string, err error) {
+func solveInBrowser(t testing.TB, b *browser, url string) (dom, browserContext string, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
 	defer cancel()
@@ -589,6 +590,38 @@ func TestE2EChromiumHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("page's SHA-256 search: %s hashes/s on one thread; %d cores here", rate, runtime.NumCPU())
+}
+
+// BenchmarkChromiumSolve measures what a visitor waits for: from the challenge page
+// being served to the solution being accepted, in headless Chromium, each solve in a
+// fresh browser context. It reports the median and the slowest solve besides the mean
+// (ns/op); the solves' number is geometrically distributed, so use -benchtime=9x or
+// more:
+//
+//	go test ./internal/challenge -run '^$' -bench ChromiumSolve -benchtime 9x
+func BenchmarkChromiumSolve(b *testing.B) {
+	bin := lookTool(b, "chromium", "chromium-browser")
+	for _, d := range []int{16, 18, DefaultDifficulty, 22} {
+		b.Run("difficulty_"+strconv.Itoa(d), func(b *testing.B) {
+			s := newSite(b, Config{Difficulty: d}, false)
+			br := startBrowser(b, bin)
+			var solves []time.Duration
+			for b.Loop() {
+				if _, _, err := solveInBrowser(b, br, s.srv.URL+"/shop"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			s.mu.Lock()
+			for i := range s.verified {
+				solves = append(solves, s.verified[i].Sub(s.served[i]))
+			}
+			s.mu.Unlock()
+			slices.Sort(solves)
+			b.ReportMetric(float64(solves[len(solves)/2].Milliseconds()), "median-ms")
+			b.ReportMetric(float64(solves[len(solves)-1].Milliseconds()), "max-ms")
+		})
+	}
 }
 
 // runCurl fetches url with curl (bounded) and returns the status and body.

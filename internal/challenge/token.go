@@ -45,11 +45,18 @@ type token struct {
 
 // issue appends a new challenge token for b, expiring ChallengeTTL after now, to dst.
 func (c *Challenger) issue(dst []byte, b Binding, now time.Time) []byte {
+	var random [16]byte
+	_, _ = rand.Read(random[:]) // never fails: crypto/rand.Read crashes the program instead
+	return c.issueWith(dst, b, now, random)
+}
+
+// issueWith is issue with the token's random bytes given.
+func (c *Challenger) issueWith(dst []byte, b Binding, now time.Time, random [16]byte) []byte {
 	var raw [tokenBytes]byte
 	raw[0] = version
 	binary.BigEndian.PutUint64(raw[1:9], uint64(now.Add(c.cfg.ChallengeTTL).Unix()))
 	raw[9] = byte(c.cfg.Difficulty)
-	_, _ = rand.Read(raw[10:tokenPayload]) // never fails: crypto/rand.Read crashes the program instead
+	copy(raw[10:tokenPayload], random[:])
 	var sum [sha256.Size]byte
 	mac(&c.challengeMACs, &sum, raw[:tokenPayload], b)
 	copy(raw[tokenPayload:], sum[:])

@@ -51,7 +51,7 @@ func normalizeDomains(domains []string) ([]string, error) {
 	out := make([]string, 0, len(domains))
 	for _, d := range domains {
 		n, err := parseDomain(strings.TrimSpace(d))
-		if err != nil {
+		if err.code != "" {
 			return nil, fmt.Errorf("fraud: domain %q: %s", d, err.detail)
 		}
 		out = append(out, n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -194,14 +195,15 @@ const (
 func (a *EmailAnalyzer) AnalyzeEmail(ctx context.Context, addr string) EmailReport {
 	rep := EmailReport{Input: addr, MX: MXResult{Status: LookupSkipped}}
 	p, serr := parseEmail(addr)
-	if serr != nil {
+	if serr.code != "" {
 		rep.Invalid = serr.code
 		rep.RiskScore = scoreInvalid
 		rep.Reasons = []Signal{{serr.code, scoreInvalid, serr.detail}}
 		return rep
 	}
 	rep.Valid, rep.Local, rep.Domain = true, p.local, p.domain
-	reasons := make([]Signal, 0, 4)
+	var buf [8]Signal // more than AnalyzeEmail can report at once
+	reasons := buf[:0]
 
 	if p.quoted {
 		reasons = append(reasons, Signal{"email_quoted_local", scoreQuoted, "the local part is a quoted string; providers do not issue such addresses"})
@@ -259,7 +261,7 @@ func (a *EmailAnalyzer) AnalyzeEmail(ctx context.Context, addr string) EmailRepo
 		rep.RiskScore += r.Score
 	}
 	rep.RiskScore = min(rep.RiskScore, 100)
-	rep.Reasons = reasons
+	rep.Reasons = slices.Clone(reasons)
 	return rep
 }
 
@@ -286,7 +288,7 @@ func appendMXSignals(reasons []Signal, mx MXResult) []Signal {
 // or Fastmail through their MX records.
 func CanonicalEmail(addr string) (string, bool) {
 	p, err := parseEmail(addr)
-	if err != nil {
+	if err.code != "" {
 		return "", false
 	}
 	rule, user := providerFor(p.domain)

@@ -81,7 +81,7 @@ func DetectEmailAbuse(emails []string) []EmailCluster {
 		}
 		seen[s] = true
 		p, err := parseEmail(s)
-		if err != nil {
+		if err.code != "" {
 			continue
 		}
 		rule, user := providerFor(p.domain)

@@ -18,6 +18,7 @@ const (
 
 // emailAddr is a syntactically valid address, split and normalised for matching.
 type emailAddr struct {
+	addr   string // the address trimmed
 	local  string // the local part as typed, quotes kept
 	key    string // the local part lower-cased for matching; unquoted when it can be
 	quoted bool   // key is a quoted string (its content is not a dot-atom)
@@ -34,43 +35,43 @@ type syntaxError struct {
 // issue: a dot-atom or quoted-string local part (RFC 6531 UTF-8 allowed), "@", and a
 // host name (IDNA allowed). Surrounding white space is trimmed. Comments, folding white
 // space, display names, obsolete forms and address literals are refused.
-func parseEmail(addr string) (emailAddr, *syntaxError) {
+func parseEmail(addr string) (emailAddr, syntaxError) {
 	s := strings.TrimSpace(addr)
 	if s == "" {
-		return emailAddr{}, &syntaxError{"email_empty", "the address is empty"}
+		return emailAddr{}, syntaxError{"email_empty", "the address is empty"}
 	}
 	if !utf8.ValidString(s) {
-		return emailAddr{}, &syntaxError{"email_invalid_utf8", "the address is not valid UTF-8"}
+		return emailAddr{}, syntaxError{"email_invalid_utf8", "the address is not valid UTF-8"}
 	}
-	var a emailAddr
+	a := emailAddr{addr: s}
 	var rest string
-	var err *syntaxError
+	var err syntaxError
 	if s[0] == '"' {
 		a.local, rest, err = scanQuoted(s)
 	} else {
 		a.local, rest, err = scanDotAtom(s)
 	}
-	if err != nil {
+	if err.code != "" {
 		return emailAddr{}, err
 	}
 	if strings.IndexByte(rest, '@') >= 0 {
-		return emailAddr{}, &syntaxError{"email_multiple_at", "more than one @ outside a quoted local part"}
+		return emailAddr{}, syntaxError{"email_multiple_at", "more than one @ outside a quoted local part"}
 	}
 	a.key, a.quoted, a.utf8 = localKey(a.local)
 	if a.key == "" || a.key == `""` {
-		return emailAddr{}, &syntaxError{"email_local_empty", "the local part is empty"}
+		return emailAddr{}, syntaxError{"email_local_empty", "the local part is empty"}
 	}
 	if len(a.local) > maxLocalLen || len(a.key) > maxLocalLen {
-		return emailAddr{}, &syntaxError{"email_local_too_long", "the local part is longer than 64 octets (RFC 5321 §4.5.3.1.1)"}
+		return emailAddr{}, syntaxError{"email_local_too_long", "the local part is longer than 64 octets (RFC 5321 §4.5.3.1.1)"}
 	}
 	a.domain, err = parseDomain(rest)
-	if err != nil {
+	if err.code != "" {
 		return emailAddr{}, err
 	}
 	if max(len(a.local), len(a.key))+1+len(a.domain) > maxAddressLen {
-		return emailAddr{}, &syntaxError{"email_too_long", "the address is longer than 254 octets (RFC 3696 errata 1690)"}
+		return emailAddr{}, syntaxError{"email_too_long", "the address is longer than 254 octets (RFC 3696 errata 1690)"}
 	}
-	return a, nil
+	return a, syntaxError{}
 }
 
 // isAtext reports whether c is an RFC 5322 atext character (ASCII only).
@@ -84,7 +85,7 @@ func isAtext(c byte) bool {
 
 // scanDotAtom reads an unquoted local part up to the first "@" and returns it and the
 // text after the "@".
-func scanDotAtom(s string) (local, rest string, err *syntaxError) {
+func scanDotAtom(s string) (local, rest string, err syntaxError) {
 	at := -1
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -98,30 +99,30 @@ func scanDotAtom(s string) (local, rest string, err *syntaxError) {
 		if c >= utf8.RuneSelf {
 			r, n := utf8.DecodeRuneInString(s[i:])
 			if !unicode.IsGraphic(r) || unicode.IsSpace(r) {
-				return "", "", &syntaxError{"email_local_char", "the local part holds a control, format or space character"}
+				return "", "", syntaxError{"email_local_char", "the local part holds a control, format or space character"}
 			}
 			i += n - 1
 			continue
 		}
-		return "", "", &syntaxError{"email_local_char", "the local part holds a space, a control character or one of ()<>[]:;@\\,\" outside quotes"}
+		return "", "", syntaxError{"email_local_char", "the local part holds a space, a control character or one of ()<>[]:;@\\,\" outside quotes"}
 	}
 	if at < 0 {
-		return "", "", &syntaxError{"email_no_at", "the address has no @"}
+		return "", "", syntaxError{"email_no_at", "the address has no @"}
 	}
 	local = s[:at]
 	if local == "" {
-		return "", "", &syntaxError{"email_local_empty", "the local part is empty"}
+		return "", "", syntaxError{"email_local_empty", "the local part is empty"}
 	}
 	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
-		return "", "", &syntaxError{"email_local_dot", "the local part starts or ends with a dot or has two dots in a row"}
+		return "", "", syntaxError{"email_local_dot", "the local part starts or ends with a dot or has two dots in a row"}
 	}
-	return local, s[at+1:], nil
+	return local, s[at+1:], syntaxError{}
 }
 
 // scanQuoted reads a quoted-string local part (RFC 5321 §4.1.2: printable ASCII and
 // space, with "\" quoting one character; RFC 6532 adds UTF-8) and the "@" after it.
-func scanQuoted(s string) (local, rest string, err *syntaxError) {
-	bad := &syntaxError{"email_local_quote", "the quoted local part is unterminated or holds a character that needs no quotes to be invalid"}
+func scanQuoted(s string) (local, rest string, err syntaxError) {
+	bad := syntaxError{"email_local_quote", "the quoted local part is unterminated or holds a character that needs no quotes to be invalid"}
 	for i := 1; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -132,9 +133,9 @@ func scanQuoted(s string) (local, rest string, err *syntaxError) {
 			i++
 		case c == '"':
 			if i+1 >= len(s) || s[i+1] != '@' {
-				return "", "", &syntaxError{"email_local_quote", "the quoted local part is not followed by @"}
+				return "", "", syntaxError{"email_local_quote", "the quoted local part is not followed by @"}
 			}
-			return s[:i+1], s[i+2:], nil
+			return s[:i+1], s[i+2:], syntaxError{}
 		case c >= ' ' && c <= '~':
 		case c >= utf8.RuneSelf:
 			r, n := utf8.DecodeRuneInString(s[i:])
@@ -206,31 +207,31 @@ func isDotAtom(s string) bool {
 // parseDomain validates the part after "@" and returns it lower-cased, in ASCII
 // (IDNA 2008 with UTS #46 mapping, as browsers and mail clients look names up), without
 // one trailing dot.
-func parseDomain(d string) (string, *syntaxError) {
+func parseDomain(d string) (string, syntaxError) {
 	if d == "" {
-		return "", &syntaxError{"email_domain_empty", "the domain is empty"}
+		return "", syntaxError{"email_domain_empty", "the domain is empty"}
 	}
 	if d[0] == '[' {
-		return "", &syntaxError{"email_ip_literal", "the domain is an address literal; RFC 5321 allows it, but no mailbox provider issues such addresses"}
+		return "", syntaxError{"email_ip_literal", "the domain is an address literal; RFC 5321 allows it, but no mailbox provider issues such addresses"}
 	}
 	d = strings.TrimSuffix(d, ".")
 	if !isASCII(d) || hasPunycode(d) {
-		a, err := idna.Lookup.ToASCII(d)
-		if err != nil {
-			return "", &syntaxError{"email_domain_idna", "the domain is not a valid internationalised domain name"}
+		a, ierr := idna.Lookup.ToASCII(d)
+		if ierr != nil {
+			return "", syntaxError{"email_domain_idna", "the domain is not a valid internationalised domain name"}
 		}
 		d = a
 	}
 	d = lower(d)
 	if len(d) > maxDomainLen {
-		return "", &syntaxError{"email_domain_too_long", "the domain is longer than 253 octets"}
+		return "", syntaxError{"email_domain_too_long", "the domain is longer than 253 octets"}
 	}
 	labels := 0
 	last := ""
 	for rest := d; ; {
 		label, tail, more := strings.Cut(rest, ".")
 		if !validLabel(label) {
-			return "", &syntaxError{"email_domain_label", "a domain label is empty, longer than 63 octets, starts or ends with a hyphen, or holds a character other than a-z, 0-9 and -"}
+			return "", syntaxError{"email_domain_label", "a domain label is empty, longer than 63 octets, starts or ends with a hyphen, or holds a character other than a-z, 0-9 and -"}
 		}
 		labels++
 		last = label
@@ -240,12 +241,12 @@ func parseDomain(d string) (string, *syntaxError) {
 		rest = tail
 	}
 	if labels < 2 {
-		return "", &syntaxError{"email_domain_single_label", "the domain has a single label; public mail needs a name with a dot"}
+		return "", syntaxError{"email_domain_single_label", "the domain has a single label; public mail needs a name with a dot"}
 	}
 	if isDigits(last) {
-		return "", &syntaxError{"email_domain_numeric_tld", "the top-level domain is numeric (an IP address needs brackets, which are refused too)"}
+		return "", syntaxError{"email_domain_numeric_tld", "the top-level domain is numeric (an IP address needs brackets, which are refused too)"}
 	}
-	return d, nil
+	return d, syntaxError{}
 }
 
 // validLabel reports whether l is an LDH label of 1 to 63 lower-case octets.

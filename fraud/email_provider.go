@@ -146,8 +146,10 @@ func canonical(a emailAddr, r providerRule, user string) string {
 	}
 	local := a.key
 	if !a.quoted {
+		// The tag is cut unless that leaves a trailing dot ("a.+x"), which no mailbox
+		// has: the canonical form must itself be a valid address.
 		if r.provider.plusIsIdentity() {
-			if i := strings.IndexByte(local, '+'); i > 0 {
+			if i := strings.IndexByte(local, '+'); i > 0 && (local[i-1] != '.' || r.provider == ProviderGoogle) {
 				local = local[:i]
 			}
 		}
@@ -156,6 +158,9 @@ func canonical(a emailAddr, r providerRule, user string) string {
 				local = l
 			}
 		}
+	}
+	if n := len(local); n+1+len(domain) == len(a.addr) && a.addr[:n] == local && a.addr[n+1:] == domain {
+		return a.addr // already canonical: no allocation
 	}
 	return local + "@" + domain
 }

@@ -66,6 +66,7 @@ var canonicalCases = []canonicalCase{
 	{name: "fastmail_tag", in: "bob+news@fastmail.fm", canonical: "bob@fastmail.fm", provider: fraud.ProviderFastmail},
 	{name: "fastmail_subdomain", in: "Shop@Bob.fastmail.com", canonical: "bob@fastmail.com", provider: fraud.ProviderFastmail},
 	{name: "msn_tag", in: "x+y@msn.com", canonical: "x@msn.com", provider: fraud.ProviderMicrosoft},
+	{name: "outlook_dot_before_tag_keeps_tag", in: "a.+x@outlook.com", canonical: "a.+x@outlook.com", provider: fraud.ProviderMicrosoft},
 	{name: "gmail_leading_plus_kept", in: "+tag@gmail.com", canonical: "+tag@gmail.com", provider: fraud.ProviderGoogle},
 	{name: "other_dots_and_tag_kept", in: "J.Smith+1@Example.org", canonical: "j.smith+1@example.org", provider: fraud.ProviderOther},
 

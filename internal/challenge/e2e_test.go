@@ -56,6 +56,10 @@ func newSite(t testing.TB, cfg Config, tls bool) *site {
 	}
 	s := &site{c: c}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/favicon.ico" {
+			w.WriteHeader(http.StatusNoContent) // not guarded, so browsers fetching it do not skew the counts
+			return
+		}
 		b := bindRequest(r)
 		rec := &statusRecorder{ResponseWriter: w}
 		if c.Verify(rec, r, b) {
@@ -399,10 +403,10 @@ func solveInBrowser(t testing.TB, b *browser, url string) (dom, browserContext s
 
 // TestE2EChromiumSolves is the acceptance test: headless Chromium opens a protected
 // page, gets the challenge, solves it with the page's own script and sees the
-// protected content, with no script error and no CSP violation, over plain HTTP
-// (where crypto.subtle does not exist on hosts other than localhost, so the page's own
-// SHA-256 is what runs) and over TLS. The pass it got then works for the same IP and
-// DNA and not for another DNA.
+// protected content, with no script error and no CSP violation, over plain HTTP and
+// over TLS. A browser holding a forged pass or an expired one is challenged again; one
+// holding a valid pass is not. The pass the browser earned works from the same
+// address with the same DNA and not with another DNA.
 func TestE2EChromiumSolves(t *testing.T) {
 	bin := lookTool(t, "chromium", "chromium-browser")
 	for _, tc := range []struct {
@@ -438,13 +442,54 @@ func TestE2EChromiumSolves(t *testing.T) {
 				t.Logf("solve %d: difficulty %d, page served → solution accepted %v, navigation → content %v",
 					i, DefaultDifficulty, solveTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 			}
+			// A browser holding a forged pass, or a genuine one for its binding that
+			// has expired, is challenged again, and solves again; one holding a
+			// genuine pass that is still valid is not challenged.
+			ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
+			defer cancel()
+			sess, _ := b.open(ctx)
+			userAgent, err := b.eval(ctx, sess, "navigator.userAgent")
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now()
+			self := Bind(netip.MustParseAddr("127.0.0.1"), userAgent)
+			for _, pc := range []struct {
+				name       string
+				value      string
+				challenged int
+			}{
+				{name: "forged", value: strings.Repeat("A", passChars), challenged: 1},
+				{name: "expired", value: string(s.c.pass(nil, self, now.Add(-time.Second))), challenged: 1},
+				{name: "valid", value: string(s.c.pass(nil, self, now.Add(time.Hour))), challenged: 0},
+			} {
+				ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
+				sess, bctx := b.open(ctx)
+				cookie := map[string]any{"name": DefaultCookieName, "value": pc.value, "url": s.srv.URL + "/", "httpOnly": true}
+				if err := b.call(ctx, "", "Storage.setCookies", map[string]any{"cookies": []any{cookie}, "browserContextId": bctx}, nil); err != nil {
+					t.Fatal(err)
+				}
+				s.mu.Lock()
+				before := len(s.served)
+				s.mu.Unlock()
+				if err := b.call(ctx, sess, "Page.navigate", map[string]any{"url": s.srv.URL + "/shop"}, nil); err != nil {
+					t.Fatal(err)
+				}
+				_, err := b.waitFor(ctx, sess, protectedMarker)
+				cancel()
+				s.mu.Lock()
+				challenged := len(s.served) - before
+				s.mu.Unlock()
+				if err != nil || challenged != pc.challenged {
+					t.Errorf("%s pass: challenged %d times, content shown %v; want %d and true", pc.name, challenged, err == nil, pc.challenged)
+				}
+			}
+
 			if bad := unexpectedLogs(b.logged()); len(bad) > 0 {
 				t.Errorf("browser logged errors (a CSP violation or a script error?):\n%s", strings.Join(bad, "\n"))
 			}
 
 			// The pass the browser holds: HttpOnly, SameSite=Lax, Secure over TLS only.
-			ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
-			defer cancel()
 			var jar struct {
 				Cookies []struct {
 					Name, Value, SameSite string
@@ -462,13 +507,6 @@ func TestE2EChromiumSolves(t *testing.T) {
 			if !ck.HTTPOnly || ck.SameSite != "Lax" || ck.Secure != tc.tls {
 				t.Errorf("cookie attributes: HttpOnly %v, SameSite %q, Secure %v; want true, Lax, %v", ck.HTTPOnly, ck.SameSite, ck.Secure, tc.tls)
 			}
-			var ua struct {
-				Result struct{ Value string } `json:"result"`
-			}
-			sess, _ := b.open(ctx)
-			if err := b.call(ctx, sess, "Runtime.evaluate", map[string]any{"expression": "navigator.userAgent", "returnByValue": true}, &ua); err != nil {
-				t.Fatal(err)
-			}
 			// Replayed from the same address: with the browser's DNA (here its
 			// User-Agent) the pass works; with another DNA it does not.
 			curl := lookTool(t, "curl")
@@ -476,7 +514,7 @@ func TestE2EChromiumSolves(t *testing.T) {
 				name, ua string
 				want     bool
 			}{
-				{name: "same_dna", ua: ua.Result.Value, want: true},
+				{name: "same_dna", ua: userAgent, want: true},
 				{name: "other_dna", ua: "curl/8.5.0", want: false},
 			} {
 				code, body := runCurl(t, curl, s.srv.URL+"/shop", "-A", rc.ua, "-H", "Cookie: "+ck.Name+"="+ck.Value)
@@ -509,16 +547,17 @@ func TestE2EChromiumPageFallbacks(t *testing.T) {
 			b := startBrowser(t, bin)
 			ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
 			defer cancel()
-			if !tc.wantSolved {
-				var c2 context.CancelFunc
-				ctx, c2 = context.WithTimeout(ctx, 3*time.Second)
-				defer c2()
-			}
 			sess, _ := b.open(ctx)
 			if err := b.call(ctx, sess, "Page.navigate", map[string]any{"url": s.srv.URL + "/shop"}, nil); err != nil {
 				t.Fatal(err)
 			}
-			dom, err := b.waitFor(ctx, sess, protectedMarker)
+			waitCtx := ctx
+			if !tc.wantSolved { // give it the time a solve at this difficulty takes many times over
+				var c2 context.CancelFunc
+				waitCtx, c2 = context.WithTimeout(ctx, 3*time.Second)
+				defer c2()
+			}
+			dom, err := b.waitFor(waitCtx, sess, protectedMarker)
 			if solved := err == nil; solved != tc.wantSolved {
 				t.Errorf("solved %v, want %v\nDOM:\n%s\nbrowser log:\n%s", solved, tc.wantSolved, tail(dom, 1500), strings.Join(b.logged(), "\n"))
 			}

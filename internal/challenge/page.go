@@ -3,7 +3,6 @@ package challenge
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -152,7 +151,7 @@ start();
 
 // page is the pre-rendered challenge page: head, then the token, then tail.
 type page struct {
-	head, tail string
+	head, tail []byte
 	csp        string
 }
 
@@ -184,7 +183,7 @@ func newPage(path string, difficulty int) page {
 		"form-action 'none'",
 		"frame-ancestors 'none'",
 	}, "; ")
-	return page{head: head, tail: tail, csp: csp}
+	return page{head: []byte(head), tail: []byte(tail), csp: csp}
 }
 
 // hashSource is the CSP hash source that allows an inline element with content s.
@@ -200,7 +199,7 @@ func (p *page) write(w http.ResponseWriter, headOnly bool, tok []byte) {
 	if headOnly {
 		return
 	}
-	_, _ = io.WriteString(w, p.head)
+	_, _ = w.Write(p.head)
 	_, _ = w.Write(tok)
-	_, _ = io.WriteString(w, p.tail)
+	_, _ = w.Write(p.tail)
 }

@@ -48,9 +48,11 @@
 //
 // # Threat model
 //
-// The proof of work raises the cost of scripted clients: curl and HTTP libraries
-// cannot run the page's JavaScript, so they never get a pass, and a scraper that does
-// must pay about 2^Difficulty SHA-256 computations per IP prefix and DNA per PassTTL.
+// The proof of work raises the cost of scripted clients: curl and HTTP libraries do
+// not run the page's JavaScript, so they get no pass unless their author writes a
+// solver for this page (the package's Example is one, in a few lines of Go), and a
+// scraper that solves must pay about 2^Difficulty SHA-256 computations per IP prefix
+// and DNA per PassTTL.
 // It does not stop a determined headless browser, which solves the page like any other
 // browser; DNA and behaviour signals are what catch those, and the pass cookie is bound
 // to the DNA so that a pass earned by a real browser cannot be replayed by a script
@@ -85,7 +87,7 @@ import (
 const (
 	// DefaultDifficulty is the number of leading zero bits a solution's hash must have
 	// when Config.Difficulty is 0: 2^20, about a million hashes expected. In headless
-	// Chromium on a 2-core VM the page's script computes about 2.2 million hashes a
+	// Chromium on a 2-core VM the page's script computes 1.5 to 2.2 million hashes a
 	// second per thread (TestE2EChromiumHash logs it), and from the page being served
 	// to the pass being set a visitor waited a median of 0.6 to 1.1 s, the slowest of
 	// 25 solves 1.7 s (BenchmarkChromiumSolve); 2^18 took a median of 0.3 s, most of
@@ -119,8 +121,8 @@ const maxCookies = 4
 // Config configures a Challenger. It is plain data: every field's zero value is a safe
 // default, stated in its doc.
 type Config struct {
-	// Secret is the HMAC key that signs challenges and passes; at least MinSecretLen
-	// bytes, best 32 random ones. Every instance that must accept the others' passes
+	// Secret is the HMAC key that signs challenges and passes: at least MinSecretLen
+	// bytes, best random ones. Every instance that must accept the others' passes
 	// needs the same Secret. Empty: New generates a random one, so passes do not
 	// survive a restart and are valid on this instance only.
 	Secret []byte
@@ -129,12 +131,12 @@ type Config struct {
 	// 1 to MaxDifficulty. Each bit doubles the expected work. 0: DefaultDifficulty.
 	Difficulty int
 
-	// PassTTL is how long a pass cookie lets its client through. Lowering it takes
-	// effect for passes already issued. 0: DefaultPassTTL.
+	// PassTTL is how long a pass cookie lets its client through, at least a second.
+	// Lowering it takes effect for passes already issued. 0: DefaultPassTTL.
 	PassTTL time.Duration
 
-	// ChallengeTTL is how long a served challenge can be solved and redeemed. 0:
-	// DefaultChallengeTTL.
+	// ChallengeTTL is how long a served challenge can be solved and redeemed, at
+	// least a second. 0: DefaultChallengeTTL.
 	ChallengeTTL time.Duration
 
 	// CookieName is the pass cookie's name. A "__Host-" name makes browsers refuse
@@ -143,7 +145,8 @@ type Config struct {
 	CookieName string
 
 	// Path is the verify endpoint's URL path, where the page posts its solution.
-	// It must start with "/". Empty: DefaultPath.
+	// It must start with "/" and hold only letters, digits, "-", ".", "_", "~" and
+	// "/". Empty: DefaultPath.
 	Path string
 }
 

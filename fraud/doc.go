@@ -31,32 +31,37 @@
 // RFC 5321 does not promise it), a quoted local part whose content needs no quotes is
 // unquoted, and then the provider's rules apply:
 //
-//	provider          detected by                                dots     +tag  domain
-//	google            gmail.com, googlemail.com                  removed  cut   gmail.com
-//	google_workspace  MX aspmx.l.google.com, *.aspmx.l.google.com,
-//	                  *.googlemail.com or smtp.google.com        kept     cut   kept
-//	microsoft         outlook.*, hotmail.*, live.*, msn.com, ...  kept     cut   kept
-//	apple             icloud.com, me.com, mac.com                kept     cut   kept
-//	proton            proton.me, protonmail.com/.ch, pm.me       kept     cut   proton.me
-//	yandex            yandex.ru/.com/.ua/.by/.kz, ya.ru, narod.ru kept    cut   yandex.ru
-//	fastmail          fastmail.com, fastmail.fm,
-//	                  messagingengine.com; MX *.messagingengine.com kept  cut   kept
-//	yahoo             yahoo.*, ymail.com, rocketmail.com         kept     kept  kept
-//	zoho, rackspace   MX *.zoho.com/.eu/.in, MX *.emailsrvr.com  kept     kept  kept
-//	other             anything else                              kept     kept  kept
+//	provider          detected by                                   dots     +tag  domain
+//	google            gmail.com, googlemail.com                     removed  cut   gmail.com
+//	google_workspace  MX aspmx.l.google.com, *.aspmx.l.google.com,  kept     cut   kept
+//	                  *.googlemail.com or smtp.google.com
+//	microsoft         outlook.*, hotmail.*, live.*, msn.com, ...    kept     cut   kept
+//	apple             icloud.com, me.com, mac.com                   kept     cut   kept
+//	proton            proton.me, protonmail.com, protonmail.ch,     kept     cut   proton.me
+//	                  pm.me
+//	yandex            yandex.ru, .com, .ua, .by, .kz, ya.ru,        kept     cut   yandex.ru
+//	                  narod.ru
+//	fastmail          fastmail.com, fastmail.fm,                    kept     cut   kept
+//	                  messagingengine.com, MX *.messagingengine.com
+//	yahoo             yahoo.*, ymail.com, rocketmail.com            kept     kept  kept
+//	zoho              MX *.zoho.com, *.zoho.eu, *.zoho.in           kept     kept  kept
+//	rackspace         MX *.emailsrvr.com                            kept     kept  kept
+//	other             anything else                                 kept     kept  kept
 //
 // Fastmail's subdomain addressing folds anything@user.fastmail.com into
 // user@fastmail.com. Yahoo's "base-keyword" addresses are separate mailboxes of one
-// account, and Zoho and Rackspace deliver "+tags" only when an administrator allows
-// it, so those stay in the canonical form and link accounts only as clusters.
+// account, and for Zoho, Rackspace and unknown domains a "+tag" is not relied on to
+// reach the untagged mailbox, so those stay in the canonical form and link accounts
+// only as clusters ([DetectEmailAbuse]).
 //
-// The provider is decided by the domain first. Only a domain that no list names is
-// looked up by MX: its most preferred MX host names the provider. So the rules of a
-// custom domain whose mail Google hosts (Google Workspace) cut "+tags" but keep dots:
-// Google ignores dots for consumer Gmail only. Without DNS ([EmailConfig].Offline, or
-// [CanonicalEmail]) such a domain is "other" and its canonical form keeps the tag.
-// Gmail addresses with doubled dots are refused by the syntax check rather than
-// collapsed.
+// The provider is decided by the domain when one of the lists above names it. For any
+// other domain, the most preferred host of the MX records that the deliverability check
+// looked up names the provider. So the rules of a custom domain whose mail Google hosts
+// (Google Workspace) cut "+tags" but keep dots: Google ignores dots for consumer Gmail
+// only. Without DNS ([EmailConfig].Offline, or [CanonicalEmail]) such a domain is
+// "other" and its canonical form keeps the tag. A "+tag" that follows a dot is kept
+// (a.@outlook.com is not an address), and Gmail addresses with doubled dots are
+// refused by the syntax check rather than collapsed.
 //
 // # Disposable, free and role addresses
 //
@@ -81,6 +86,9 @@
 // negative ones for 1 h, failures for 1 min. A failure or timeout fails open: the
 // status is "unknown" and a zero-score signal says so; the address is never called
 // invalid for it. No SMTP probing is done.
+//
+// The cache is state, and the package keeps none, so there is no package-level
+// AnalyzeEmail: create one EmailAnalyzer and share it.
 //
 // # Signals
 //

@@ -135,20 +135,23 @@ func (a *EmailAnalyzer) extend(domains []string, block bool) error {
 
 // A Signal is one finding about an address or a group of addresses: a stable
 // machine-readable code, the points it adds to a risk score, and a text for people.
-// The package documentation lists the codes.
+// The package documentation lists the codes. Detail may quote the address; show it to
+// operators, not to the person who typed it.
 type Signal struct {
 	Code   string `json:"code"`
 	Score  int    `json:"score"`
 	Detail string `json:"detail"`
 }
 
-// EmailReport is what AnalyzeEmail found about one address.
+// EmailReport is what AnalyzeEmail found about one address. It is a plain value that
+// the caller owns; it serialises to JSON with snake_case names.
 type EmailReport struct {
 	// Input is the address as given.
 	Input string `json:"input"`
 	// Valid reports whether the address is syntactically acceptable. When it is not,
-	// Invalid holds the code of the rule it breaks, RiskScore is 100, and the fields
-	// below Invalid are empty.
+	// Invalid holds the code of the rule it breaks, RiskScore is 100, Local, Domain,
+	// Canonical and Provider are empty, the flags are false and MX.Status is
+	// LookupSkipped.
 	Valid   bool   `json:"valid"`
 	Invalid string `json:"invalid,omitempty"`
 	// Local is the local part as typed (case and quotes kept).

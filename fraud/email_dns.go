@@ -34,7 +34,7 @@ const (
 
 // MXResult is the deliverability of a domain: its MX records and, when it has none, its
 // A/AAAA records (RFC 5321 §5.1: a domain without MX receives mail at its address
-// records, the "implicit MX").
+// records, the "implicit MX"). The zero MXResult has no status: nothing was asked.
 type MXResult struct {
 	// Status is the outcome of the MX look-up.
 	Status LookupStatus `json:"status"`

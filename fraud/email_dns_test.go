@@ -278,7 +278,7 @@ func TestAnalyzeEmailTimeout(t *testing.T) {
 	queries := srv.count("silent.test", "MX")
 	start = time.Now()
 	r = a.AnalyzeEmail(context.Background(), "b@silent.test")
-	if d := time.Since(start); d > timeout/2 || r.MX.Status != LookupUnknown {
+	if d := time.Since(start); d >= timeout || r.MX.Status != LookupUnknown {
 		t.Errorf("second look-up took %v with status %s; want the cached unknown at once", d, r.MX.Status)
 	}
 	if n := srv.count("silent.test", "MX"); n != queries {
@@ -291,25 +291,25 @@ func TestAnalyzeEmailTimeout(t *testing.T) {
 // its answer for later callers.
 func TestAnalyzeEmailCallerDeadline(t *testing.T) {
 	srv := newDNSServer(t, testZone, []string{"silent.test"}, nil)
-	a := dnsAnalyzer(t, srv, EmailConfig{LookupTimeout: 300 * time.Millisecond})
+	a := dnsAnalyzer(t, srv, EmailConfig{LookupTimeout: time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	r := a.AnalyzeEmail(ctx, "a@silent.test")
-	if d := time.Since(start); d > 250*time.Millisecond {
-		t.Errorf("AnalyzeEmail took %v; the caller's deadline was 20ms", d)
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("AnalyzeEmail took %v; the caller's deadline was 20ms, the look-up timeout 1s", d)
 	}
 	if r.MX.Status != LookupUnknown || r.MX.Error != "timeout" {
 		t.Errorf("MX = %+v, want unknown timeout", r.MX)
 	}
 	// The detached look-up ends within its timeout and caches its result.
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if _, ok := a.cache.get("silent.test", time.Now()); ok {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the detached look-up did not cache a result within 2s")
+			t.Fatal("the detached look-up did not cache a result within 5s")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

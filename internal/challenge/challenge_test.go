@@ -63,22 +63,25 @@ func leadingZeroBits(sum [sha256.Size]byte) int {
 // solve is the tests' solver: the first nonce, counting from 0, whose SHA-256 with tok
 // has difficulty leading zero bits.
 func solve(tok string, difficulty int) string {
-	for n := 0; ; n++ {
-		s := strconv.Itoa(n)
-		if leadingZeroBits(sha256.Sum256([]byte(tok+s))) >= difficulty {
-			return s
+	return search(tok, func(zeros int) bool { return zeros >= difficulty })
+}
+
+// search returns the first nonce, counting from 0, whose hash with tok has a number of
+// leading zero bits that ok accepts.
+func search(tok string, ok func(zeros int) bool) string {
+	buf := []byte(tok)
+	for n := int64(0); ; n++ {
+		b := strconv.AppendInt(buf[:len(tok)], n, 10)
+		if ok(leadingZeroBits(sha256.Sum256(b))) {
+			return string(b[len(tok):])
 		}
+		buf = b
 	}
 }
 
 // nonSolution is the first nonce, counting from 0, that does not solve tok.
 func nonSolution(tok string, difficulty int) string {
-	for n := 0; ; n++ {
-		s := strconv.Itoa(n)
-		if leadingZeroBits(sha256.Sum256([]byte(tok+s))) < difficulty {
-			return s
-		}
-	}
+	return search(tok, func(zeros int) bool { return zeros < difficulty })
 }
 
 var tokenAttr = regexp.MustCompile(`data-token="([A-Za-z0-9_-]*)"`)
@@ -388,14 +391,7 @@ func TestVerifyDefaultDifficulty(t *testing.T) {
 		want  int
 	}{
 		{name: "solution", nonce: nonce, want: 204},
-		{name: "solution_of_one_bit_less", nonce: func() string {
-			for n := 0; ; n++ {
-				s := strconv.Itoa(n)
-				if leadingZeroBits(sha256.Sum256([]byte(tok+s))) == DefaultDifficulty-1 {
-					return s
-				}
-			}
-		}(), want: 403},
+		{name: "solution_of_one_bit_less", nonce: search(tok, func(zeros int) bool { return zeros == DefaultDifficulty-1 }), want: 403},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := httptest.NewRecorder()

@@ -418,7 +418,7 @@ func TestE2EChromiumSolves(t *testing.T) {
 		tls   bool
 		solve int // times to solve, each in a fresh browser context
 	}{
-		{name: "plain_http", solve: 3},
+		{name: "plain_http", solve: 2},
 		{name: "tls", tls: true, solve: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -117,7 +117,9 @@
 //
 // Every address is untrusted input: it is parsed without regular expressions or
 // recursion, looked up only as a validated host name with a trailing dot (no search
-// domains), and never used to build anything but DNS queries. DNS answers are trusted
+// domains), and never used to build anything but DNS queries. Each new domain costs an
+// MX query (and A/AAAA queries when it has no MX), so a flood of unique domains causes
+// as many queries, merged per domain and each bounded by the lookup timeout. DNS answers are trusted
 // as far as the resolver is; a domain owner controls its own records and can make its
 // addresses look deliverable. A canonical form only links spellings of one mailbox; it
 // is not proof that two accounts are one person, and clusters are signals to weigh,

@@ -40,6 +40,11 @@ type Config struct {
 	// trusted proxy sets. Only that one header is read. Setting it without
 	// TrustedProxies is an error.
 	ClientIPHeader string `json:"client_ip_header,omitempty" yaml:"client_ip_header,omitempty"`
+	// ChallengeSecret keys the proof-of-work challenges and the pass cookies of clients
+	// that solved one: at least 32 bytes, the same on every instance so that a pass
+	// works everywhere. Empty means a random key per process: passes then do not
+	// survive a restart or span instances.
+	ChallengeSecret string `json:"challenge_secret,omitempty" yaml:"challenge_secret,omitempty"`
 	// FingerprintHeaders names the headers in which the trusted proxies pass on the
 	// fingerprints they took from the client's own connection (a CDN's JA4 header,
 	// or vigil proxy's X-Vigil-Ja4). The zero value reads none.

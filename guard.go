@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigilhq/vigil/fingerprint"
+	"github.com/vigilhq/vigil/internal/challenge"
 	"github.com/vigilhq/vigil/internal/clientip"
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/detect/attack"
@@ -51,6 +52,7 @@ type Guard struct {
 	bots    *bot.Detector
 	dna     *dna.Hasher
 	habits  *behaviour.Tracker // per-client behaviour sketches, local to this instance
+	chal    *challenge.Challenger
 	state   atomic.Pointer[state]
 }
 
@@ -73,6 +75,9 @@ func New(cfg Config) (*Guard, error) {
 	}
 	if g.attacks, err = attack.New(attack.Config{MaxBodyBytes: cfg.MaxBodyBytes}); err != nil {
 		return nil, fmt.Errorf("vigil: attack detector: %w", err)
+	}
+	if g.chal, err = challenge.New(challenge.Config{Secret: []byte(cfg.ChallengeSecret)}); err != nil {
+		return nil, fmt.Errorf("vigil: challenge_secret: %w", err)
 	}
 	if g.bots, err = bot.New(bot.Config{}); err != nil {
 		return nil, fmt.Errorf("vigil: bot detector: %w", err)
@@ -141,6 +146,14 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 		// Each slice is capped, so appending to one never writes into the other.
 		h["X-Request-Id"] = vc.hv[0:1:1]
 		h["X-Vigil-Action"] = vc.hv[1:2:2]
+		if r.URL.Path == g.chal.Path() && (v.Action == ActionAllow || v.Action == ActionChallenge) {
+			// A solution to a challenge: checked without scoring again (the client
+			// being challenged would be challenged again), after the hard gates.
+			if g.chal.Verify(w, r, g.binding(r, v)) {
+				g.finish(r, &d, 0, 0, start)
+				return
+			}
+		}
 		if v.Action != ActionAllow {
 			status := g.respond(w, r, &d)
 			g.finish(r, &d, status, 0, start)
@@ -313,10 +326,17 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 		action = ActionBlock
 	case ruleAction == policy.ActionBlock:
 		action = ActionBlock
-	case ruleAction == policy.ActionChallenge:
-		action = ActionChallenge
 	case v.Score >= threshold:
 		action = ActionBlock
+	case ruleAction == policy.ActionChallenge || st.eff.ChallengeThreshold > 0 && v.Score >= st.eff.ChallengeThreshold:
+		switch {
+		case g.chal.Passed(r, g.binding(r, v), now):
+			fs = append(fs, detect.Finding{Detector: "challenge", Code: "challenge_passed", Detail: "the client solved a challenge recently"})
+		case v.Enrichment.BotVerified:
+			// A verified crawler cannot run the page; its identity is proven.
+		default:
+			action = ActionChallenge
+		}
 	default:
 		if g.rateLimit(r, now, &d, &in, route, rule) {
 			action = ActionRateLimit
@@ -354,6 +374,18 @@ func (g *Guard) observedDNA(r *http.Request, fc *fingerprint.Conn, hs *headers.S
 	order, o := fc.Observe(r, buf[:0])
 	in.Source, in.Protocol, in.Pseudo, in.TLS, in.H2 = "connection", o.Protocol, o.Pseudo, o.TLS, o.H2
 	return g.dna.DNA(hs, order, in)
+}
+
+// binding is what a challenge pass is bound to: the client's IP prefix (its address,
+// or its /64) and its software — the User-Agent and, when the connection was observed,
+// the stable part of its JA4. Not the DNA ID: that changes between a page and its
+// subresource and fetch requests, which send other Accept headers.
+func (g *Guard) binding(r *http.Request, v *Verdict) challenge.Binding {
+	sw := r.UserAgent()
+	if v.DNA.TLS != nil {
+		sw += "\x00" + v.DNA.TLS.JA4[:min(len(v.DNA.TLS.JA4), 23)]
+	}
+	return challenge.Bind(v.ClientIP, sw)
 }
 
 // observe reports an answered request to the behaviour tracker, keyed like the per-IP

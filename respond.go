@@ -36,6 +36,12 @@ code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}</style></head>
 // status.
 func (g *Guard) respond(w http.ResponseWriter, r *http.Request, d *decision) int {
 	v := d.v
+	if v.Action == ActionChallenge && !d.failClosed && (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsHTML(r) {
+		// A browser navigation gets the proof-of-work page; anything else, which
+		// cannot run it, the problem document below.
+		g.chal.Page(w, r, g.binding(r, v))
+		return http.StatusForbidden
+	}
 	p := problem{Type: "about:blank", RequestID: v.RequestID}
 	h := w.Header()
 	switch {

@@ -16,9 +16,10 @@ const (
 	ActionAllow Action = "allow"
 	// ActionBlock answers 403 without calling the handler.
 	ActionBlock Action = "block"
-	// ActionChallenge answers with a challenge the client must solve before it is let
-	// through. Policy rules may ask for it; this version of Vigil has no challenge page
-	// yet and blocks instead, saying so in the verdict's signals.
+	// ActionChallenge answers a browser navigation with a proof-of-work page (403) whose
+	// solution earns a pass cookie bound to the client's IP prefix and software; any
+	// other request gets 403. Policy rules and Policy.ChallengeThreshold ask for it; a
+	// client holding a valid pass, or a verified crawler, is let through instead.
 	ActionChallenge Action = "challenge"
 	// ActionRateLimit answers 429 with Retry-After and RateLimit headers.
 	ActionRateLimit Action = "ratelimit"

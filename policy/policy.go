@@ -107,6 +107,11 @@ type Policy struct {
 	// BlockThreshold blocks a request whose combined score is at least this, 1–100.
 	// Zero means DefaultBlockThreshold (80).
 	BlockThreshold int `json:"block_threshold,omitempty" yaml:"block_threshold,omitempty"`
+	// ChallengeThreshold challenges a request whose combined score is at least this
+	// and below BlockThreshold, 1–100: a browser navigation gets a proof-of-work page,
+	// any other request 403 with X-Vigil-Action: challenge. A client that solved a
+	// challenge recently is let through. Zero challenges only where a rule says so.
+	ChallengeThreshold int `json:"challenge_threshold,omitempty" yaml:"challenge_threshold,omitempty"`
 	// ExcludePaths lists path patterns that skip every check, such as health checks and
 	// static assets. Only canonical paths that match in exact case are excluded (see
 	// the package doc): "/HEALTHZ" is not excluded by "/healthz". Empty excludes nothing.

@@ -140,6 +140,7 @@ func allFields() policy.Policy {
 			Name: "rt", Methods: []string{"POST"}, Paths: []string{"/x"}, Mode: policy.ModeBlock,
 			BlockThreshold: 50, Disable: []string{"bot"}, RateLimit: lim,
 		}},
+		ChallengeThreshold: 60,
 		Logins: policy.Logins{Paths: []string{"/login"}, FailureStatuses: []int{401}, UsernameFields: []string{"email"},
 			Window: policy.Duration(time.Hour), MaxFailuresPerIP: 5, MaxUsernamesPerIP: 4, MaxUsernamesPerDNA: 3, MaxIPsPerUsername: 2},
 		KnownClients: policy.Document(`{"families":[{"extend":true,"ja4":[{"source":"test","value":"t13d1517h2_8daaf6152771_0123456789ab"}],"name":"chrome"}],"version":1}`),

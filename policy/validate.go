@@ -35,6 +35,12 @@ func (p Policy) Validate() error {
 	}
 	v.mode("mode", p.Mode)
 	v.threshold("block_threshold", p.BlockThreshold)
+	if p.ChallengeThreshold != 0 {
+		v.threshold("challenge_threshold", p.ChallengeThreshold)
+		if bt := p.BlockThreshold; (bt == 0 && p.ChallengeThreshold >= DefaultBlockThreshold) || (bt != 0 && p.ChallengeThreshold >= bt) {
+			v.add("challenge_threshold", "%d is not below the block threshold", p.ChallengeThreshold)
+		}
+	}
 	for i, s := range p.ExcludePaths {
 		v.pattern(index("exclude_paths", i), s)
 	}

@@ -105,7 +105,9 @@ const (
 	// DefaultCookieName is the pass cookie's name when Config.CookieName is empty.
 	DefaultCookieName = "__vigil_pass"
 	// DefaultPath is the verify endpoint's path when Config.Path is empty.
-	DefaultPath = "/.vigil/challenge"
+	// (Not a dot-directory: scanners probe those, and the guard's attack scanner
+	// scores them.)
+	DefaultPath = "/_vigil/challenge"
 	// MinSecretLen is the shortest Config.Secret accepted.
 	MinSecretLen = 32
 )

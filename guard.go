@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigilhq/vigil/fingerprint"
+	"github.com/vigilhq/vigil/fraud"
 	"github.com/vigilhq/vigil/internal/challenge"
 	"github.com/vigilhq/vigil/internal/clientip"
 	"github.com/vigilhq/vigil/internal/detect"
@@ -34,6 +35,7 @@ import (
 	"github.com/vigilhq/vigil/internal/headers"
 	"github.com/vigilhq/vigil/internal/ratelimit"
 	"github.com/vigilhq/vigil/internal/rules"
+	"github.com/vigilhq/vigil/internal/rules/glob"
 	"github.com/vigilhq/vigil/internal/tlsfp"
 	"github.com/vigilhq/vigil/policy"
 )
@@ -53,6 +55,8 @@ type Guard struct {
 	dna     *dna.Hasher
 	habits  *behaviour.Tracker // per-client behaviour sketches, local to this instance
 	chal    *challenge.Challenger
+	emails  *fraud.EmailAnalyzer // signup protection, with DNS look-ups
+	offline *fraud.EmailAnalyzer // signup protection, without
 	state   atomic.Pointer[state]
 }
 
@@ -78,6 +82,12 @@ func New(cfg Config) (*Guard, error) {
 	}
 	if g.chal, err = challenge.New(challenge.Config{Secret: []byte(cfg.ChallengeSecret)}); err != nil {
 		return nil, fmt.Errorf("vigil: challenge_secret: %w", err)
+	}
+	if g.emails, err = fraud.NewEmailAnalyzer(fraud.EmailConfig{}); err != nil {
+		return nil, fmt.Errorf("vigil: e-mail analyzer: %w", err)
+	}
+	if g.offline, err = fraud.NewEmailAnalyzer(fraud.EmailConfig{Offline: true}); err != nil {
+		return nil, fmt.Errorf("vigil: e-mail analyzer: %w", err)
 	}
 	if g.bots, err = bot.New(bot.Config{}); err != nil {
 		return nil, fmt.Errorf("vigil: bot detector: %w", err)
@@ -308,6 +318,9 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 		fs = g.habits.Check(fs, string(clientip.Prefix(ip).AppendTo(kb[:0])), now)
 		d.observe = true
 	}
+	if len(st.signups) > 0 && r.Method == http.MethodPost && !disabled(route, "signup") && matchAny(st.signups, p.Clean) {
+		fs = g.signup(r, st, v, fs)
+	}
 	if st.logins != nil && r.Method == http.MethodPost && !disabled(route, "stuffing") && st.logins.match(p.Clean) {
 		fs = g.loginAttempt(r, &d, fs)
 	}
@@ -388,6 +401,36 @@ func (g *Guard) binding(r *http.Request, v *Verdict) challenge.Binding {
 	return challenge.Bind(v.ClientIP, sw)
 }
 
+// signup analyses the e-mail address of a request to a signup path, puts the report in
+// the verdict's enrichment and adds its risk as findings.
+func (g *Guard) signup(r *http.Request, st *state, v *Verdict, fs []detect.Finding) []detect.Finding {
+	addr := formField(r, st.signupFields, g.maxBody())
+	if addr == "" {
+		return fs
+	}
+	a := g.offline
+	if st.signupMX {
+		a = g.emails
+	}
+	rep := a.AnalyzeEmail(r.Context(), addr)
+	v.Enrichment.Email = &rep
+	for _, s := range rep.Reasons {
+		if s.Score > 0 {
+			fs = append(fs, detect.Finding{Detector: "signup", Code: s.Code, Score: s.Score, Detail: s.Detail})
+		}
+	}
+	return fs
+}
+
+func matchAny(ps []glob.Pattern, path string) bool {
+	for i := range ps {
+		if ps[i].Match(path) {
+			return true
+		}
+	}
+	return false
+}
+
 // observe reports an answered request to the behaviour tracker, keyed like the per-IP
 // rate limit (the address, or the /64 for IPv6).
 func (g *Guard) observe(r *http.Request, ip netip.Addr, status int, start time.Time) {
@@ -443,10 +486,15 @@ func (g *Guard) maxBody() int64 {
 	return DefaultMaxBodyBytes
 }
 
-// loginUsername finds the username of a login request in its JSON or form body (the
-// first of fields that holds a string), reading at most max bytes and leaving r.Body
-// delivering the same bytes. "" when there is none.
+// loginUsername finds the username of a login request (see formField).
 func loginUsername(r *http.Request, fields []string, max int64) string {
+	return formField(r, fields, max)
+}
+
+// formField finds the value of the first of fields that holds a string in r's JSON or
+// form body, reading at most max bytes and leaving r.Body delivering the same bytes. ""
+// when there is none.
+func formField(r *http.Request, fields []string, max int64) string {
 	if r.Body == nil || r.Body == http.NoBody {
 		return ""
 	}

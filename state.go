@@ -31,6 +31,10 @@ type state struct {
 	clients *knownclients.Table // the built-in table with the policy's overlay
 
 	logins *loginState // nil when no login path is protected
+
+	signups      []glob.Pattern // signup paths, matched ignoring ASCII case
+	signupFields []string
+	signupMX     bool
 }
 
 // loginState is the compiled policy.Logins.
@@ -76,6 +80,14 @@ func compile(p policy.Policy) (*state, error) {
 		verifyCrawlers: !eff.Bots.SkipVerify,
 		clients:        clients,
 	}
+	for _, pat := range eff.Signups.Paths {
+		g, err := glob.CompileFold(pat)
+		if err != nil {
+			return nil, fmt.Errorf("signups.paths: %q: %w", pat, err)
+		}
+		st.signups = append(st.signups, g)
+	}
+	st.signupFields, st.signupMX = eff.Signups.EmailFields, eff.Signups.CheckMX
 	if lg := eff.Logins; len(lg.Paths) > 0 {
 		ls := &loginState{failures: map[int]bool{}, fields: lg.UsernameFields, limits: stuffing.Limits{
 			Window: time.Duration(lg.Window), FailuresPerIP: lg.MaxFailuresPerIP, UsernamesPerIP: lg.MaxUsernamesPerIP,

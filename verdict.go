@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/vigilhq/vigil/fingerprint"
+	"github.com/vigilhq/vigil/fraud"
 )
 
 // Action is what the guard does with a request.
@@ -58,6 +59,10 @@ type Enrichment struct {
 	// BotVerified reports that a crawler's claim (for example Googlebot) was verified by
 	// reverse and forward DNS.
 	BotVerified bool `json:"bot_verified,omitempty"`
+	// Email is the analysis of the e-mail address submitted to a signup path
+	// (policy.Signups), nil elsewhere. Email.Canonical is the identity key to look
+	// duplicates up by; deliver mail to the address as typed.
+	Email *fraud.EmailReport `json:"email,omitempty"`
 }
 
 // Verdict is the guard's decision about one request. The handler finds it with

@@ -132,6 +132,9 @@ type Policy struct {
 	// RateLimit configures the built-in rate limits. The zero value limits each IP to
 	// DefaultPerIP, tightened adaptively for suspicious clients.
 	RateLimit RateLimits `json:"rate_limit,omitzero" yaml:"rate_limit,omitempty"`
+	// Signups checks the e-mail addresses submitted to signup endpoints. The zero value
+	// checks none.
+	Signups Signups `json:"signups,omitzero" yaml:"signups,omitempty"`
 	// Logins protects login endpoints against credential stuffing and password
 	// spraying. The zero value protects none.
 	Logins Logins `json:"logins,omitzero" yaml:"logins,omitempty"`
@@ -259,6 +262,25 @@ type Bots struct {
 	// verification. Anyone can claim to be a search engine, so with SkipVerify an
 	// allowed category is open to everyone. False (the zero value) verifies.
 	SkipVerify bool `json:"skip_verify,omitempty" yaml:"skip_verify,omitempty"`
+}
+
+// Signups configures signup protection: on a POST to one of Paths the guard reads the
+// JSON or form body (within the guard's body bound), finds the e-mail address in the
+// first of EmailFields present, analyses it (package fraud: syntax, canonical form,
+// disposable, free, role, and with CheckMX the domain's MX) and restores the body. The
+// report goes into Verdict.Enrichment.Email, where the handler finds the canonical
+// address; its risk becomes a finding (email_disposable scores 80, so a throwaway
+// address is blocked at the default threshold, or challenged with a challenge
+// threshold below it).
+type Signups struct {
+	// Paths lists the signup endpoints' path patterns. Empty checks nothing.
+	Paths []string `json:"paths,omitempty" yaml:"paths,omitempty"`
+	// EmailFields are the fields that may hold the address. Default ["email",
+	// "email_address", "mail", "username"].
+	EmailFields []string `json:"email_fields,omitempty" yaml:"email_fields,omitempty"`
+	// CheckMX looks the domain's MX (then A/AAAA) up in DNS, with a short timeout and a
+	// cache. False (the default) decides from the address alone.
+	CheckMX bool `json:"check_mx,omitempty" yaml:"check_mx,omitempty"`
 }
 
 // Logins configures credential-stuffing and password-spraying protection. Login
@@ -453,6 +475,9 @@ func (p Policy) WithDefaults() Policy {
 	p.Bans = p.Bans.withDefaults()
 	if len(p.Logins.Paths) > 0 {
 		p.Logins = p.Logins.WithDefaults()
+	}
+	if len(p.Signups.Paths) > 0 && len(p.Signups.EmailFields) == 0 {
+		p.Signups.EmailFields = []string{"email", "email_address", "mail", "username"}
 	}
 	if p.RateLimit.PerIP.IsZero() {
 		p.RateLimit.PerIP = DefaultPerIP()

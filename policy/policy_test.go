@@ -141,6 +141,7 @@ func allFields() policy.Policy {
 			BlockThreshold: 50, Disable: []string{"bot"}, RateLimit: lim,
 		}},
 		ChallengeThreshold: 60,
+		Signups:            policy.Signups{Paths: []string{"/signup"}, EmailFields: []string{"email"}, CheckMX: true},
 		Logins: policy.Logins{Paths: []string{"/login"}, FailureStatuses: []int{401}, UsernameFields: []string{"email"},
 			Window: policy.Duration(time.Hour), MaxFailuresPerIP: 5, MaxUsernamesPerIP: 4, MaxUsernamesPerDNA: 3, MaxIPsPerUsername: 2},
 		KnownClients: policy.Document(`{"families":[{"extend":true,"ja4":[{"source":"test","value":"t13d1517h2_8daaf6152771_0123456789ab"}],"name":"chrome"}],"version":1}`),

@@ -82,6 +82,14 @@ func (p Policy) Validate() error {
 			v.add("known_clients", "%v", err)
 		}
 	}
+	for i, s := range p.Signups.Paths {
+		v.pattern(index("signups.paths", i), s)
+	}
+	for i, f := range p.Signups.EmailFields {
+		if f == "" {
+			v.add(index("signups.email_fields", i), "must not be empty")
+		}
+	}
 	for i, s := range p.Logins.Paths {
 		v.pattern(index("logins.paths", i), s)
 	}

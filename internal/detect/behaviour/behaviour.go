@@ -155,9 +155,10 @@ type Observation struct {
 
 // BytesPerClient is the fixed size of one client's sketch. Each tracked client also
 // costs its key's bytes (copied once when the client is first seen) and one map slot
-// (about 40 bytes), so a Tracker holds at most about
-// MaxClients × (BytesPerClient + 40 + key length) bytes: about 20 MiB for the default
-// 65,536 clients with short keys such as IP addresses.
+// (about 40 bytes), and a flagged client its last finding's detail (under 200 bytes),
+// so a Tracker holds at most about MaxClients × (BytesPerClient + 240 + key length)
+// bytes: about 35 MiB for the default 65,536 clients with short keys such as IP
+// addresses, about 21 MiB when few are flagged.
 const BytesPerClient = int(unsafe.Sizeof(client{}))
 
 // client is one client's sketch. All counters belong to the current session.
@@ -176,7 +177,17 @@ type client struct {
 	tmpl         uint64 // path template of the last numeric path
 	lastID, step uint64
 	run, maxRun  uint32
+
+	// The last judgement, reused for the next memoRequests requests: the sketch moves
+	// slowly, and a flagged client would otherwise pay for a new detail string on
+	// every request. memoTotal is total when it was made (0: none).
+	memoTotal  uint32
+	memoScore  uint8
+	memoDetail string
 }
+
+// memoRequests is how many requests a judgement is reused for.
+const memoRequests = 16
 
 func (c *client) reset(now int64) {
 	key, prev, next := c.key, c.prev, c.next
@@ -410,16 +421,24 @@ type features struct {
 func (t *Tracker) Check(dst []detect.Finding, key string, now time.Time) []detect.Finding {
 	s := t.shard(key)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	c, ok := s.m[key]
-	var f features
-	if ok && now.UnixNano()-c.last <= t.window && int(c.total) >= t.cfg.MinRequests {
-		f = c.features(&t.cfg)
-	}
-	s.mu.Unlock()
-	if f.requests == 0 {
+	if !ok || now.UnixNano()-c.last > t.window || int(c.total) < t.cfg.MinRequests {
 		return dst
 	}
-	return t.judge(dst, f)
+	if c.memoTotal != 0 && c.total-c.memoTotal < memoRequests {
+		if c.memoScore == 0 {
+			return dst
+		}
+		return append(dst, detect.Finding{Detector: "behaviour", Code: Code, Score: int(c.memoScore), Detail: c.memoDetail})
+	}
+	n := len(dst)
+	dst = t.judge(dst, c.features(&t.cfg))
+	c.memoTotal, c.memoScore, c.memoDetail = c.total, 0, ""
+	if len(dst) > n {
+		c.memoScore, c.memoDetail = uint8(dst[n].Score), dst[n].Detail
+	}
+	return dst
 }
 
 // features computes what judge needs, cheapest first: the coefficient of variation only

@@ -317,8 +317,8 @@ func TestMemoryBound(t *testing.T) {
 }
 
 func TestBytesPerClient(t *testing.T) {
-	if BytesPerClient > 256 {
-		t.Errorf("BytesPerClient = %d, want ≤ 256 as documented", BytesPerClient)
+	if BytesPerClient > 288 {
+		t.Errorf("BytesPerClient = %d, want ≤ 288 as documented", BytesPerClient)
 	}
 }
 
@@ -559,5 +559,24 @@ func TestScores(t *testing.T) {
 				t.Errorf("score = %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+// A flagged client's judgement is reused for a few requests: no new detail string on
+// each one.
+func TestCheckReusesItsJudgement(t *testing.T) {
+	tr := New(Config{})
+	now := time.Unix(1_700_000_000, 0)
+	for i := 1; i <= 100; i++ {
+		now = now.Add(200 * time.Millisecond)
+		tr.Observe("c", Observation{Time: now, Method: "GET", Path: "/items/" + strconv.Itoa(i), Status: 200, Navigation: true})
+	}
+	first := tr.Check(nil, "c", now)
+	if len(first) != 1 {
+		t.Fatalf("not flagged: %+v", first)
+	}
+	buf := make([]detect.Finding, 0, 1)
+	if n := testing.AllocsPerRun(10, func() { tr.Check(buf[:0], "c", now) }); n != 0 {
+		t.Errorf("a repeated Check of a flagged client allocates %v times", n)
 	}
 }

@@ -183,7 +183,7 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 			g.loginOutcome(r, &d, rec.status())
 		}
 		if d.observe {
-			g.observe(r, v.ClientIP, rec.status(), start)
+			g.observe(r, &d, rec.status(), start)
 		}
 		g.finish(r, &d, rec.status(), rec.bytes, start)
 	})
@@ -199,6 +199,8 @@ type decision struct {
 	failClosed bool              // a fault made the guard block (503)
 	login      *stuffing.Attempt // a login attempt, whose outcome is recorded after the response
 	observe    bool              // report the request to the behaviour tracker after the response
+	asset      bool              // the request loads a page's asset (for the tracker)
+	navigation bool              // the request loads a page (for the tracker)
 	monitor    bool              // decide but do not enforce (policy or route mode)
 	ban        *Ban              // a ban this request placed
 	faults     []error
@@ -316,7 +318,12 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 	if !disabled(route, "behaviour") && ip.IsValid() {
 		var kb [64]byte
 		fs = g.habits.Check(fs, string(clientip.Prefix(ip).AppendTo(kb[:0])), now)
-		d.observe = true
+		// What observe needs from the headers, read while the Set is at hand.
+		dest, _ := hs.Get(headers.SecFetchDest)
+		accept, _ := hs.Get(headers.Accept)
+		mode, _ := hs.Get(headers.SecFetchMode)
+		d.observe, d.asset = true, behaviour.IsAsset(r.URL.Path, dest, accept)
+		d.navigation = mode == "navigate" || strings.Contains(accept, "text/html")
 	}
 	if len(st.signups) > 0 && r.Method == http.MethodPost && !disabled(route, "signup") && matchAny(st.signups, p.Clean) {
 		fs = g.signup(r, st, v, fs)
@@ -433,13 +440,10 @@ func matchAny(ps []glob.Pattern, path string) bool {
 
 // observe reports an answered request to the behaviour tracker, keyed like the per-IP
 // rate limit (the address, or the /64 for IPv6).
-func (g *Guard) observe(r *http.Request, ip netip.Addr, status int, start time.Time) {
+func (g *Guard) observe(r *http.Request, d *decision, status int, start time.Time) {
 	var kb [64]byte
-	dest, accept := r.Header.Get("Sec-Fetch-Dest"), r.Header.Get("Accept")
-	g.habits.Observe(string(clientip.Prefix(ip).AppendTo(kb[:0])), behaviour.Observation{
-		Time: start, Method: r.Method, Path: r.URL.Path, Status: status,
-		Asset:      behaviour.IsAsset(r.URL.Path, dest, accept),
-		Navigation: r.Header.Get("Sec-Fetch-Mode") == "navigate" || strings.Contains(accept, "text/html"),
+	g.habits.Observe(string(clientip.Prefix(d.v.ClientIP).AppendTo(kb[:0])), behaviour.Observation{
+		Time: start, Method: r.Method, Path: r.URL.Path, Status: status, Asset: d.asset, Navigation: d.navigation,
 	})
 }
 

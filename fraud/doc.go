@@ -124,4 +124,14 @@
 // addresses look deliverable. A canonical form only links spellings of one mailbox; it
 // is not proof that two accounts are one person, and clusters are signals to weigh,
 // not verdicts.
+//
+// # Phone numbers
+//
+// [AnalyzePhone] checks one number offline with the numbering-plan metadata of
+// github.com/nyaruka/phonenumbers (Google's libphonenumber): validity, E.164 form,
+// region, type, and a mismatch with the client IP's country, into a [PhoneReport].
+// Metadata knows VoIP ranges only in some countries; US and Canadian numbers cannot be
+// told VoIP offline. [DetectPhoneCycling] finds actors cycling through numbers and
+// bursts of sends to one block of numbers (SMS pumping), rules 1 and 2 of the fraud
+// reference §6.2.
 package fraud

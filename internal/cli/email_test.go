@@ -47,3 +47,23 @@ func TestEmailClusters(t *testing.T) {
 		t.Errorf("clusters:\n%s", got)
 	}
 }
+
+func TestPhoneCheckJSON(t *testing.T) {
+	var out strings.Builder
+	if err := run(context.Background(), []string{"phone", "check", "--json", "+447700900123", "+447911123456"}, &out, io.Discard, noEnv); err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(strings.NewReader(out.String()))
+	var got []string
+	for dec.More() {
+		var r struct{ Region, Type string }
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r.Region+" "+r.Type)
+	}
+	// The first is in Ofcom's range for drama: GB, but no valid type.
+	if strings.Join(got, ",") != "GB unknown,GG mobile" {
+		t.Errorf("reports %q", got)
+	}
+}

@@ -1,6 +1,7 @@
 package fraud
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -61,4 +62,35 @@ func TestDetectPhoneCycling(t *testing.T) {
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+}
+
+func ExampleAnalyzePhone() {
+	r := AnalyzePhone("+33 9 12 34 56 78", "", "US")
+	fmt.Println(r.Valid, r.E164, r.Region, r.Type, r.CountryMismatch, r.RiskScore)
+	for _, s := range r.Reasons {
+		fmt.Println(s.Code, s.Score)
+	}
+	// Output:
+	// true +33912345678 FR voip true 45
+	// phone_voip 25
+	// phone_country_mismatch 20
+}
+
+// FuzzAnalyzePhone: any input gives a report without panicking, with a bounded score,
+// and a number that parsed re-analyses to the same E.164 form.
+func FuzzAnalyzePhone(f *testing.F) {
+	for _, s := range []string{"+447911123456", "+447700900123", "07911 123456", "+1 202 555 0143", "call me", "", "+", "++44", "+999999999999999999999"} {
+		f.Add(s, "GB", "US")
+	}
+	f.Fuzz(func(t *testing.T, number, region, ip string) {
+		r := AnalyzePhone(number, region, ip)
+		if r.RiskScore < 0 || r.RiskScore > 100 || r.Type == "" {
+			t.Fatalf("report %+v", r)
+		}
+		if r.E164 != "" {
+			if again := AnalyzePhone(r.E164, "", ip); again.E164 != r.E164 {
+				t.Fatalf("%q → %q → %q", number, r.E164, again.E164)
+			}
+		}
+	})
 }

@@ -21,10 +21,6 @@ func TestDependencyDirection(t *testing.T) {
 		"github.com/corazawaf/libinjection-go",
 		"github.com/gaissmai/bart",
 		"go.yaml.in/yaml/v3",
-		// Package fraud (signup protection) analyses phone numbers with the pure-Go port
-		// of libphonenumber, whose metadata is encoded with protobuf.
-		"github.com/nyaruka/phonenumbers",
-		"google.golang.org/protobuf",
 	}
 	// Vigil packages that carry heavy dependencies and must never be reachable from
 	// the root package.

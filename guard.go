@@ -21,7 +21,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigilhq/vigil/fingerprint"
-	"github.com/vigilhq/vigil/fraud"
 	"github.com/vigilhq/vigil/internal/challenge"
 	"github.com/vigilhq/vigil/internal/clientip"
 	"github.com/vigilhq/vigil/internal/detect"
@@ -31,6 +30,7 @@ import (
 	"github.com/vigilhq/vigil/internal/detect/spoof"
 	"github.com/vigilhq/vigil/internal/detect/stuffing"
 	"github.com/vigilhq/vigil/internal/dna"
+	"github.com/vigilhq/vigil/internal/emailcheck"
 	"github.com/vigilhq/vigil/internal/h2tap"
 	"github.com/vigilhq/vigil/internal/headers"
 	"github.com/vigilhq/vigil/internal/ratelimit"
@@ -55,8 +55,8 @@ type Guard struct {
 	dna     *dna.Hasher
 	habits  *behaviour.Tracker // per-client behaviour sketches, local to this instance
 	chal    *challenge.Challenger
-	emails  *fraud.EmailAnalyzer // signup protection, with DNS look-ups
-	offline *fraud.EmailAnalyzer // signup protection, without
+	emails  *emailcheck.EmailAnalyzer // signup protection, with DNS look-ups
+	offline *emailcheck.EmailAnalyzer // signup protection, without
 	state   atomic.Pointer[state]
 }
 
@@ -83,10 +83,10 @@ func New(cfg Config) (*Guard, error) {
 	if g.chal, err = challenge.New(challenge.Config{Secret: []byte(cfg.ChallengeSecret)}); err != nil {
 		return nil, fmt.Errorf("vigil: challenge_secret: %w", err)
 	}
-	if g.emails, err = fraud.NewEmailAnalyzer(fraud.EmailConfig{}); err != nil {
+	if g.emails, err = emailcheck.NewEmailAnalyzer(emailcheck.EmailConfig{}); err != nil {
 		return nil, fmt.Errorf("vigil: e-mail analyzer: %w", err)
 	}
-	if g.offline, err = fraud.NewEmailAnalyzer(fraud.EmailConfig{Offline: true}); err != nil {
+	if g.offline, err = emailcheck.NewEmailAnalyzer(emailcheck.EmailConfig{Offline: true}); err != nil {
 		return nil, fmt.Errorf("vigil: e-mail analyzer: %w", err)
 	}
 	if g.bots, err = bot.New(bot.Config{}); err != nil {

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/vigilhq/vigil/fingerprint"
-	"github.com/vigilhq/vigil/fraud"
+	"github.com/vigilhq/vigil/internal/emailcheck"
 )
 
 // Action is what the guard does with a request.
@@ -62,7 +62,7 @@ type Enrichment struct {
 	// Email is the analysis of the e-mail address submitted to a signup path
 	// (policy.Signups), nil elsewhere. Email.Canonical is the identity key to look
 	// duplicates up by; deliver mail to the address as typed.
-	Email *fraud.EmailReport `json:"email,omitempty"`
+	Email *emailcheck.EmailReport `json:"email,omitempty"`
 }
 
 // Verdict is the guard's decision about one request. The handler finds it with

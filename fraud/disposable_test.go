@@ -57,20 +57,20 @@ func TestSharedDisposableDomainsDetected(t *testing.T) {
 	}
 }
 
-// TestEmbeddedListsMatchShared checks that fraud/data holds the shared files unchanged,
-// so the NOTICE's commits and hashes stay true.
+// TestEmbeddedListsMatchShared checks that internal/emailcheck/data holds the shared
+// files unchanged, so the NOTICE's commits and hashes stay true.
 func TestEmbeddedListsMatchShared(t *testing.T) {
 	for _, name := range []string{"disposable_domains.txt", "disposable_allowlist.txt"} {
 		shared, err := os.ReadFile(vigiltest.SharedData(t, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		embedded, err := os.ReadFile("data/" + name)
+		embedded, err := os.ReadFile("../internal/emailcheck/data/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(shared, embedded) {
-			t.Errorf("fraud/data/%s differs from shared/data/%s; copy it and update data/NOTICE", name, name)
+			t.Errorf("internal/emailcheck/data/%s differs from shared/data/%s; copy it and update data/NOTICE", name, name)
 		}
 	}
 }

@@ -83,7 +83,7 @@ func AnalyzePhone(number, defaultRegion, ipCountry string) PhoneReport {
 	n, err := phonenumbers.Parse(number, strings.ToUpper(defaultRegion))
 	if err != nil {
 		rep.Type = "unknown"
-		rep.Reasons = append(rep.Reasons, Signal{"phone_unparseable", scorePhoneInvalid, "not a phone number: " + err.Error()})
+		rep.Reasons = append(rep.Reasons, Signal{Code: "phone_unparseable", Score: scorePhoneInvalid, Detail: "not a phone number: " + err.Error()})
 		rep.RiskScore = scorePhoneInvalid
 		return rep
 	}
@@ -96,15 +96,15 @@ func AnalyzePhone(number, defaultRegion, ipCountry string) PhoneReport {
 	}
 	rep.Type = phoneType(phonenumbers.GetNumberType(n))
 	if !rep.Valid {
-		rep.Reasons = append(rep.Reasons, Signal{"phone_invalid", scorePhoneInvalid, "not a number of " + rep.Region + "'s numbering plan (unallocated, reserved for fiction or mistyped)"})
+		rep.Reasons = append(rep.Reasons, Signal{Code: "phone_invalid", Score: scorePhoneInvalid, Detail: "not a number of " + rep.Region + "'s numbering plan (unallocated, reserved for fiction or mistyped)"})
 	}
 	switch rep.Type {
 	case "voip", "premium_rate", "shared_cost", "personal_number", "uan":
-		rep.Reasons = append(rep.Reasons, Signal{"phone_" + rep.Type, scorePhoneRiskType, "a " + strings.ReplaceAll(rep.Type, "_", " ") + " number"})
+		rep.Reasons = append(rep.Reasons, Signal{Code: "phone_" + rep.Type, Score: scorePhoneRiskType, Detail: "a " + strings.ReplaceAll(rep.Type, "_", " ") + " number"})
 	}
 	if rep.IPCountry != "" && rep.Region != "" && rep.IPCountry != rep.Region {
 		rep.CountryMismatch = true
-		rep.Reasons = append(rep.Reasons, Signal{"phone_country_mismatch", scorePhoneMismatch, "the number is from " + rep.Region + ", the client's IP from " + rep.IPCountry})
+		rep.Reasons = append(rep.Reasons, Signal{Code: "phone_country_mismatch", Score: scorePhoneMismatch, Detail: "the number is from " + rep.Region + ", the client's IP from " + rep.IPCountry})
 	}
 	for _, s := range rep.Reasons {
 		rep.RiskScore += s.Score
@@ -192,9 +192,9 @@ func DetectPhoneCycling(events []PhoneEvent) []PhoneCycling {
 	}
 	for _, a := range actors {
 		if nums := distinctWithin(byActor[a], time.Hour); len(nums) >= 3 {
-			out = append(out, PhoneCycling{Key: a, Numbers: nums, Reason: Signal{"phone_cycling", 80, "3 or more numbers from one actor within an hour"}})
+			out = append(out, PhoneCycling{Key: a, Numbers: nums, Reason: Signal{Code: "phone_cycling", Score: 80, Detail: "3 or more numbers from one actor within an hour"}})
 		} else if nums := distinctWithin(byActor[a], 24*time.Hour); len(nums) >= 5 {
-			out = append(out, PhoneCycling{Key: a, Numbers: nums, Reason: Signal{"phone_cycling", 60, "5 or more numbers from one actor within a day"}})
+			out = append(out, PhoneCycling{Key: a, Numbers: nums, Reason: Signal{Code: "phone_cycling", Score: 60, Detail: "5 or more numbers from one actor within a day"}})
 		}
 	}
 	byBlock := map[string][]sub{}
@@ -211,7 +211,7 @@ func DetectPhoneCycling(events []PhoneEvent) []PhoneCycling {
 	}
 	for _, b := range blocks {
 		if nums := distinctWithin(byBlock[b], time.Hour); len(nums) >= 3 {
-			out = append(out, PhoneCycling{Key: b + "xx", Numbers: nums, Reason: Signal{"phone_adjacent_block", 80, "3 or more numbers of one block of 100 within an hour (SMS pumping)"}})
+			out = append(out, PhoneCycling{Key: b + "xx", Numbers: nums, Reason: Signal{Code: "phone_adjacent_block", Score: 80, Detail: "3 or more numbers of one block of 100 within an hour (SMS pumping)"}})
 		}
 	}
 	return out

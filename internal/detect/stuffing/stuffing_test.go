@@ -61,6 +61,12 @@ func TestThresholds(t *testing.T) {
 			return Attempt{IP: "ip" + string(rune('a'+i)), DNA: "d" + string(rune('a'+i)), Username: "ceo"}
 		}, 5,
 			Attempt{IP: "new", DNA: "new", Username: "CEO "}, []string{CodeTargeted}, false},
+		// Five spellings of one Gmail account, each from its own IP, are one account.
+		{"targeted_email_spellings", func(i int) Attempt {
+			return Attempt{IP: "ip" + string(rune('a'+i)), DNA: "d" + string(rune('a'+i)),
+				Username: []string{"ceo@gmail.com", "C.E.O@gmail.com", "ceo+1@gmail.com", " ceo@googlemail.com", "c.eo+x@GMAIL.com"}[i]}
+		}, 5,
+			Attempt{IP: "new", DNA: "new", Username: "ceo+login@gmail.com"}, []string{CodeTargeted}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &counter{}
@@ -85,6 +91,39 @@ func TestThresholds(t *testing.T) {
 	}
 }
 
+func TestUsernameKey(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b string
+		same bool
+	}{
+		{"gmail_dots_and_tag", "J.o.h.n+1@gmail.com", "john@gmail.com", true},
+		{"googlemail_alias", "john@googlemail.com", "john@gmail.com", true},
+		{"case_and_space", " John@Example.COM ", "john@example.com", true},
+		{"tag_cut_elsewhere", "john+shop@outlook.com", "john@outlook.com", true},
+		{"dots_kept_elsewhere", "j.ohn@outlook.com", "john@outlook.com", false},
+		{"plain_name_case_and_space", " Alice ", "alice", true},
+		{"plain_name_dots_kept", "a.lice", "alice", false},
+		{"plain_name_plus_kept", "alice+1", "alice", false},
+		{"invalid_email_keeps_form", "john+1@localhost", "john@localhost", false},
+		{"distinct_accounts", "john@gmail.com", "jane@gmail.com", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ka, kb := UsernameKey(tc.a), UsernameKey(tc.b)
+			if (ka == kb) != tc.same {
+				t.Errorf("UsernameKey(%q) = %s, UsernameKey(%q) = %s; want same: %v", tc.a, ka, tc.b, kb, tc.same)
+			}
+			if len(ka) != 16 {
+				t.Errorf("UsernameKey(%q) = %q, want 16 hex digits", tc.a, ka)
+			}
+		})
+	}
+	// The non-e-mail form is the trimmed lower-case one: the key is unchanged for it.
+	if got, want := UsernameKey(" Alice "), "2bd806c97f0e00af"; got != want {
+		t.Errorf("UsernameKey(\" Alice \") = %s, want %s (SHA-256 of \"alice\")", got, want)
+	}
+}
+
 func containsName(k string) bool {
-	return strings.Contains(k, "alice") || strings.Contains(k, "ceo")
+	return strings.Contains(k, "alice") || strings.Contains(k, "ceo") || strings.Contains(k, "gmail")
 }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/fraud"
+	"github.com/vigilhq/vigil/internal/geo/geotest"
 	"github.com/vigilhq/vigil/internal/vigiltest"
 	"github.com/vigilhq/vigil/policy"
 )
@@ -38,6 +41,42 @@ func benchGuard(tb testing.TB) *vigil.Guard {
 		tb.Fatal(err)
 	}
 	return g
+}
+
+// fullGuard is benchGuard with everything issue 5 added switched on, none of it for the
+// benchmark request's path: GeoIP (the request's address is in both databases, on a
+// hosting ASN), signup and login paths, phone analysis and a challenge secret.
+func fullGuard(tb testing.TB) *vigil.Guard {
+	dir := tb.TempDir()
+	gc := vigil.GeoConfig{CountryDB: filepath.Join(dir, "country.mmdb"), ASNDB: filepath.Join(dir, "asn.mmdb")}
+	geotest.WriteCountryDB(tb, gc.CountryDB, map[string]string{"198.51.100.0/24": "US", "203.0.113.0/24": "DE"})
+	geotest.WriteASNDB(tb, gc.ASNDB, map[string]geotest.ASNRecord{"198.51.100.0/24": {Number: 64496, Org: "Example Broadband"}})
+	p := policy.Default()
+	p.RateLimit.PerIP = policy.Limit{Rate: 1_000_000_000, Period: policy.Duration(time.Second)}
+	p.Signups.Paths = []string{"/signup"}
+	p.Logins.Paths = []string{"/login"}
+	p.Geo.DenyCountries = []string{"KP"}
+	g, err := vigil.New(vigil.Config{Policy: p, Geo: gc, Phones: fraud.PhoneAnalyzer{}, ChallengeSecret: strings.Repeat("k", 32)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return g
+}
+
+// BenchmarkGuardAllowFull is BenchmarkGuardAllow with fullGuard: the allow path with
+// every detector configured (its budget is the same).
+func BenchmarkGuardAllowFull(b *testing.B) {
+	h := fullGuard(b).Handler(okHandler)
+	r := browserRequest("/products?page=2&sort=price")
+	w := &benchWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.reset()
+		h.ServeHTTP(w, r)
+	}
+	if w.code != 0 && w.code != http.StatusOK {
+		b.Fatalf("status %d, want 200", w.code)
+	}
 }
 
 var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
@@ -121,19 +160,21 @@ func TestGuardAllowAllocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocation counts need a normal run")
 	}
-	h := benchGuard(t).Handler(okHandler)
-	r := browserRequest("/products?page=2&sort=price")
-	w := &benchWriter{h: http.Header{}}
-	h.ServeHTTP(w, r) // warm caches (User-Agent classification)
-	got := testing.AllocsPerRun(200, func() {
-		w.reset()
-		h.ServeHTTP(w, r)
-	})
-	const ceiling = 16
-	if got > ceiling {
-		t.Errorf("allow path: %.0f allocs per request, ceiling %d", got, ceiling)
-	}
-	if w.code != 0 && w.code != http.StatusOK {
-		t.Errorf("status %d, want 200", w.code)
+	for name, g := range map[string]*vigil.Guard{"default": benchGuard(t), "full": fullGuard(t)} {
+		h := g.Handler(okHandler)
+		r := browserRequest("/products?page=2&sort=price")
+		w := &benchWriter{h: http.Header{}}
+		h.ServeHTTP(w, r) // warm caches (User-Agent classification)
+		got := testing.AllocsPerRun(200, func() {
+			w.reset()
+			h.ServeHTTP(w, r)
+		})
+		const ceiling = 16
+		if got > ceiling {
+			t.Errorf("%s guard, allow path: %.0f allocs per request, ceiling %d", name, got, ceiling)
+		}
+		if w.code != 0 && w.code != http.StatusOK {
+			t.Errorf("%s guard: status %d, want 200", name, w.code)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/vigilhq/vigil/internal/detect/attack"
+	"github.com/vigilhq/vigil/internal/phonecheck"
 	"github.com/vigilhq/vigil/policy"
 )
 
@@ -61,11 +62,19 @@ type Config struct {
 	// request with 503 instead of letting it through. Off by default: a fault fails open
 	// and is reported by an EventError event, a log line and OnError.
 	FailClosed bool `json:"fail_closed,omitempty" yaml:"fail_closed,omitempty"`
+	// Geo names GeoIP and hosting-network data to look client IPs up in (see
+	// GeoConfig). The zero value has none: countries and networks are unknown.
+	Geo GeoConfig `json:"geo,omitzero" yaml:"geo,omitempty"`
 	// MemoryStore configures the default store; ignored when Store is set.
 	MemoryStore MemoryStoreConfig `json:"memory_store,omitzero" yaml:"memory_store,omitempty"`
 
 	// Store holds rate limits, counters and bans. Nil means a MemoryStore.
 	Store Store `json:"-" yaml:"-"`
+	// Phones analyses the phone numbers submitted to signup paths
+	// (policy.Signups.PhoneFields); fraud.PhoneAnalyzer is one. Nil leaves phone
+	// numbers unchecked. It is an interface so that a service that does not ask for
+	// phone checks does not link the numbering-plan metadata.
+	Phones PhoneAnalyzer `json:"-" yaml:"-"`
 	// Events receives an event for every request and for every ban and fault. Nil means
 	// events are not built.
 	Events EventSink `json:"-" yaml:"-"`
@@ -94,4 +103,11 @@ type FingerprintHeaders struct {
 	JA3 string `json:"ja3,omitempty" yaml:"ja3,omitempty"`
 	// H2 names the header with the client's Akamai HTTP/2 fingerprint.
 	H2 string `json:"h2,omitempty" yaml:"h2,omitempty"`
+}
+
+// PhoneAnalyzer analyses a phone number submitted to a signup path. ipCountry is the
+// client IP's country ("" when unknown). fraud.PhoneAnalyzer implements it; its report
+// type, fraud.PhoneReport, is the one named here.
+type PhoneAnalyzer interface {
+	AnalyzePhone(number, ipCountry string) phonecheck.Report
 }

@@ -1,16 +1,12 @@
 package vigil
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -31,6 +27,8 @@ import (
 	"github.com/vigilhq/vigil/internal/detect/stuffing"
 	"github.com/vigilhq/vigil/internal/dna"
 	"github.com/vigilhq/vigil/internal/emailcheck"
+	"github.com/vigilhq/vigil/internal/formscan"
+	"github.com/vigilhq/vigil/internal/geo"
 	"github.com/vigilhq/vigil/internal/h2tap"
 	"github.com/vigilhq/vigil/internal/headers"
 	"github.com/vigilhq/vigil/internal/ratelimit"
@@ -57,6 +55,8 @@ type Guard struct {
 	chal    *challenge.Challenger
 	emails  *emailcheck.EmailAnalyzer // signup protection, with DNS look-ups
 	offline *emailcheck.EmailAnalyzer // signup protection, without
+	geo     *geo.DB                   // nil without GeoIP data
+	logins  stuffing.Monitor          // site-wide login failure rate, kept across SetPolicy
 	state   atomic.Pointer[state]
 }
 
@@ -91,6 +91,11 @@ func New(cfg Config) (*Guard, error) {
 	}
 	if g.bots, err = bot.New(bot.Config{}); err != nil {
 		return nil, fmt.Errorf("vigil: bot detector: %w", err)
+	}
+	if gc := cfg.Geo; gc.CountryDB != "" || gc.ASNDB != "" || len(gc.CloudRanges) > 0 || len(gc.HostingASNs) > 0 {
+		if g.geo, err = geo.Open(geo.Config{CountryDB: gc.CountryDB, ASNDB: gc.ASNDB, CloudRanges: gc.CloudRanges, HostingASNs: gc.HostingASNs}); err != nil {
+			return nil, fmt.Errorf("vigil: %w", err)
+		}
 	}
 	st, err := compile(cfg.Policy)
 	if err != nil {
@@ -250,6 +255,9 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 	}
 	v.DNA = g.requestDNA(r, &hs, dna.Input{Family: class.Name, Kind: kind}, v.ViaTrustedProxy)
 	v.Enrichment.Client, v.Enrichment.ClientKind, v.Enrichment.BotCategory = class.Name, kind, class.Category
+	if g.geo != nil {
+		g.lookupGeo(v) // before the gates: blocked requests' events carry the country too
+	}
 
 	// Hard gates: final, whatever the score.
 	if st.rules.Denied(ip) {
@@ -291,7 +299,8 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 	// only when there are any.
 	var buf [8]detect.Finding
 	fs := buf[:0]
-	in := rules.Input{Method: r.Method, Path: p, IP: ip, DNAFamily: class.Name, DNAKind: kind, BotCategory: class.Category, Request: r}
+	in := rules.Input{Method: r.Method, Path: p, IP: ip, Country: v.Enrichment.Country, ASN: v.Enrichment.ASN,
+		DNAFamily: class.Name, DNAKind: kind, BotCategory: class.Category, Request: r}
 	fs, ruleAction, rule := st.rules.Eval(&in, fs)
 	if rule != nil && rule.Score == 0 && ruleAction != policy.ActionRateLimit {
 		// A rule that decides without scoring still says why in the verdict.
@@ -304,6 +313,11 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 	if !disabled(route, "bot") {
 		fs = g.bots.Inspect(fs, r, &hs, class)
 		fs = g.botPolicy(fs, st, ip, class, v)
+	}
+	if v.Enrichment.Country != "" || v.Enrichment.Hosting != "" {
+		if !disabled(route, "geo") {
+			fs = geoFindings(fs, st, v)
+		}
 	}
 	if v.DNA.Source != "request" && !disabled(route, "fingerprint") {
 		mode, _ := hs.Get(headers.SecFetchMode)
@@ -408,20 +422,33 @@ func (g *Guard) binding(r *http.Request, v *Verdict) challenge.Binding {
 	return challenge.Bind(v.ClientIP, sw)
 }
 
-// signup analyses the e-mail address of a request to a signup path, puts the report in
-// the verdict's enrichment and adds its risk as findings.
+// signup analyses the e-mail address and phone number of a request to a signup path,
+// puts the reports in the verdict's enrichment and adds their risk as findings.
 func (g *Guard) signup(r *http.Request, st *state, v *Verdict, fs []detect.Finding) []detect.Finding {
-	addr := formField(r, st.signupFields, g.maxBody())
-	if addr == "" {
+	vals := bodyFields(r, g.maxBody(), st.signupFields, st.phoneFields)
+	if vals == nil {
 		return fs
 	}
-	a := g.offline
-	if st.signupMX {
-		a = g.emails
+	if addr := vals[0]; addr != "" {
+		a := g.offline
+		if st.signupMX {
+			a = g.emails
+		}
+		rep := a.AnalyzeEmail(r.Context(), addr)
+		v.Enrichment.Email = &rep
+		fs = appendReasons(fs, rep.Reasons)
 	}
-	rep := a.AnalyzeEmail(r.Context(), addr)
-	v.Enrichment.Email = &rep
-	for _, s := range rep.Reasons {
+	if num := vals[1]; num != "" && g.cfg.Phones != nil {
+		rep := g.cfg.Phones.AnalyzePhone(num, v.Enrichment.Country)
+		v.Enrichment.Phone = &rep
+		fs = appendReasons(fs, rep.Reasons)
+	}
+	return fs
+}
+
+// appendReasons adds the scoring reasons of a fraud report as signup findings.
+func appendReasons(fs []detect.Finding, reasons []emailcheck.Signal) []detect.Finding {
+	for _, s := range reasons {
 		if s.Score > 0 {
 			fs = append(fs, detect.Finding{Detector: "signup", Code: s.Code, Score: s.Score, Detail: s.Detail})
 		}
@@ -458,10 +485,10 @@ func (g *Guard) loginAttempt(r *http.Request, d *decision, fs []detect.Finding) 
 		a.IP = clientip.Prefix(v.ClientIP).String()
 	}
 	d.login = a
-	res, err := stuffing.Check(r.Context(), g.store, st.logins.limits, *a)
+	res, err := g.logins.Check(r.Context(), g.store, st.logins.limits, *a)
 	if err != nil {
+		// What was found before the error still counts.
 		g.fault(r, d, "login counters", err)
-		return fs
 	}
 	if res.BanIP && !d.monitor && v.ClientIP.IsValid() {
 		g.banClient(r, d, "credential_stuffing")
@@ -477,7 +504,7 @@ func (g *Guard) loginOutcome(r *http.Request, d *decision, status int) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
 	defer cancel()
-	if err := stuffing.Failed(ctx, g.store, d.st.logins.limits, *d.login); err != nil {
+	if err := g.logins.Failed(ctx, g.store, d.st.logins.limits, *d.login); err != nil {
 		g.fault(r, d, "login counters", err)
 	}
 }
@@ -490,58 +517,27 @@ func (g *Guard) maxBody() int64 {
 	return DefaultMaxBodyBytes
 }
 
-// loginUsername finds the username of a login request (see formField).
+// loginUsername finds the username of a login request (see bodyFields).
 func loginUsername(r *http.Request, fields []string, max int64) string {
-	return formField(r, fields, max)
-}
-
-// formField finds the value of the first of fields that holds a string in r's JSON or
-// form body, reading at most max bytes and leaving r.Body delivering the same bytes. ""
-// when there is none.
-func formField(r *http.Request, fields []string, max int64) string {
-	if r.Body == nil || r.Body == http.NoBody {
-		return ""
-	}
-	buf, err := io.ReadAll(io.LimitReader(r.Body, max+1))
-	r.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(buf), r.Body), closer: r.Body}
-	if err != nil || int64(len(buf)) > max {
-		return ""
-	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch {
-	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
-		var m map[string]json.RawMessage
-		if json.Unmarshal(buf, &m) != nil {
-			return ""
-		}
-		for _, f := range fields {
-			var s string
-			if raw, ok := m[f]; ok && json.Unmarshal(raw, &s) == nil && s != "" {
-				return s
-			}
-		}
-	case mt == "application/x-www-form-urlencoded":
-		q, err := url.ParseQuery(string(buf))
-		if err != nil {
-			return ""
-		}
-		for _, f := range fields {
-			if s := q.Get(f); s != "" {
-				return s
-			}
-		}
+	if vals := bodyFields(r, max, fields); vals != nil {
+		return vals[0]
 	}
 	return ""
 }
 
-// replayBody delivers bytes already read, then the rest of the original body, and
-// closes the original.
-type replayBody struct {
-	io.Reader
-	closer io.Closer
+// bodyFields reads r's JSON, form or multipart body (at most max bytes, leaving r.Body
+// delivering the same bytes) and returns, for each group of field names, the value of
+// the first one present, or "". Nil when the body is empty, too large or unreadable.
+func bodyFields(r *http.Request, max int64, groups ...[]string) []string {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return nil // compressed: its fields cannot be read without inflating it
+	}
+	body, ok, _ := formscan.Read(r, max)
+	if !ok || len(body) == 0 {
+		return nil
+	}
+	return formscan.Find(r.Header.Get("Content-Type"), body, groups...)
 }
-
-func (b *replayBody) Close() error { return b.closer.Close() }
 
 // maxFingerprintHeader bounds a forwarded fingerprint header's value.
 const maxFingerprintHeader = 1 << 10

@@ -30,10 +30,13 @@ type state struct {
 
 	clients *knownclients.Table // the built-in table with the policy's overlay
 
+	geo *geoState // nil without country rules
+
 	logins *loginState // nil when no login path is protected
 
 	signups      []glob.Pattern // signup paths, matched ignoring ASCII case
 	signupFields []string
+	phoneFields  []string
 	signupMX     bool
 }
 
@@ -79,6 +82,7 @@ func compile(p policy.Policy) (*state, error) {
 		botAllow:       lowerSet(eff.Bots.Allow),
 		verifyCrawlers: !eff.Bots.SkipVerify,
 		clients:        clients,
+		geo:            compileGeo(eff.Geo),
 	}
 	for _, pat := range eff.Signups.Paths {
 		g, err := glob.CompileFold(pat)
@@ -87,11 +91,12 @@ func compile(p policy.Policy) (*state, error) {
 		}
 		st.signups = append(st.signups, g)
 	}
-	st.signupFields, st.signupMX = eff.Signups.EmailFields, eff.Signups.CheckMX
+	st.signupFields, st.phoneFields, st.signupMX = eff.Signups.EmailFields, eff.Signups.PhoneFields, eff.Signups.CheckMX
 	if lg := eff.Logins; len(lg.Paths) > 0 {
 		ls := &loginState{failures: map[int]bool{}, fields: lg.UsernameFields, limits: stuffing.Limits{
 			Window: time.Duration(lg.Window), FailuresPerIP: lg.MaxFailuresPerIP, UsernamesPerIP: lg.MaxUsernamesPerIP,
 			UsernamesPerDNA: lg.MaxUsernamesPerDNA, IPsPerUsername: lg.MaxIPsPerUsername,
+			SpikeFailures: lg.SpikeFailures, SpikeFactor: lg.SpikeFactor, SpikeDivisor: lg.SpikeDivisor,
 		}}
 		for _, pat := range lg.Paths {
 			g, err := glob.CompileFold(pat) // tightens: matches ignoring ASCII case

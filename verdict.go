@@ -6,6 +6,7 @@ import (
 
 	"github.com/vigilhq/vigil/fingerprint"
 	"github.com/vigilhq/vigil/internal/emailcheck"
+	"github.com/vigilhq/vigil/internal/phonecheck"
 )
 
 // Action is what the guard does with a request.
@@ -43,11 +44,16 @@ type Signal struct {
 // Enrichment is what the guard learned about the client beyond the request itself.
 // Empty fields are unknown.
 type Enrichment struct {
-	// Country is the ISO 3166-1 alpha-2 code of the client IP, when a GeoIP source is
-	// configured. This version has none, so it is empty.
+	// Country is the ISO 3166-1 alpha-2 code of the client IP, from the country
+	// database in Config.Geo.
 	Country string `json:"country,omitempty"`
-	// ASN is the autonomous system number of the client IP, when known.
-	ASN uint32 `json:"asn,omitempty"`
+	// ASN is the autonomous system number of the client IP, and ASOrg the name of its
+	// organisation, from the ASN database in Config.Geo.
+	ASN   uint32 `json:"asn,omitempty"`
+	ASOrg string `json:"as_org,omitempty"`
+	// Hosting is set when the client IP belongs to a hosting provider (a datacenter or
+	// cloud network) and says how that is known: "asn:16509", "cloud:aws", …
+	Hosting string `json:"hosting,omitempty"`
 	// Client is the client family named by the User-Agent ("chrome", "curl",
 	// "googlebot", …).
 	Client string `json:"client,omitempty"`
@@ -63,6 +69,10 @@ type Enrichment struct {
 	// (policy.Signups), nil elsewhere. Email.Canonical is the identity key to look
 	// duplicates up by; deliver mail to the address as typed.
 	Email *emailcheck.EmailReport `json:"email,omitempty"`
+	// Phone is the analysis of the phone number submitted to a signup path, when
+	// Config.Phones is set (a fraud.PhoneReport), nil elsewhere. Phone.E164 is the
+	// number's canonical form.
+	Phone *phonecheck.Report `json:"phone,omitempty"`
 }
 
 // Verdict is the guard's decision about one request. The handler finds it with

@@ -6,36 +6,33 @@ import (
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/vigilhq/vigil/internal/phonecheck"
 )
 
 // PhoneReport is what AnalyzePhone found about one number. It is a plain value that
-// the caller owns; it serialises to JSON with snake_case names.
-type PhoneReport struct {
-	// Input is the number as given.
-	Input string `json:"input"`
-	// Valid reports a number that the numbering plan's metadata accepts.
-	Valid bool `json:"valid"`
-	// E164 is the number in E.164 form ("+447911123456"), when it parses.
-	E164 string `json:"e164,omitempty"`
-	// Region is the ISO 3166-1 code of the number's region: from the number itself when
-	// valid (GG for a Guernsey +44 7911… mobile), else from its country calling code.
-	Region string `json:"region,omitempty"`
-	// Type is the number's type in lower snake case: "mobile", "fixed_line",
-	// "fixed_line_or_mobile", "voip", "toll_free", "premium_rate", "shared_cost",
-	// "personal_number", "pager", "uan", "voicemail" or "unknown". "voip" is reported
-	// only where the metadata knows VoIP ranges (GB +44 56, FR +33 9, NL +31 85, …): US
-	// and Canadian (+1) numbers come back "fixed_line_or_mobile" whatever they are, and
-	// telling a Google Voice or Twilio number apart needs a paid carrier look-up. So a
-	// number that is not "voip" may still be one.
-	Type string `json:"type,omitempty"`
-	// IPCountry is the country of the client's IP address the caller passed, and
-	// CountryMismatch reports that it differs from Region.
-	IPCountry       string `json:"ip_country,omitempty"`
-	CountryMismatch bool   `json:"country_mismatch,omitempty"`
-	// RiskScore is the sum of the Reasons' scores, at most 100.
-	RiskScore int `json:"risk_score"`
-	// Reasons explain the score, most important first.
-	Reasons []Signal `json:"reasons"`
+// the caller owns; it serialises to JSON with snake_case names. (It is defined in an
+// internal package so that the middleware can carry it in Verdict.Enrichment without
+// linking the numbering-plan metadata.)
+type PhoneReport = phonecheck.Report
+
+// PhoneAnalyzer analyses phone numbers with AnalyzePhone. It implements
+// vigil.PhoneAnalyzer: set it as vigil.Config.Phones to check the phone numbers
+// submitted to signup paths.
+type PhoneAnalyzer struct {
+	// DefaultRegion is the region of numbers written without "+" (ISO 3166-1, such as
+	// "US"). Empty means the client IP's country: people write their own country's
+	// numbers in national form. With neither, a number needs its "+".
+	DefaultRegion string
+}
+
+// AnalyzePhone is AnalyzePhone with a's default region.
+func (a PhoneAnalyzer) AnalyzePhone(number, ipCountry string) PhoneReport {
+	region := a.DefaultRegion
+	if region == "" {
+		region = ipCountry
+	}
+	return AnalyzePhone(number, region, ipCountry)
 }
 
 // Phone signal scores (fraud reference §5: number-plan metadata only, so modest).

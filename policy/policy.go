@@ -138,6 +138,10 @@ type Policy struct {
 	// Logins protects login endpoints against credential stuffing and password
 	// spraying. The zero value protects none.
 	Logins Logins `json:"logins,omitzero" yaml:"logins,omitempty"`
+	// Geo decides by the client's country and network, when the guard has a GeoIP
+	// database (vigil.Config.Geo). The zero value allows every country and scores
+	// hosting networks with hosting_network (see Geo).
+	Geo Geo `json:"geo,omitzero" yaml:"geo,omitempty"`
 	// Bots configures bot handling by category. The zero value blocks no category
 	// outright (bot findings still add to the score) and verifies crawlers.
 	Bots Bots `json:"bots,omitzero" yaml:"bots,omitempty"`
@@ -265,22 +269,51 @@ type Bots struct {
 }
 
 // Signups configures signup protection: on a POST to one of Paths the guard reads the
-// JSON or form body (within the guard's body bound), finds the e-mail address in the
-// first of EmailFields present, analyses it (package fraud: syntax, canonical form,
-// disposable, free, role, and with CheckMX the domain's MX) and restores the body. The
-// report goes into Verdict.Enrichment.Email, where the handler finds the canonical
-// address; its risk becomes a finding (email_disposable scores 80, so a throwaway
-// address is blocked at the default threshold, or challenged with a challenge
-// threshold below it).
+// JSON, form or multipart body (within the guard's body bound), finds the e-mail address
+// in the first of EmailFields present and the phone number in the first of PhoneFields,
+// analyses them (package fraud: syntax, canonical form, disposable, free, role, and with
+// CheckMX the domain's MX; for phones, when vigil.Config.Phones is set, validity, type
+// and the number's country against the client IP's) and restores the body. The reports
+// go into Verdict.Enrichment.Email and .Phone, where the handler finds the canonical
+// address and the E.164 number; their risk becomes findings (email_disposable scores 80,
+// so a throwaway address is blocked at the default threshold, or challenged with a
+// challenge threshold below it; phone findings score 20–60).
 type Signups struct {
 	// Paths lists the signup endpoints' path patterns. Empty checks nothing.
 	Paths []string `json:"paths,omitempty" yaml:"paths,omitempty"`
 	// EmailFields are the fields that may hold the address. Default ["email",
 	// "email_address", "mail", "username"].
 	EmailFields []string `json:"email_fields,omitempty" yaml:"email_fields,omitempty"`
+	// PhoneFields are the fields that may hold a phone number, analysed when the guard
+	// has a phone analyzer (vigil.Config.Phones). Default ["phone", "phone_number",
+	// "mobile", "tel", "telephone"].
+	PhoneFields []string `json:"phone_fields,omitempty" yaml:"phone_fields,omitempty"`
 	// CheckMX looks the domain's MX (then A/AAAA) up in DNS, with a short timeout and a
 	// cache. False (the default) decides from the address alone.
 	CheckMX bool `json:"check_mx,omitempty" yaml:"check_mx,omitempty"`
+}
+
+// Geo configures decisions by the client IP's country and network. They need a GeoIP
+// database in the guard's configuration (vigil.Config.Geo): without one the country is
+// unknown and no country rule applies. Countries are ISO 3166-1 alpha-2 codes ("DE",
+// "US"), matched ignoring case.
+//
+// A request from a country in DenyCountries, or, when AllowCountries is not empty, from
+// a known country not in it, gets a country_blocked finding of 100 (detector "geo"), so
+// it is blocked at any threshold unless a rule allows it; the weights can soften it. A
+// request whose country is unknown (no database entry, a private address) is never
+// blocked by country.
+//
+// A client on a hosting network — a datacenter ASN or a published cloud range — gets a
+// hosting_network finding of 30: people browse from homes and phones, automation runs
+// in datacenters, but so do API clients, VPNs and corporate proxies, so alone it only
+// adds weight to other evidence. Verified crawlers do not get it. A route override turns
+// both off with disable: [geo].
+type Geo struct {
+	// AllowCountries, when not empty, is the only countries served.
+	AllowCountries []string `json:"allow_countries,omitempty" yaml:"allow_countries,omitempty"`
+	// DenyCountries are countries never served.
+	DenyCountries []string `json:"deny_countries,omitempty" yaml:"deny_countries,omitempty"`
 }
 
 // Logins configures credential-stuffing and password-spraying protection. Login
@@ -299,6 +332,16 @@ type Signups struct {
 //   - one username failed from MaxIPsPerUsername distinct IPs (attempts on that
 //     username get an account_targeted finding of 60, under the default threshold: its
 //     owner may be among them).
+//
+// A distributed attack keeps every address under those limits, so the guard also
+// watches the site's failure rate: when the failed logins of the last minute reach
+// SpikeFailures and SpikeFactor times the previous hour's rate per minute (and the share
+// of attempts that fail has risen, so a flash crowd is not an attack), every login
+// attempt gets a login_failure_spike finding of 50 — challenged with a challenge
+// threshold at or below 50, blocked when other evidence adds up — and the per-IP and
+// per-DNA limits are divided by SpikeDivisor until the rate falls. The counts are in
+// the Store, so the rate is the whole site's. Usernames that are e-mail addresses are
+// counted by their canonical form (J.o.h.n+1@gmail.com is john@gmail.com).
 //
 // A route override turns it off with disable: [stuffing].
 //
@@ -319,6 +362,11 @@ type Logins struct {
 	MaxUsernamesPerIP  int `json:"max_usernames_per_ip,omitempty" yaml:"max_usernames_per_ip,omitempty"`
 	MaxUsernamesPerDNA int `json:"max_usernames_per_dna,omitempty" yaml:"max_usernames_per_dna,omitempty"`
 	MaxIPsPerUsername  int `json:"max_ips_per_username,omitempty" yaml:"max_ips_per_username,omitempty"`
+	// SpikeFailures defaults to 50 failed logins a minute, SpikeFactor to 5 times the
+	// previous hour's rate, SpikeDivisor to 2 (1 keeps the limits during a spike).
+	SpikeFailures int `json:"spike_failures,omitempty" yaml:"spike_failures,omitempty"`
+	SpikeFactor   int `json:"spike_factor,omitempty" yaml:"spike_factor,omitempty"`
+	SpikeDivisor  int `json:"spike_divisor,omitempty" yaml:"spike_divisor,omitempty"`
 }
 
 // WithDefaults returns l with every zero field set to its default.
@@ -340,6 +388,15 @@ func (l Logins) WithDefaults() Logins {
 	}
 	if l.MaxUsernamesPerDNA == 0 {
 		l.MaxUsernamesPerDNA = 10
+	}
+	if l.SpikeFailures == 0 {
+		l.SpikeFailures = 50
+	}
+	if l.SpikeFactor == 0 {
+		l.SpikeFactor = 5
+	}
+	if l.SpikeDivisor == 0 {
+		l.SpikeDivisor = 2
 	}
 	if l.MaxIPsPerUsername == 0 {
 		l.MaxIPsPerUsername = 5
@@ -478,6 +535,9 @@ func (p Policy) WithDefaults() Policy {
 	}
 	if len(p.Signups.Paths) > 0 && len(p.Signups.EmailFields) == 0 {
 		p.Signups.EmailFields = []string{"email", "email_address", "mail", "username"}
+	}
+	if len(p.Signups.Paths) > 0 && len(p.Signups.PhoneFields) == 0 {
+		p.Signups.PhoneFields = []string{"phone", "phone_number", "mobile", "tel", "telephone"}
 	}
 	if p.RateLimit.PerIP.IsZero() {
 		p.RateLimit.PerIP = DefaultPerIP()

@@ -141,9 +141,11 @@ func allFields() policy.Policy {
 			BlockThreshold: 50, Disable: []string{"bot"}, RateLimit: lim,
 		}},
 		ChallengeThreshold: 60,
-		Signups:            policy.Signups{Paths: []string{"/signup"}, EmailFields: []string{"email"}, CheckMX: true},
+		Signups:            policy.Signups{Paths: []string{"/signup"}, EmailFields: []string{"email"}, PhoneFields: []string{"phone"}, CheckMX: true},
+		Geo:                policy.Geo{AllowCountries: []string{"DE", "FR"}, DenyCountries: []string{"KP"}},
 		Logins: policy.Logins{Paths: []string{"/login"}, FailureStatuses: []int{401}, UsernameFields: []string{"email"},
-			Window: policy.Duration(time.Hour), MaxFailuresPerIP: 5, MaxUsernamesPerIP: 4, MaxUsernamesPerDNA: 3, MaxIPsPerUsername: 2},
+			Window: policy.Duration(time.Hour), MaxFailuresPerIP: 5, MaxUsernamesPerIP: 4, MaxUsernamesPerDNA: 3, MaxIPsPerUsername: 2,
+			SpikeFailures: 20, SpikeFactor: 3, SpikeDivisor: 4},
 		KnownClients: policy.Document(`{"families":[{"extend":true,"ja4":[{"source":"test","value":"t13d1517h2_8daaf6152771_0123456789ab"}],"name":"chrome"}],"version":1}`),
 	}
 }
@@ -461,6 +463,10 @@ func TestValidate(t *testing.T) {
 			[]string{"rate_limit.adaptive.score", "rate_limit.adaptive.factor"}},
 		{"bots_both", policy.Policy{Bots: policy.Bots{Block: []string{"AI"}, Allow: []string{"ai"}}}, []string{`bots.block[0]: "AI" is also in bots.allow`}},
 		{"bots_name", policy.Policy{Bots: policy.Bots{Block: []string{"bad bots"}}}, []string{"bots.block[0]"}},
+		{"geo_code", policy.Policy{Geo: policy.Geo{AllowCountries: []string{"DEU"}, DenyCountries: []string{"r1"}}}, []string{
+			`geo.allow_countries[0]: "DEU" is not a two-letter ISO 3166-1 country code`,
+			`geo.deny_countries[0]: "r1" is not a two-letter ISO 3166-1 country code`}},
+		{"geo_both", policy.Policy{Geo: policy.Geo{AllowCountries: []string{"de", "FR"}, DenyCountries: []string{"fr"}}}, []string{`geo.deny_countries[0]: "fr" is also in geo.allow_countries`}},
 		{"weight_range", policy.Policy{Weights: map[string]float64{"sqli": -1, "xss": 101}},
 			[]string{`weights["sqli"]: weight -1`, `weights["xss"]: weight 101`}},
 		{"weight_code", policy.Policy{Weights: map[string]float64{"bad code": 1}}, []string{`weights["bad code"]`}},

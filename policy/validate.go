@@ -90,6 +90,11 @@ func (p Policy) Validate() error {
 			v.add(index("signups.email_fields", i), "must not be empty")
 		}
 	}
+	for i, f := range p.Signups.PhoneFields {
+		if f == "" {
+			v.add(index("signups.phone_fields", i), "must not be empty")
+		}
+	}
 	for i, s := range p.Logins.Paths {
 		v.pattern(index("logins.paths", i), s)
 	}
@@ -108,9 +113,16 @@ func (p Policy) Validate() error {
 		name string
 		n    int
 	}{{"max_failures_per_ip", p.Logins.MaxFailuresPerIP}, {"max_usernames_per_ip", p.Logins.MaxUsernamesPerIP},
-		{"max_usernames_per_dna", p.Logins.MaxUsernamesPerDNA}, {"max_ips_per_username", p.Logins.MaxIPsPerUsername}} {
+		{"max_usernames_per_dna", p.Logins.MaxUsernamesPerDNA}, {"max_ips_per_username", p.Logins.MaxIPsPerUsername},
+		{"spike_failures", p.Logins.SpikeFailures}, {"spike_factor", p.Logins.SpikeFactor}, {"spike_divisor", p.Logins.SpikeDivisor}} {
 		if f.n < 0 {
 			v.add("logins."+f.name, "%d is negative", f.n)
+		}
+	}
+	allowCC := v.countries("geo.allow_countries", p.Geo.AllowCountries)
+	for i, c := range v.countries("geo.deny_countries", p.Geo.DenyCountries) {
+		if slices.Contains(allowCC, c) {
+			v.add(index("geo.deny_countries", i), "%q is also in geo.allow_countries", p.Geo.DenyCountries[i])
 		}
 	}
 	v.names("bots.block", p.Bots.Block)
@@ -398,6 +410,20 @@ func (v *validator) names(path string, list []string) {
 			v.add(index(path, i), "%q must be 1–%d letters, digits, \"_\", \"-\" or \".\"", s, maxNameLen)
 		}
 	}
+}
+
+// countries checks a list of ISO 3166-1 alpha-2 codes and returns them upper-cased,
+// "" in place of each invalid one.
+func (v *validator) countries(path string, list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		if len(s) != 2 || !isLetter(s[0]) || !isLetter(s[1]) {
+			v.add(index(path, i), "%q is not a two-letter ISO 3166-1 country code", s)
+			continue
+		}
+		out[i] = strings.ToUpper(s)
+	}
+	return out
 }
 
 // code checks a finding code or detector name: a name that may also contain ":" and "/".

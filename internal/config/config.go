@@ -16,6 +16,7 @@
 //	  max_body_bytes: 65536
 //	  fail_closed: false
 //	  memory_store: {max_keys: 1048576}
+//	  geo: {}                         # GeoIP files (vigil.GeoConfig): country_db, asn_db, cloud_ranges
 //	  policy:                         # a policy.Policy
 //	    mode: block
 //	    block_threshold: 80
@@ -44,6 +45,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/fraud"
 	"github.com/vigilhq/vigil/internal/selfsigned"
 	"github.com/vigilhq/vigil/policy"
 	"github.com/vigilhq/vigil/proxy"
@@ -348,6 +350,7 @@ func (c Config) Level() (slog.Level, error) {
 func (c Config) Build(log *slog.Logger) (g *vigil.Guard, p *proxy.Proxy, run func(context.Context) error, err error) {
 	gc := c.Guard
 	gc.Logger = log
+	gc.Phones = fraud.PhoneAnalyzer{} // the binary links the phone metadata anyway (vigil phone)
 	run = func(context.Context) error { return nil }
 	if c.RedisURL != "" {
 		client, err := redisstore.ParseURL(c.RedisURL)
@@ -451,6 +454,11 @@ func (c Config) validate(where func(key string) string) []error {
 		if policyErrs == 0 {
 			if _, err := vigil.New(vigil.Config{Policy: c.Guard.Policy}); err != nil {
 				add("guard.policy", err)
+			}
+		}
+		if gc := c.Guard.Geo; gc.CountryDB != "" || gc.ASNDB != "" || len(gc.CloudRanges) > 0 || len(gc.HostingASNs) > 0 {
+			if _, err := vigil.New(vigil.Config{Geo: gc}); err != nil {
+				add("guard.geo", err)
 			}
 		}
 		if len(errs) == reported && reported == 0 {

@@ -179,6 +179,11 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
+			name:    "geo_file_missing",
+			content: "upstream: http://127.0.0.1:8000\nguard:\n  geo:\n    asn_db: /nonexistent/asn.mmdb\n",
+			want:    []string{"vigil.yaml:3: guard.geo: vigil: geo: ASN database: open /nonexistent/asn.mmdb: no such file or directory"},
+		},
+		{
 			name:    "proxy_settings",
 			content: "health_path: healthz\nflush_interval: -1s\n",
 			want: []string{

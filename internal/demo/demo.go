@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/fraud"
 	"github.com/vigilhq/vigil/policy"
 )
 
@@ -83,6 +84,7 @@ func New(cfg Config) (*Demo, error) {
 		// by their connection's address.
 		TrustedProxies: []string{"127.0.0.1/32", "::1/128"},
 		Events:         d.verdicts,
+		Phones:         fraud.PhoneAnalyzer{},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/policy"
@@ -105,5 +106,63 @@ func TestStuffingPersonFailingThreeTimes(t *testing.T) {
 	}
 	if code, _ := login(h, "203.0.113.30", browserUA, "alice", "right"); code != http.StatusOK {
 		t.Errorf("the right password after three mistakes got %d", code)
+	}
+}
+
+// A distributed attack: every attempt from a new address with a browser's User-Agent,
+// each address far under its limits, but the site's failures jump. Within about a
+// second (the site-wide counts are refreshed once a second) attempts carry
+// login_failure_spike, and with a challenge threshold of 50 they are challenged.
+func TestStuffingSiteWideSpike(t *testing.T) {
+	p := policy.Default()
+	p.Logins = policy.Logins{Paths: []string{"/login"}}
+	p.ChallengeThreshold = 50
+	g, err := vigil.New(vigil.Config{Policy: p, TrustedProxies: []string{"192.0.2.1/32"}, ChallengeSecret: strings.Repeat("s", 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "wrong username or password", http.StatusUnauthorized)
+	}))
+	// A quiet start: 10 failures are no spike.
+	for i := range 10 {
+		if _, action := login(h, fmt.Sprintf("198.51.100.%d", i), browserUA, fmt.Sprintf("person%d", i), "typo"); action != "allow" {
+			t.Fatalf("quiet failure %d: %s", i, action)
+		}
+	}
+	// The attack: 60 failures from 60 addresses, each address far under its limits
+	// and the DNA (a browser's, from the request alone) under its own (100).
+	for n := range 60 {
+		if _, action := login(h, fmt.Sprintf("10.0.%d.%d", n>>8, n&255), browserUA, fmt.Sprintf("victim%d", n), "Summer2026!"); action != "allow" {
+			t.Fatalf("attempt %d before the spike was seen: %s", n, action)
+		}
+	}
+	attempt := func(client string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader("username=x&password=y"))
+		r.RemoteAddr = "192.0.2.1:40000"
+		r.Header.Set("X-Forwarded-For", client)
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("User-Agent", browserUA)
+		return r
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; ; i++ {
+		v := g.Check(attempt(fmt.Sprintf("10.1.0.%d", i)))
+		if hasSignal(v, "login_failure_spike") {
+			if v.Action != vigil.ActionChallenge {
+				t.Errorf("attempt during the spike: %s (score %d), want challenge", v.Action, v.Score)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no spike after 60 failures from distinct addresses: signals %v", v.Signals)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// A person's attempt through the handler meets the challenge too.
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, attempt("10.2.0.1"))
+	if got := w.Header().Get("X-Vigil-Action"); got != "challenge" {
+		t.Errorf("through the handler during the spike: %d %s", w.Code, got)
 	}
 }

@@ -1,17 +1,13 @@
 package challenge
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"fmt"
-	"github.com/google/go-cmp/cmp"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"os"
 	"os/exec"
 	"runtime"
 	"slices"
@@ -20,6 +16,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilhq/vigil/internal/vigiltest/cdp"
 )
 
 // protectedMarker is in the protected page and nowhere in the challenge page.
@@ -130,247 +130,6 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// lookTool finds an executable, skipping the test when it is missing, unless the CI
-// environment variable is set: in CI a missing browser is a failure.
-func lookTool(t testing.TB, names ...string) string {
-	t.Helper()
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("none of %v found (CI is set)", names)
-	}
-	t.Skipf("none of %v found", names)
-	return ""
-}
-
-// browser is headless Chromium driven over the DevTools protocol on a pipe
-// (--remote-debugging-pipe: commands on fd 3, replies on fd 4, each a JSON message
-// ended by a NUL byte). --dump-dom cannot serve the e2e test: it dumps the DOM when the
-// first page has loaded, before the workers have found a solution, and
-// --virtual-time-budget does not wait for workers either.
-type browser struct {
-	t      testing.TB
-	cmd    *exec.Cmd
-	toB    *os.File // we write commands here
-	done   chan struct{}
-	mu     sync.Mutex
-	nextID int
-	wait   map[int]chan cdpMessage
-	logs   []string // console messages, exceptions, log entries (CSP violations among them)
-}
-
-type cdpMessage struct {
-	ID        int             `json:"id,omitempty"`
-	SessionID string          `json:"sessionId,omitempty"`
-	Method    string          `json:"method,omitempty"`
-	Params    json.RawMessage `json:"params,omitempty"`
-	Result    json.RawMessage `json:"result,omitempty"`
-	Error     *struct {
-		Message string `json:"message"`
-	} `json:"error,omitempty"`
-}
-
-func startBrowser(t testing.TB, bin string) *browser {
-	t.Helper()
-	cmdR, cmdW, err := os.Pipe() // commands: we write cmdW, Chromium reads fd 3
-	if err != nil {
-		t.Fatal(err)
-	}
-	repR, repW, err := os.Pipe() // replies: Chromium writes fd 4, we read repR
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin,
-		"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-		"--disable-extensions", "--disable-background-networking", "--disable-component-update",
-		"--disable-dev-shm-usage", "--ignore-certificate-errors", "--user-data-dir="+t.TempDir(),
-		"--remote-debugging-pipe", "about:blank")
-	cmd.ExtraFiles = []*os.File{cmdR, repW}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	cmdR.Close()
-	repW.Close()
-	b := &browser{t: t, cmd: cmd, toB: cmdW, done: make(chan struct{}), wait: map[int]chan cdpMessage{}}
-	go b.read(repR)
-	t.Cleanup(func() {
-		// Ask politely, then kill; either way wait for the process and the reader.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = b.call(ctx, "", "Browser.close", nil, nil)
-		cancel()
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		cmdW.Close()
-		<-b.done
-		if t.Failed() {
-			t.Logf("chromium stderr (last 4 KiB):\n%s", tail(stderr.String(), 4096))
-		}
-	})
-	return b
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
-// read dispatches Chromium's messages until the pipe closes.
-func (b *browser) read(r *os.File) {
-	defer close(b.done)
-	defer r.Close()
-	br := bufio.NewReader(r)
-	for {
-		raw, err := br.ReadBytes(0)
-		if err != nil {
-			b.mu.Lock()
-			for id, ch := range b.wait {
-				close(ch)
-				delete(b.wait, id)
-			}
-			b.mu.Unlock()
-			return
-		}
-		var m cdpMessage
-		if err := json.Unmarshal(raw[:len(raw)-1], &m); err != nil {
-			continue
-		}
-		b.mu.Lock()
-		if ch, ok := b.wait[m.ID]; ok && m.ID != 0 {
-			delete(b.wait, m.ID)
-			ch <- m
-		} else if m.Method == "Log.entryAdded" || m.Method == "Runtime.exceptionThrown" || m.Method == "Runtime.consoleAPICalled" {
-			b.logs = append(b.logs, m.Method+" "+string(m.Params))
-		}
-		b.mu.Unlock()
-	}
-}
-
-// call sends a command (to the browser when session is empty, else to that page
-// session) and decodes its result into result when not nil.
-func (b *browser) call(ctx context.Context, session, method string, params, result any) error {
-	p, err := json.Marshal(params)
-	if err != nil {
-		return err
-	}
-	if params == nil {
-		p = []byte("{}")
-	}
-	ch := make(chan cdpMessage, 1)
-	b.mu.Lock()
-	b.nextID++
-	id := b.nextID
-	b.wait[id] = ch
-	b.mu.Unlock()
-	msg, _ := json.Marshal(cdpMessage{ID: id, SessionID: session, Method: method, Params: p})
-	if _, err := b.toB.Write(append(msg, 0)); err != nil {
-		return fmt.Errorf("%s: %w", method, err)
-	}
-	select {
-	case m, ok := <-ch:
-		if !ok {
-			return fmt.Errorf("%s: browser closed the pipe", method)
-		}
-		if m.Error != nil {
-			return fmt.Errorf("%s: %s", method, m.Error.Message)
-		}
-		if result != nil {
-			return json.Unmarshal(m.Result, result)
-		}
-		return nil
-	case <-ctx.Done():
-		b.mu.Lock()
-		delete(b.wait, id)
-		b.mu.Unlock()
-		return fmt.Errorf("%s: %w", method, ctx.Err())
-	}
-}
-
-// open creates a page in a new browser context (its own cookie jar), attaches to it
-// and enables the domains whose events end up in logs; it returns the page's session
-// and the context's ID.
-func (b *browser) open(ctx context.Context) (session, browserContext string) {
-	b.t.Helper()
-	var bc struct {
-		ID string `json:"browserContextId"`
-	}
-	if err := b.call(ctx, "", "Target.createBrowserContext", nil, &bc); err != nil {
-		b.t.Fatal(err)
-	}
-	var target struct {
-		TargetID string `json:"targetId"`
-	}
-	if err := b.call(ctx, "", "Target.createTarget", map[string]any{"url": "about:blank", "browserContextId": bc.ID}, &target); err != nil {
-		b.t.Fatal(err)
-	}
-	var att struct {
-		SessionID string `json:"sessionId"`
-	}
-	if err := b.call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true}, &att); err != nil {
-		b.t.Fatal(err)
-	}
-	for _, m := range []string{"Page.enable", "Runtime.enable", "Log.enable"} {
-		if err := b.call(ctx, att.SessionID, m, nil, nil); err != nil {
-			b.t.Fatal(err)
-		}
-	}
-	return att.SessionID, bc.ID
-}
-
-// eval evaluates a JavaScript expression in the page and returns its string value.
-func (b *browser) eval(ctx context.Context, session, expr string) (string, error) {
-	var res struct {
-		Result struct {
-			Value any `json:"value"`
-		} `json:"result"`
-	}
-	if err := b.call(ctx, session, "Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true}, &res); err != nil {
-		return "", err
-	}
-	s, _ := res.Result.Value.(string)
-	return s, nil
-}
-
-// waitFor polls the page's body text every 50 ms until it contains want, and returns
-// the last text seen.
-func (b *browser) waitFor(ctx context.Context, session, want string) (string, error) {
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	var last string
-	for {
-		s, err := b.eval(ctx, session, `document.body ? document.documentElement.outerHTML : ""`)
-		if err == nil {
-			last = s
-			if strings.Contains(s, want) {
-				return s, nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return last, ctx.Err()
-		case <-tick.C:
-		}
-	}
-}
-
-func (b *browser) logged() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.logs...)
-}
-
 // e2eTimeout bounds each browser or curl session of the e2e tests.
 const e2eTimeout = 30 * time.Second
 
@@ -393,16 +152,16 @@ func unexpectedLogs(lines []string) []string {
 
 // solveInBrowser opens url in a fresh browser context (no cookies) and waits until the
 // page shows protectedMarker.
-func solveInBrowser(t testing.TB, b *browser, url string) (dom, browserContext string, err error) {
+func solveInBrowser(t testing.TB, b *cdp.Browser, url string) (dom string, page *cdp.Page, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
 	defer cancel()
-	sess, bc := b.open(ctx)
-	if err := b.call(ctx, sess, "Page.navigate", map[string]any{"url": url}, nil); err != nil {
+	page = b.Open(ctx)
+	if err := page.Navigate(ctx, url); err != nil {
 		t.Fatal(err)
 	}
-	dom, err = b.waitFor(ctx, sess, protectedMarker)
-	return dom, bc, err
+	dom, err = page.WaitFor(ctx, protectedMarker)
+	return dom, page, err
 }
 
 // TestE2EChromiumSolves is the acceptance test: headless Chromium opens a protected
@@ -412,7 +171,7 @@ func solveInBrowser(t testing.TB, b *browser, url string) (dom, browserContext s
 // holding a valid pass is not. The pass the browser earned works from the same
 // address with the same DNA and not with another DNA.
 func TestE2EChromiumSolves(t *testing.T) {
-	bin := lookTool(t, "chromium", "chromium-browser")
+	bin := cdp.Chromium(t)
 	for _, tc := range []struct {
 		name  string
 		tls   bool
@@ -423,15 +182,15 @@ func TestE2EChromiumSolves(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSite(t, Config{}, tc.tls)
-			b := startBrowser(t, bin)
-			var bc string
+			b := cdp.Start(t, bin)
+			var solved *cdp.Page
 			for i := range tc.solve {
 				start := time.Now()
-				dom, ctxID, err := solveInBrowser(t, b, s.srv.URL+"/shop?x=1")
-				bc = ctxID
+				dom, page, err := solveInBrowser(t, b, s.srv.URL+"/shop?x=1")
+				solved = page
 				if err != nil {
 					t.Fatalf("solve %d: the protected content did not appear within %v: %v\nlast DOM:\n%s\nbrowser log:\n%s",
-						i, e2eTimeout, err, tail(dom, 2000), strings.Join(b.logged(), "\n"))
+						i, e2eTimeout, err, cdp.Tail(dom, 2000), strings.Join(b.Logs(), "\n"))
 				}
 				s.mu.Lock()
 				served, verified := len(s.served), len(s.verified)
@@ -451,9 +210,8 @@ func TestE2EChromiumSolves(t *testing.T) {
 			// genuine pass that is still valid is not challenged.
 			ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
 			defer cancel()
-			sess, _ := b.open(ctx)
-			userAgent, err := b.eval(ctx, sess, "navigator.userAgent")
-			if err != nil {
+			var userAgent string
+			if err := b.Open(ctx).Eval(ctx, "navigator.userAgent", &userAgent); err != nil {
 				t.Fatal(err)
 			}
 			now := time.Now()
@@ -468,18 +226,17 @@ func TestE2EChromiumSolves(t *testing.T) {
 				{name: "valid", value: string(s.c.pass(nil, self, now.Add(time.Hour))), challenged: 0},
 			} {
 				ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
-				sess, bctx := b.open(ctx)
-				cookie := map[string]any{"name": DefaultCookieName, "value": pc.value, "url": s.srv.URL + "/", "httpOnly": true}
-				if err := b.call(ctx, "", "Storage.setCookies", map[string]any{"cookies": []any{cookie}, "browserContextId": bctx}, nil); err != nil {
+				page := b.Open(ctx)
+				if err := page.SetCookies(ctx, cdp.Cookie{Name: DefaultCookieName, Value: pc.value, URL: s.srv.URL + "/", HTTPOnly: true}); err != nil {
 					t.Fatal(err)
 				}
 				s.mu.Lock()
 				before := len(s.served)
 				s.mu.Unlock()
-				if err := b.call(ctx, sess, "Page.navigate", map[string]any{"url": s.srv.URL + "/shop"}, nil); err != nil {
+				if err := page.Navigate(ctx, s.srv.URL+"/shop"); err != nil {
 					t.Fatal(err)
 				}
-				_, err := b.waitFor(ctx, sess, protectedMarker)
+				_, err := page.WaitFor(ctx, protectedMarker)
 				cancel()
 				s.mu.Lock()
 				challenged := len(s.served) - before
@@ -489,31 +246,25 @@ func TestE2EChromiumSolves(t *testing.T) {
 				}
 			}
 
-			if bad := unexpectedLogs(b.logged()); len(bad) > 0 {
+			if bad := unexpectedLogs(b.Logs()); len(bad) > 0 {
 				t.Errorf("browser logged errors (a CSP violation or a script error?):\n%s", strings.Join(bad, "\n"))
 			}
 
 			// The pass the browser holds: HttpOnly, SameSite=Lax, Secure over TLS only.
-			var jar struct {
-				Cookies []struct {
-					Name, Value, SameSite string
-					HTTPOnly              bool `json:"httpOnly"`
-					Secure                bool
-				}
-			}
-			if err := b.call(ctx, "", "Storage.getCookies", map[string]any{"browserContextId": bc}, &jar); err != nil {
+			jar, err := solved.Cookies(ctx)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if len(jar.Cookies) != 1 || jar.Cookies[0].Name != DefaultCookieName {
-				t.Fatalf("browser cookies: %+v, want one %s", jar.Cookies, DefaultCookieName)
+			if len(jar) != 1 || jar[0].Name != DefaultCookieName {
+				t.Fatalf("browser cookies: %+v, want one %s", jar, DefaultCookieName)
 			}
-			ck := jar.Cookies[0]
+			ck := jar[0]
 			if !ck.HTTPOnly || ck.SameSite != "Lax" || ck.Secure != tc.tls {
 				t.Errorf("cookie attributes: HttpOnly %v, SameSite %q, Secure %v; want true, Lax, %v", ck.HTTPOnly, ck.SameSite, ck.Secure, tc.tls)
 			}
 			// Replayed from the same address: with the browser's DNA (here its
 			// User-Agent) the pass works; with another DNA it does not.
-			curl := lookTool(t, "curl")
+			curl := cdp.LookTool(t, "curl")
 			for _, rc := range []struct {
 				name, ua string
 				want     bool
@@ -535,7 +286,7 @@ func TestE2EChromiumSolves(t *testing.T) {
 // thread; with its script blocked it shows nothing, and the browser reports the CSP
 // violation (which shows that TestE2EChromiumSolves would see one).
 func TestE2EChromiumPageFallbacks(t *testing.T) {
-	bin := lookTool(t, "chromium", "chromium-browser")
+	bin := cdp.Chromium(t)
 	for _, tc := range []struct {
 		name       string
 		from, to   string // CSP edit
@@ -548,11 +299,11 @@ func TestE2EChromiumPageFallbacks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSite(t, Config{Difficulty: 14}, false)
 			s.cspEdit = [2]string{tc.from, tc.to}
-			b := startBrowser(t, bin)
+			b := cdp.Start(t, bin)
 			ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
 			defer cancel()
-			sess, _ := b.open(ctx)
-			if err := b.call(ctx, sess, "Page.navigate", map[string]any{"url": s.srv.URL + "/shop"}, nil); err != nil {
+			page := b.Open(ctx)
+			if err := page.Navigate(ctx, s.srv.URL+"/shop"); err != nil {
 				t.Fatal(err)
 			}
 			waitCtx := ctx
@@ -561,11 +312,11 @@ func TestE2EChromiumPageFallbacks(t *testing.T) {
 				waitCtx, c2 = context.WithTimeout(ctx, 3*time.Second)
 				defer c2()
 			}
-			dom, err := b.waitFor(waitCtx, sess, protectedMarker)
+			dom, err := page.WaitFor(waitCtx, protectedMarker)
 			if solved := err == nil; solved != tc.wantSolved {
-				t.Errorf("solved %v, want %v\nDOM:\n%s\nbrowser log:\n%s", solved, tc.wantSolved, tail(dom, 1500), strings.Join(b.logged(), "\n"))
+				t.Errorf("solved %v, want %v\nDOM:\n%s\nbrowser log:\n%s", solved, tc.wantSolved, cdp.Tail(dom, 1500), strings.Join(b.Logs(), "\n"))
 			}
-			logs := strings.Join(b.logged(), "\n")
+			logs := strings.Join(b.Logs(), "\n")
 			if tc.wantLog != "" && !strings.Contains(logs, tc.wantLog) {
 				t.Errorf("browser log lacks %q:\n%s", tc.wantLog, logs)
 			}
@@ -578,16 +329,16 @@ func TestE2EChromiumPageFallbacks(t *testing.T) {
 // two final blocks), for nonces of 1 to 16 digits and for strides as the workers use
 // them. It also logs the single-thread hash rate.
 func TestE2EChromiumHash(t *testing.T) {
-	bin := lookTool(t, "chromium", "chromium-browser")
+	bin := cdp.Chromium(t)
 	start, end := strings.Index(pageScript, "function pow() {"), strings.Index(pageScript, "\nvar root")
 	if start < 0 || end < 0 {
 		t.Fatal("pow not found in pageScript")
 	}
 	pow := pageScript[start:end]
-	b := startBrowser(t, bin)
+	b := cdp.Start(t, bin)
 	ctx, cancel := context.WithTimeout(t.Context(), e2eTimeout)
 	defer cancel()
-	sess, _ := b.open(ctx)
+	page := b.Open(ctx)
 
 	type query struct {
 		Token       string `json:"token"`
@@ -605,13 +356,13 @@ func TestE2EChromiumHash(t *testing.T) {
 	js, _ := json.Marshal(qs)
 	expr := "(function(){" + pow + "\nvar search = pow(), qs = " + string(js) + ";" +
 		"return JSON.stringify(qs.map(function (q) { return search(q.token, q.bits, q.Start, q.Step, 100000); }));})()"
-	out, err := b.eval(ctx, sess, expr)
-	if err != nil {
+	var out string
+	if err := page.Eval(ctx, expr, &out); err != nil {
 		t.Fatal(err)
 	}
 	var got []int64
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
-		t.Fatalf("%v: %q\nbrowser log:\n%s", err, out, strings.Join(b.logged(), "\n"))
+		t.Fatalf("%v: %q\nbrowser log:\n%s", err, out, strings.Join(b.Logs(), "\n"))
 	}
 	var want []int64
 	for _, q := range qs {
@@ -627,8 +378,9 @@ func TestE2EChromiumHash(t *testing.T) {
 
 	// Single-thread rate on a real token: no solution at 32 bits is expected in 2^20
 	// tries, so this times 2^20 hashes.
-	rate, err := b.eval(ctx, sess, "(function(){"+pow+"\nvar search = pow(), tok = '"+strings.Repeat("A", tokenChars)+"', n = 1 << 20;"+
-		"var t = performance.now(); search(tok, 32, 0, 1, n); return String(Math.round(n / ((performance.now() - t) / 1000)));})()")
+	var rate string
+	err := page.Eval(ctx, "(function(){"+pow+"\nvar search = pow(), tok = '"+strings.Repeat("A", tokenChars)+"', n = 1 << 20;"+
+		"var t = performance.now(); search(tok, 32, 0, 1, n); return String(Math.round(n / ((performance.now() - t) / 1000)));})()", &rate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -637,31 +389,29 @@ func TestE2EChromiumHash(t *testing.T) {
 	// For comparison, crypto.subtle.digest, one call per candidate, awaited 64 at a
 	// time. It exists only in a secure context: http://localhost is one.
 	s := newSite(t, Config{}, false)
-	if err := b.call(ctx, sess, "Page.navigate", map[string]any{"url": strings.Replace(s.srv.URL, "127.0.0.1", "localhost", 1) + "/blank"}, nil); err != nil {
+	if err := page.Navigate(ctx, strings.Replace(s.srv.URL, "127.0.0.1", "localhost", 1)+"/blank"); err != nil {
 		t.Fatal(err)
 	}
-	var res struct {
-		Result struct{ Value string } `json:"result"`
-	}
+	var subtle string
 	for range 100 { // until the navigation has committed
-		if err := b.call(ctx, sess, "Runtime.evaluate", map[string]any{"awaitPromise": true, "returnByValue": true, "expression": `(async function () {
+		if err := page.Eval(ctx, `(async function () {
 	if (!window.crypto || !crypto.subtle) return "";
-	var enc = new TextEncoder(), tok = "` + strings.Repeat("A", tokenChars) + `", n = 1 << 16, t = performance.now();
+	var enc = new TextEncoder(), tok = "`+strings.Repeat("A", tokenChars)+`", n = 1 << 16, t = performance.now();
 	for (var i = 0; i < n; i += 64) {
 		var ps = [];
 		for (var j = 0; j < 64; j++) ps.push(crypto.subtle.digest("SHA-256", enc.encode(tok + (i + j))));
 		await Promise.all(ps);
 	}
 	return String(Math.round(n / ((performance.now() - t) / 1000)));
-})()`}, &res); err != nil {
+})()`, &subtle); err != nil {
 			t.Fatal(err)
 		}
-		if res.Result.Value != "" {
+		if subtle != "" {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Logf("crypto.subtle.digest: %s hashes/s on the main thread", res.Result.Value)
+	t.Logf("crypto.subtle.digest: %s hashes/s on the main thread", subtle)
 }
 
 // BenchmarkChromiumSolve measures what a visitor waits for: from the challenge page
@@ -672,11 +422,11 @@ func TestE2EChromiumHash(t *testing.T) {
 //
 //	go test ./internal/challenge -run '^$' -bench ChromiumSolve -benchtime 9x
 func BenchmarkChromiumSolve(b *testing.B) {
-	bin := lookTool(b, "chromium", "chromium-browser")
+	bin := cdp.Chromium(b)
 	for _, d := range []int{16, 18, DefaultDifficulty, 22} {
 		b.Run("difficulty_"+strconv.Itoa(d), func(b *testing.B) {
 			s := newSite(b, Config{Difficulty: d}, false)
-			br := startBrowser(b, bin)
+			br := cdp.Start(b, bin)
 			var solves []time.Duration
 			for b.Loop() {
 				if _, _, err := solveInBrowser(b, br, s.srv.URL+"/shop"); err != nil {
@@ -722,7 +472,7 @@ func runCurl(t *testing.T, curl, url string, args ...string) (int, string) {
 // DNA are all refused; a valid pass for curl's own address and DNA works, which shows
 // the refusals are the pass's doing.
 func TestE2ECurl(t *testing.T) {
-	curl := lookTool(t, "curl")
+	curl := cdp.LookTool(t, "curl")
 	const ua = "vigil-e2e-curl"
 	s := newSite(t, Config{}, false)
 	self := Bind(netip.MustParseAddr("127.0.0.1"), ua)
@@ -762,7 +512,7 @@ func TestE2ECurl(t *testing.T) {
 				t.Errorf("status %d, want %d", code, wantCode)
 			}
 			if !tc.content && !strings.Contains(body, `id="vigil-challenge"`) {
-				t.Errorf("not the challenge page:\n%s", tail(body, 500))
+				t.Errorf("not the challenge page:\n%s", cdp.Tail(body, 500))
 			}
 		})
 	}

@@ -92,7 +92,13 @@ func AnalyzePhone(number, defaultRegion, ipCountry string) PhoneReport {
 		rep.Region = phonenumbers.GetRegionCodeForCountryCode(int(n.GetCountryCode()))
 	}
 	rep.Type = phoneType(phonenumbers.GetNumberType(n))
-	if !rep.Valid {
+	switch f := fictional(rep.E164); {
+	case f.typ != "":
+		// Numbers set aside for films and books: the plan has them (so their type is
+		// known), but nobody answers them.
+		rep.Valid, rep.Type = false, f.typ
+		rep.Reasons = append(rep.Reasons, Signal{Code: "phone_fictional", Score: scorePhoneInvalid, Detail: "a " + strings.ReplaceAll(f.typ, "_", " ") + " number in a range " + f.who + " reserves for drama: nobody can answer it"})
+	case !rep.Valid:
 		rep.Reasons = append(rep.Reasons, Signal{Code: "phone_invalid", Score: scorePhoneInvalid, Detail: "not a number of " + rep.Region + "'s numbering plan (unallocated, reserved for fiction or mistyped)"})
 	}
 	switch rep.Type {
@@ -108,6 +114,55 @@ func AnalyzePhone(number, defaultRegion, ipCountry string) PhoneReport {
 	}
 	rep.RiskScore = min(rep.RiskScore, 100)
 	return rep
+}
+
+// fictionalRange is a block of numbers reserved for drama: every E.164 number of
+// length n that starts with prefix.
+type fictionalRange struct {
+	prefix string
+	n      int
+	typ    string
+	who    string
+}
+
+// fictionalRanges are the best-known drama ranges: Ofcom's (UK, "Telephone numbers
+// for TV, radio and other drama", 2025 edition) and the North American plan's 555-0100
+// to 555-0199 in every area code.
+var fictionalRanges = []fictionalRange{
+	{"+447700900", 13, "mobile", "Ofcom"},
+	{"+442079460", 13, "fixed_line", "Ofcom"},
+	{"+441134960", 13, "fixed_line", "Ofcom"},
+	{"+441144960", 13, "fixed_line", "Ofcom"},
+	{"+441154960", 13, "fixed_line", "Ofcom"},
+	{"+441164960", 13, "fixed_line", "Ofcom"},
+	{"+441174960", 13, "fixed_line", "Ofcom"},
+	{"+441184960", 13, "fixed_line", "Ofcom"},
+	{"+441214960", 13, "fixed_line", "Ofcom"},
+	{"+441314960", 13, "fixed_line", "Ofcom"},
+	{"+441414960", 13, "fixed_line", "Ofcom"},
+	{"+441514960", 13, "fixed_line", "Ofcom"},
+	{"+441614960", 13, "fixed_line", "Ofcom"},
+	{"+441914980", 13, "fixed_line", "Ofcom"},
+	{"+441632960", 13, "fixed_line", "Ofcom"},
+	{"+442890496", 13, "fixed_line", "Ofcom"},
+	{"+442920180", 13, "fixed_line", "Ofcom"},
+	{"+448081570", 13, "toll_free", "Ofcom"},
+	{"+449098790", 13, "premium_rate", "Ofcom"},
+	{"+443069990", 13, "uan", "Ofcom"},
+}
+
+// fictional returns the drama range e164 is in; the zero value when none.
+func fictional(e164 string) fictionalRange {
+	for _, f := range fictionalRanges {
+		if len(e164) == f.n && strings.HasPrefix(e164, f.prefix) {
+			return f
+		}
+	}
+	// NANP: +1 NPA 555 01XX.
+	if len(e164) == 12 && strings.HasPrefix(e164, "+1") && e164[5:10] == "55501" {
+		return fictionalRange{typ: "fixed_line_or_mobile", who: "the North American Numbering Plan"}
+	}
+	return fictionalRange{}
 }
 
 // PhoneEvent is one phone number an actor submitted (to receive an OTP, say).

@@ -17,10 +17,12 @@ func TestAnalyzePhone(t *testing.T) {
 		codes                    []string
 	}{
 		{"gb_mobile", "+44 7911 123456", "", "", true, "+447911123456", "GG", "mobile", false, nil},
-		{"gb_drama_range", "+447700900123", "", "", false, "+447700900123", "GB", "unknown", false, []string{"phone_invalid"}},
+		{"gb_drama_range", "+447700900123", "", "", false, "+447700900123", "GB", "mobile", false, []string{"phone_fictional"}},
+		{"gb_drama_london", "020 7946 0123", "GB", "", false, "+442079460123", "GB", "fixed_line", false, []string{"phone_fictional"}},
+		{"us_555_01xx", "+1 202 555 0143", "", "", false, "+12025550143", "US", "fixed_line_or_mobile", false, []string{"phone_fictional"}},
 		{"gb_voip", "+44 56 1234 5678", "", "GB", true, "+445612345678", "GB", "voip", false, []string{"phone_voip"}},
 		{"fr_voip_mismatch", "+33 9 12 34 56 78", "", "US", true, "+33912345678", "FR", "voip", true, []string{"phone_voip", "phone_country_mismatch"}},
-		{"us_cannot_tell_voip", "+1 202 555 0143", "", "US", true, "+12025550143", "US", "fixed_line_or_mobile", false, nil},
+		{"us_cannot_tell_voip", "+1 202 456 1414", "", "US", true, "+12024561414", "US", "fixed_line_or_mobile", false, nil},
 		{"national_with_default_region", "07911 123456", "gb", "", true, "+447911123456", "GG", "mobile", false, nil},
 		{"garbage", "call me", "", "", false, "", "", "unknown", false, []string{"phone_unparseable"}},
 	} {

@@ -380,7 +380,6 @@ func testBrowser(t *testing.T, b *cdp.Browser, s *e2eSite) (pass cdp.Cookie, use
 	// extensions; the pass must still hold.
 	if s.tls {
 		t.Run("browser_new_connections", func(t *testing.T) {
-			t.Skip("blocked: guard.go binding() binds the pass to JA4[:23], which includes JA4_a's extension count; a resumed TLS handshake adds pre_shared_key (Chromium t13i1516h2_… → t13i1517h2_…), so the pass is refused on every resumed connection")
 			before := lastJA4(s.since(0))
 			n := s.conns.closeAll()
 			m := s.mark()
@@ -678,7 +677,6 @@ func testTLSBinding(t *testing.T, curl string, s *e2eSite) {
 		}
 	})
 	t.Run("go_pass_resumed_session", func(t *testing.T) {
-		t.Skip("blocked: guard.go binding() binds the pass to JA4[:23], which includes JA4_a's extension count; a resumed TLS handshake adds pre_shared_key (Go's client t13i131200_… → t13i131300_…), so the pass is refused on every resumed connection")
 		client.CloseIdleConnections()
 		s.conns.closeAll()
 		m := s.mark()

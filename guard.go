@@ -417,7 +417,7 @@ func (g *Guard) observedDNA(r *http.Request, fc *fingerprint.Conn, hs *headers.S
 func (g *Guard) binding(r *http.Request, v *Verdict) challenge.Binding {
 	sw := r.UserAgent()
 	if v.DNA.TLS != nil {
-		sw += "\x00" + v.DNA.TLS.JA4[:min(len(v.DNA.TLS.JA4), 23)]
+		sw += "\x00" + dna.StableJA4(v.DNA.TLS.JA4) // not the extension count: resumption changes it
 	}
 	return challenge.Bind(v.ClientIP, sw)
 }

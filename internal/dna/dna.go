@@ -125,7 +125,7 @@ func (h *Hasher) key(hs *headers.Set, order []string, in *Input) uint64 {
 		k = mix(k, maphash.String(h.seed, in.Pseudo))
 	}
 	if in.TLS != nil {
-		k = mix(k, maphash.String(h.seed, stableJA4(in.TLS.JA4))+2)
+		k = mix(k, maphash.String(h.seed, StableJA4(in.TLS.JA4))+2)
 	}
 	if in.H2 != nil {
 		k = mix(k, maphash.String(h.seed, in.H2.Akamai)+3)
@@ -153,7 +153,7 @@ func newEntry(key uint64, hs *headers.Set, order []string, in *Input) *entry {
 		}
 	}
 	if in.TLS != nil {
-		b.WriteString("t=" + stableJA4(in.TLS.JA4) + "\n")
+		b.WriteString("t=" + StableJA4(in.TLS.JA4) + "\n")
 	}
 	if in.H2 != nil {
 		b.WriteString("2=" + withoutGREASE(in.H2.Akamai) + "\n")
@@ -227,10 +227,10 @@ func isTitle(s string) bool {
 	return true
 }
 
-// stableJA4 is the part of a JA4 that resumption does not change: protocol, version,
+// StableJA4 is the part of a JA4 that resumption does not change: protocol, version,
 // SNI, cipher count and ALPN of JA4_a, and JA4_b. Extensions (pre_shared_key, ticket,
 // padding) come and go between fresh and resumed handshakes of one client.
-func stableJA4(ja4 string) string {
+func StableJA4(ja4 string) string {
 	if len(ja4) < 24 || ja4[10] != '_' {
 		return ja4
 	}

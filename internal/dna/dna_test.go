@@ -256,8 +256,8 @@ func TestStableJA4(t *testing.T) {
 		"t13i131000_f57a46bbacb6_ab7e3b40a677": "t13i1300_f57a46bbacb6",
 		"short":                                "short",
 	} {
-		if got := stableJA4(in); got != want {
-			t.Errorf("stableJA4(%q) = %q, want %q", in, got, want)
+		if got := StableJA4(in); got != want {
+			t.Errorf("StableJA4(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -1,7 +1,7 @@
 // Package behaviour recognises scripted clients from how they move through a site rather
 // than from any single request: per-client sketches of request timing, path shape,
-// response statuses and sub-resource loading, combined into one explainable
-// automated_behaviour finding.
+// request methods, response statuses and sub-resource loading, combined into one
+// explainable automated_behaviour finding.
 //
 // The caller reports every answered request with Observe and asks Check before handling
 // the next one. A Tracker keeps one fixed-size sketch per client key in a sharded table
@@ -24,23 +24,65 @@
 //	                 of pages                                                       20
 //	                 (30 when at least MinRequests of them were navigations: a
 //	                 client that behaves like a browser yet never loads an asset)
+//	posts_only       no asset request at all, and ≥ 90 % of page requests use
+//	                 another method than GET/HEAD                                   20
 //
 // The finding's score is the sum of the points of the features that fired, capped at
-// 100. regular_timing and no_assets are weak: legitimate API clients, monitors and
-// browsers with warm caches show them, so either alone, or both together, never reach
-// the default block threshold (80): alone they report nothing, together at most 65. A
-// session of only GETs is not suspicious by itself and scores nothing; the GET share
-// only qualifies no_assets. sequential_ids and probing are behaviours browsers rarely
-// show and may be reported alone, below the block threshold. Reaching it takes both
-// strong features (85), probing with regular timing (80), or a strong feature with both
-// weak ones: a crawler walking /items/1..500 at a steady pace without assets scores 95
-// (regular_timing + sequential_ids + no_assets), but the same walk by a headless browser
-// that loads assets scores 75. The guard combines the finding with other detectors'.
+// 100. regular_timing, no_assets and posts_only are weak: legitimate API clients,
+// monitors and browsers with warm caches show them, so alone, or a weak one with
+// regular timing, they never reach the default block threshold (80): alone they report
+// nothing, together at most 65. The GET/POST mix is a signal only at its POST end: a
+// session of only GETs is what most browsing looks like and scores nothing (the GET
+// share only qualifies no_assets), and a browser POSTs a form after GETting the page
+// that holds it, each POST usually followed by a GET of where it redirects, so its
+// sessions stay far under 90 % writes. A client that does little but POST, and loads no
+// asset, is a form or login script, or an API client; it is reported only when its
+// timing is regular too (55), like a monitor. sequential_ids and probing are behaviours
+// browsers rarely show and may be reported alone, below the block threshold. Reaching
+// it takes both strong features (85), probing with regular timing (80), or a strong
+// feature with both weak ones: a crawler walking /items/1..500 at a steady pace without
+// assets scores 95 (regular_timing + sequential_ids + no_assets), but the same walk by a
+// headless browser that loads assets scores 75. The guard combines the finding with
+// other detectors'.
+//
+// # Sharing between instances
+//
+// Behind a load balancer each instance sees only part of a client's requests: a crawler
+// spread over N instances needs N times as many requests to show each of them enough.
+// With Config.Counter (the guard's Store), a Tracker shares each client's counts through
+// fixed-window counters, amortised: every Config.ShareEvery (16) requests of a client
+// that this instance observes, Observe runs one round of 7 Add calls that add what this
+// instance saw since its last round and read back the fleet's totals in the current
+// window of length Config.Window. The keys are "bh:<c>:<client key>" for c in a (asset
+// requests), v (navigations), r (GET/HEAD pages), n (requests), f (probe statuses), p
+// (failing paths new to an instance's sketch) and w (walk steps), so a client costs 7
+// keys at most. Check then judges each feature on this instance's sketch and on the
+// fleet's totals, and it fires if either shows it; an asset request seen by any instance
+// rules out no_assets and posts_only everywhere. Check itself never calls the Counter.
+//
+// Not every feature aggregates. regular_timing stays local: gaps between one instance's
+// requests are not gaps between the client's, and a balancer that picks instances at
+// random makes even a machine's share irregular; a round-robin balancer keeps a fixed
+// pace regular on each instance, at N times the period. sequential_ids is shared as walk
+// steps: moves under one template in the same direction as the move before, by at most
+// 64, since a walk split over instances shows each of them small steps in one direction
+// that are no longer equal; the fleet's walk steps make sequential_ids fire when they
+// reach SequentialRun and are at least half of the fleet's page requests. probing is
+// shared with the sum of each instance's distinct failing paths, capped by the number
+// of failures, which overestimates when instances saw the same paths fail. Fixed windows
+// restart the fleet's counts at each window boundary; the local sketch goes on.
+//
+// A round runs after the response, without the table's lock; its calls share one
+// context with a 50 ms deadline, which bounds it for a Counter that honours contexts. A Counter error or the timeout ends it: the client is judged on
+// this instance's sketch alone until its next good round, and no round starts for a
+// second (Stats counts both). The counts of a failed round, and those observed while
+// sharing is paused, are not shared: the fleet's totals can fall short, not overshoot.
 //
 // Memory is bounded, not fairness: a client rotating through many keys (addresses) can
 // push other clients out of a full table, and then they start a new session. Check
 // allocates only when it reports; Observe allocates only for a client it has not seen
-// (its entry, once, and its key's copy), and reuses evicted entries.
+// (its entry, once, and its key's copy), and reuses evicted entries, and, with a
+// Counter, once a round for the round's keys and context.
 //
 // Finding (detector "behaviour"):
 //
@@ -54,6 +96,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -70,7 +113,12 @@ const (
 	pointsProbing     = 45
 	pointsNoAssets    = 20
 	pointsNoAssetsNav = 30
+	pointsPostsOnly   = 20
 )
+
+// postShare is the share of page requests that are not GET or HEAD above which
+// posts_only fires.
+const postShare = 0.9
 
 // gapSlots is how many inter-arrival gaps a sketch keeps for regular_timing.
 const gapSlots = 32
@@ -106,6 +154,14 @@ type Config struct {
 	// ProbePaths is how many distinct failing paths probing needs as well. Zero means
 	// 10; the count is estimated from a 64-bit sketch and saturates near 250.
 	ProbePaths int
+
+	// Counter, when set, shares every client's counts with the other instances that use
+	// the same counter store (see the package doc). Nil keeps every sketch local.
+	Counter Counter
+	// ShareEvery is how many requests by one client this instance observes between two
+	// rounds of sharing that client's counts. Zero means 16, the number of requests a
+	// judgement is reused for; values above 4096 mean 4096. Unused without Counter.
+	ShareEvery int
 }
 
 func (c Config) withDefaults() Config {
@@ -130,6 +186,10 @@ func (c Config) withDefaults() Config {
 	if c.ProbePaths <= 0 {
 		c.ProbePaths = 10
 	}
+	if c.ShareEvery <= 0 {
+		c.ShareEvery = memoRequests
+	}
+	c.ShareEvery = min(c.ShareEvery, maxShareEvery)
 	return c
 }
 
@@ -153,15 +213,16 @@ type Observation struct {
 	Navigation bool
 }
 
-// BytesPerClient is the fixed size of one client's sketch. Each tracked client also
-// costs its key's bytes (copied once when the client is first seen) and one map slot
-// (about 40 bytes), and a flagged client its last finding's detail (under 200 bytes),
-// so a Tracker holds at most about MaxClients × (BytesPerClient + 240 + key length)
-// bytes: about 35 MiB for the default 65,536 clients with short keys such as IP
-// addresses, about 21 MiB when few are flagged.
+// BytesPerClient is the fixed size of one client's sketch, the shared counts included.
+// Each tracked client also costs its key's bytes (copied once when the client is first
+// seen) and one map slot (about 40 bytes), and a flagged client its last finding's
+// detail (under 200 bytes), so a Tracker holds at most about MaxClients ×
+// (BytesPerClient + 240 + key length) bytes: about 36 MiB for the default 65,536
+// clients with short keys such as IP addresses, about 23 MiB when few are flagged.
 const BytesPerClient = int(unsafe.Sizeof(client{}))
 
-// client is one client's sketch. All counters belong to the current session.
+// client is one client's sketch. All counters belong to the current session. Fields are
+// ordered to pack: see BytesPerClient.
 type client struct {
 	key        string
 	prev, next *client // the shard's recency list; the sentinel closes it
@@ -169,6 +230,15 @@ type client struct {
 	first, last int64 // UnixNano of the session's first and last request
 	gaps        [gapSlots]uint32
 	gapN, gapI  uint8 // gaps stored, next slot
+	sharing     bool  // a round is under way for this client (see Tracker.share)
+
+	// The last judgement, reused for the next memoRequests requests: the sketch moves
+	// slowly, and a flagged client would otherwise pay for a new detail string on
+	// every request. memoTotal is total when it was made (0: none, also after a
+	// round brought new fleet counts).
+	memoScore  uint8
+	memoTotal  uint32
+	memoDetail string
 
 	total, reads, assets uint32 // requests; GET/HEAD of pages; asset requests
 	pages, navs, fails   uint32 // non-asset requests; navigations; probe statuses
@@ -178,12 +248,10 @@ type client struct {
 	lastID, step uint64
 	run, maxRun  uint32
 
-	// The last judgement, reused for the next memoRequests requests: the sketch moves
-	// slowly, and a flagged client would otherwise pay for a new detail string on
-	// every request. memoTotal is total when it was made (0: none).
-	memoTotal  uint32
-	memoScore  uint8
-	memoDetail string
+	// With a Counter: the counts not yet shared, and the fleet's totals as of the
+	// last round (all zero: none, or the last round failed). Indexed by cAssets….
+	unshared [nCounters]uint16
+	fleet    [nCounters]uint32
 }
 
 // memoRequests is how many requests a judgement is reused for.
@@ -207,10 +275,14 @@ type shard struct {
 // Tracker holds the sketches. Create it with New; the zero value is not usable. It is
 // safe for concurrent use.
 type Tracker struct {
-	cfg    Config
-	seed   maphash.Seed
-	shards []shard
-	window int64
+	cfg        Config
+	seed       maphash.Seed
+	shards     []shard
+	window     int64
+	shareEvery int
+
+	shares, shareErrors atomic.Uint64
+	pausedUntil         atomic.Int64 // UnixNano (observation time) until which no round starts
 }
 
 // New returns a Tracker for cfg with defaults applied. It allocates the shards and nothing
@@ -221,7 +293,7 @@ func New(cfg Config) *Tracker {
 	for n > 1 && cfg.MaxClients/n < 16 {
 		n /= 2
 	}
-	t := &Tracker{cfg: cfg, seed: maphash.MakeSeed(), shards: make([]shard, n), window: int64(cfg.Window)}
+	t := &Tracker{cfg: cfg, seed: maphash.MakeSeed(), shards: make([]shard, n), window: int64(cfg.Window), shareEvery: cfg.ShareEvery}
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.limit = cfg.MaxClients / n
@@ -292,22 +364,39 @@ func (s *shard) get(key string, now, window int64) *client {
 }
 
 // Observe records one answered request by the client key. Keys are the caller's choice
-// (an IP address, an IPv6 /64, a session); they are compared exactly.
+// (an IP address, an IPv6 /64, a session); they are compared exactly. With a Counter,
+// every Config.ShareEvery-th request of a client also runs a round of sharing (see the
+// package doc), with a 50 ms deadline: call Observe after the response.
 func (t *Tracker) Observe(key string, o Observation) {
 	now := o.Time.UnixNano()
 	s := t.shard(key)
 	s.mu.Lock()
 	c := s.get(key, now, t.window)
-	c.observe(now, o)
+	c.observe(now, &o, t.cfg.Counter != nil)
+	if t.cfg.Counter == nil {
+		s.mu.Unlock()
+		return
+	}
+	deltas, due := t.roundDue(c, now)
+	key, first := c.key, c.first
 	s.mu.Unlock()
+	if due {
+		t.share(s, c, key, first, deltas, now)
+	}
 }
 
-func (c *client) observe(now int64, o Observation) {
+// observe adds o to the sketch and, when counting, to the counts not yet shared.
+func (c *client) observe(now int64, o *Observation, counting bool) {
 	if c.total > 0 {
 		gap := max(now-c.last, 0) / int64(time.Microsecond)
 		c.gaps[c.gapI] = uint32(min(gap, math.MaxUint32))
 		c.gapI = (c.gapI + 1) % gapSlots
 		c.gapN = min(c.gapN+1, gapSlots)
+		if counting && c.gapN == gapSlots/2 {
+			// Timing can now be judged. Counts shared by other instances may have
+			// reached MinRequests long before this instance's gaps did.
+			c.memoTotal = 0
+		}
 	}
 	c.last = max(c.last, now)
 	if c.total >= decayAt {
@@ -322,6 +411,9 @@ func (c *client) observe(now int64, o Observation) {
 	c.total++
 	if o.Asset {
 		c.assets++
+		if counting {
+			c.count(o, false, false)
+		}
 		return // assets say nothing about pages, probing or ID walking
 	}
 	c.pages++
@@ -331,28 +423,41 @@ func (c *client) observe(now int64, o Observation) {
 	if o.Navigation {
 		c.navs++
 	}
+	newFailPath := false
 	switch o.Status {
 	case 400, 403, 404, 405, 410:
 		c.fails++
-		c.failPaths |= 1 << (fnv(fnvOffset, o.Path) % 64)
+		bit := uint64(1) << (fnv(fnvOffset, o.Path) % 64)
+		newFailPath = c.failPaths&bit == 0
+		c.failPaths |= bit
 	}
-	c.walk(o.Path)
+	walked := c.walk(o.Path)
+	if counting {
+		c.count(o, newFailPath, walked)
+	}
 }
 
-// walk updates the sequential_ids state from path.
-func (c *client) walk(path string) {
+// walk updates the sequential_ids state from path and reports a walk step: a move under
+// the same template in the same direction as the move before, by at most maxWalkStep.
+// Equal steps make sequential_ids on one instance; walk steps are what is shared, since
+// a walk split over several instances shows each of them steps that are still small
+// and in one direction but no longer equal.
+func (c *client) walk(path string) (walked bool) {
 	tmpl, id, ok := template(path)
 	if !ok {
-		return
+		return false
 	}
 	switch {
 	case c.tmpl != tmpl: // a new template (or the first): start over
 		c.tmpl, c.lastID, c.step, c.run = tmpl, id, 0, 0
-		return
+		return false
 	case id == c.lastID: // a reload or a retry
-		return
+		return false
 	}
 	step := id - c.lastID
+	if c.step != 0 && int64(step)^int64(c.step) >= 0 {
+		walked = int64(step) <= maxWalkStep && int64(step) >= -maxWalkStep
+	}
 	if step == c.step {
 		c.run++
 	} else {
@@ -360,6 +465,7 @@ func (c *client) walk(path string) {
 	}
 	c.lastID = id
 	c.maxRun = max(c.maxRun, c.run)
+	return walked
 }
 
 // template finds the last path segment made only of 1–18 digits and returns an FNV-1a
@@ -411,7 +517,11 @@ type features struct {
 	failPaths int
 	pages     uint32
 	navs      uint32
+	writes    uint32 // pages requested with another method than GET or HEAD
 	noAssets  bool
+	postsOnly bool
+	walk      bool // run counts walk steps on every instance, not equal steps here
+	fleet     bool // requests counts the requests seen by every instance
 }
 
 // Check appends an automated_behaviour finding to dst when the client key's session shows
@@ -423,7 +533,7 @@ func (t *Tracker) Check(dst []detect.Finding, key string, now time.Time) []detec
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.m[key]
-	if !ok || now.UnixNano()-c.last > t.window || int(c.total) < t.cfg.MinRequests {
+	if !ok || now.UnixNano()-c.last > t.window || int(max(c.total, c.fleet[cTotal])) < t.cfg.MinRequests {
 		return dst
 	}
 	if c.memoTotal != 0 && c.total-c.memoTotal < memoRequests {
@@ -445,7 +555,7 @@ func (t *Tracker) Check(dst []detect.Finding, key string, now time.Time) []detec
 // when another feature fired (regular_timing never reports alone), the distinct-path
 // estimate only when the failure ratio is high enough.
 func (c *client) features(cfg *Config) features {
-	f := features{requests: c.total, cv: -1, run: c.maxRun, pages: c.pages, navs: c.navs}
+	f := features{requests: c.total, cv: -1, run: c.maxRun, pages: c.pages, navs: c.navs, writes: c.pages - c.reads}
 	if c.pages > 0 {
 		f.failRatio = float64(c.fails) / float64(c.pages)
 	}
@@ -456,8 +566,14 @@ func (c *client) features(cfg *Config) features {
 			f.failPaths = int(math.Round(-64 * math.Log(float64(zeros)/64)))
 		}
 	}
-	f.noAssets = c.assets == 0 && float64(c.reads) > 0.95*float64(c.total)
-	other := int(f.run) >= cfg.SequentialRun || f.failPaths >= cfg.ProbePaths || f.noAssets
+	// An asset loaded from any instance counts.
+	noAssets := c.assets == 0 && c.fleet[cAssets] == 0
+	f.noAssets = noAssets && float64(c.reads) > 0.95*float64(c.total)
+	f.postsOnly = noAssets && c.pages > 0 && float64(f.writes) >= postShare*float64(c.pages)
+	if c.fleet[cTotal] > 0 {
+		c.fleetFeatures(cfg, &f)
+	}
+	other := int(f.run) >= cfg.SequentialRun || f.failPaths >= cfg.ProbePaths || f.noAssets || f.postsOnly
 	if other && c.gapN >= gapSlots/2 {
 		var sum, sq float64
 		for _, g := range c.gaps[:c.gapN] {
@@ -475,16 +591,56 @@ func (c *client) features(cfg *Config) features {
 	return f
 }
 
+// fleetFeatures adds the fleet's counts to f. Counts take the larger of the two: the
+// fleet's walk steps may make sequential_ids fire. Ratios (probing's failure share, the
+// request mix behind no_assets and posts_only) are the client's, not one instance's: a
+// balancer that splits a client's mix unevenly would otherwise show each instance a
+// purer one. They come from the fleet's counts while those cover at least what this
+// instance had counted at its last round, which they fail to do only after a window
+// boundary restarted them.
+func (c *client) fleetFeatures(cfg *Config, f *features) {
+	fl := &c.fleet
+	n := fl[cTotal]
+	assets := min(fl[cAssets], n)
+	pages := n - assets
+	reads := min(fl[cReads], pages)
+	if walks := fl[cWalks]; walks > f.run && int(walks) >= cfg.SequentialRun && 2*uint64(walks) >= uint64(pages) {
+		f.run, f.walk = walks, true // most of the pages are one walk
+	}
+	if shared := uint32(c.unshared[cTotal]); c.total < shared || n < c.total-shared {
+		return
+	}
+	if n > c.total {
+		f.requests, f.fleet = n, true
+	}
+	// The counts behind thresholds take the larger: the fleet's lag this instance's
+	// by up to a round.
+	f.pages, f.navs, f.writes = max(f.pages, pages), max(f.navs, min(fl[cNavs], pages)), max(f.writes, pages-reads)
+	f.failRatio, f.failPaths = 0, 0
+	if pages > 0 {
+		f.failRatio = float64(min(fl[cFails], pages)) / float64(pages)
+	}
+	if f.failRatio >= cfg.ProbeRatio {
+		// The sum of each instance's distinct failing paths: an overestimate when
+		// instances saw the same paths fail, so never more than the failures.
+		f.failPaths = int(min(fl[cFailPaths], fl[cFails]))
+	}
+	noAssets := assets == 0 && c.assets == 0 && pages > 0
+	f.noAssets = noAssets && float64(reads) > 0.95*float64(n)
+	f.postsOnly = noAssets && float64(pages-reads) >= postShare*float64(pages)
+}
+
 // judge turns features into at most one finding.
 func (t *Tracker) judge(dst []detect.Finding, f features) []detect.Finding {
 	regular := f.cv >= 0 && f.cv < t.cfg.MaxRegularCV
 	sequential := int(f.run) >= t.cfg.SequentialRun
 	probing := f.failRatio >= t.cfg.ProbeRatio && f.failPaths >= t.cfg.ProbePaths
 	noAssets := f.noAssets && int(f.pages) >= t.cfg.MinRequests
-	if !sequential && !probing && !(regular && noAssets) {
+	postsOnly := f.postsOnly && !noAssets && int(f.pages) >= t.cfg.MinRequests
+	if !sequential && !probing && !(regular && (noAssets || postsOnly)) {
 		return dst
 	}
-	var buf [192]byte
+	var buf [256]byte
 	b := buf[:0]
 	score := 0
 	if regular {
@@ -497,7 +653,11 @@ func (t *Tracker) judge(dst []detect.Finding, f features) []detect.Finding {
 		score += pointsSequential
 		b = append(b, "sequential_ids ("...)
 		b = strconv.AppendUint(b, uint64(f.run), 10)
-		b = append(b, " equal steps), "...)
+		if f.walk {
+			b = append(b, " walk steps), "...)
+		} else {
+			b = append(b, " equal steps), "...)
+		}
 	}
 	if probing {
 		score += pointsProbing
@@ -520,9 +680,20 @@ func (t *Tracker) judge(dst []detect.Finding, f features) []detect.Finding {
 			b = append(b, " pages), "...)
 		}
 	}
+	if postsOnly {
+		score += pointsPostsOnly
+		b = append(b, "posts_only ("...)
+		b = strconv.AppendUint(b, uint64(f.writes), 10)
+		b = append(b, " of "...)
+		b = strconv.AppendUint(b, uint64(f.pages), 10)
+		b = append(b, " pages), "...)
+	}
 	b = append(b, "over "...)
 	b = strconv.AppendUint(b, uint64(f.requests), 10)
 	b = append(b, " requests"...)
+	if f.fleet {
+		b = append(b, " on all instances"...)
+	}
 	return append(dst, detect.Finding{Detector: "behaviour", Code: Code, Score: min(score, 100), Detail: string(b)})
 }
 

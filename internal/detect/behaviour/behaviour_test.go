@@ -191,6 +191,33 @@ var sessions = []struct {
 		want: nil,
 	},
 	{
+		// A form script: POSTs to one endpoint every 2 s, never a page or an asset.
+		name: "form_script_posting_on_a_timer",
+		obs: func(*rand.Rand) []Observation {
+			var obs []Observation
+			for i := range 60 {
+				obs = append(obs, Observation{Time: t0.Add(time.Duration(i) * 2 * time.Second), Method: "POST", Path: "/contact", Status: 200})
+			}
+			return obs
+		},
+		want: &verdict{Score: 55, Features: []string{"regular_timing", "posts_only"}},
+	},
+	{
+		// Someone retrying a login form by hand: POSTs only, no assets (cached), but
+		// human timing. posts_only alone reports nothing.
+		name: "login_retries_at_human_pace",
+		obs: func(r *rand.Rand) []Observation {
+			var obs []Observation
+			at := t0
+			for range 30 {
+				obs = append(obs, Observation{Time: at, Method: "POST", Path: "/login", Status: 401, Navigation: true})
+				at = at.Add(time.Duration(2000+r.IntN(20000)) * time.Millisecond)
+			}
+			return obs
+		},
+		want: nil,
+	},
+	{
 		name: "headless_browser_navigating_without_assets_on_a_timer",
 		obs: func(*rand.Rand) []Observation {
 			var obs []Observation
@@ -317,8 +344,8 @@ func TestMemoryBound(t *testing.T) {
 }
 
 func TestBytesPerClient(t *testing.T) {
-	if BytesPerClient > 288 {
-		t.Errorf("BytesPerClient = %d, want ≤ 288 as documented", BytesPerClient)
+	if BytesPerClient > 312 {
+		t.Errorf("BytesPerClient = %d, want ≤ 312 as documented", BytesPerClient)
 	}
 }
 
@@ -513,6 +540,7 @@ func TestScores(t *testing.T) {
 		probe
 		noAssets
 		navs
+		posts
 	)
 	for _, tc := range []struct {
 		name  string
@@ -533,6 +561,10 @@ func TestScores(t *testing.T) {
 		{"sequential_probing", seq | probe, 85},
 		{"sequential_regular_no_assets", seq | reg | noAssets, 95},
 		{"everything", seq | reg | probe | noAssets | navs, 100},
+		{"posts_only_alone", posts, 0},
+		{"regular_posts_only", reg | posts, 55},
+		{"sequential_posts_only", seq | posts, 60},
+		{"no_assets_wins_over_posts_only", reg | noAssets | posts, 55},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := features{requests: 100, cv: 0.5, pages: 100}
@@ -548,6 +580,9 @@ func TestScores(t *testing.T) {
 			f.noAssets = tc.fired&noAssets != 0
 			if tc.fired&navs != 0 {
 				f.navs = 20
+			}
+			if tc.fired&posts != 0 {
+				f.postsOnly, f.writes = true, 95
 			}
 			got := 0
 			if fs := tr.judge(nil, f); len(fs) == 1 {

@@ -62,7 +62,7 @@ type Guard struct {
 
 // New validates cfg and returns a Guard. It starts nothing and makes no network calls.
 func New(cfg Config) (*Guard, error) {
-	g := &Guard{cfg: cfg, log: cfg.Logger, store: cfg.Store, dna: dna.NewHasher(), habits: behaviour.New(behaviour.Config{})}
+	g := &Guard{cfg: cfg, log: cfg.Logger, store: cfg.Store, dna: dna.NewHasher()}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -70,6 +70,13 @@ func New(cfg Config) (*Guard, error) {
 		g.store = NewMemoryStore(cfg.MemoryStore)
 	}
 	g.mem, _ = g.store.(*MemoryStore)
+	bc := behaviour.Config{}
+	if g.mem == nil {
+		// A shared store: instances pool their sketches' counts through it, so a
+		// crawler spread over them by a balancer is seen whole (behaviour.Config.Counter).
+		bc.Counter = g.store
+	}
+	g.habits = behaviour.New(bc)
 	if cfg.MaxBodyBytes < 0 {
 		return nil, errors.New("vigil: max_body_bytes must not be negative")
 	}

@@ -108,3 +108,52 @@ func vigilNavigationHeaders() http.Header {
 	}
 	return h
 }
+
+// sharedStore hides a MemoryStore's type, as a Redis store would look to the guard:
+// guards on it pool their behaviour counts.
+type sharedStore struct{ vigil.Store }
+
+// Behind a round-robin balancer over two instances, a steady crawler is blocked about
+// as soon as one instance alone would block it when the instances share a store, and
+// only later when each judges its half alone.
+func TestBehaviourSharedAcrossInstances(t *testing.T) {
+	firstBlock := func(t *testing.T, shared bool) int {
+		var n int
+		synctest.Test(t, func(t *testing.T) {
+			p := policy.Default()
+			p.RateLimit.PerIP = policy.Limit{Rate: 1_000_000, Period: policy.Duration(time.Second)}
+			common := sharedStore{vigil.NewMemoryStore(vigil.MemoryStoreConfig{})}
+			var hs [2]http.Handler
+			for i := range hs {
+				cfg := vigil.Config{Policy: p}
+				if shared {
+					cfg.Store = common
+				}
+				g, err := vigil.New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				hs[i] = g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			}
+			rng := rand.New(rand.NewPCG(3, 4))
+			for i := 1; i <= 300; i++ {
+				r := httptest.NewRequest(http.MethodGet, fmt.Sprintf("/items/%d", i), nil)
+				r.RemoteAddr = "203.0.113.41:5000"
+				r.Header = vigilNavigationHeaders()
+				w := httptest.NewRecorder()
+				hs[i%2].ServeHTTP(w, r)
+				if w.Code == http.StatusForbidden {
+					n = i
+					return
+				}
+				time.Sleep(200*time.Millisecond + time.Duration(rng.IntN(4000)-2000)*time.Microsecond)
+			}
+		})
+		return n
+	}
+	alone, pooled := firstBlock(t, false), firstBlock(t, true)
+	t.Logf("first blocked request: %d sharing, %d not sharing", pooled, alone)
+	if pooled == 0 || pooled > 50 || alone != 0 && alone <= pooled {
+		t.Errorf("first blocked request: %d with a shared store, %d without", pooled, alone)
+	}
+}

@@ -337,14 +337,61 @@ func (l loc) String() string {
 	return l.kind + ":" + truncate(name, 64)
 }
 
-// finding builds a Finding whose Detail follows "<where>: <code> (<excerpt>)".
+// finding builds a Finding whose Detail follows "<where>: <code> (<excerpt>)". When the
+// field's name says it holds a secret (a password, a token, a session cookie, a card
+// number), the excerpt is withheld: "<where>: <code> (value withheld, <n> bytes)".
+// Details travel to logs and telemetry, and an attack in a password field is still
+// someone's password. The agent redacts what leaves the process as well; this keeps
+// the secret out of the verdict itself.
 func finding(code string, score int, where loc, excerpt string) detect.Finding {
+	name := where.name
+	if name == "" {
+		name = string(where.path)
+	}
+	ex := escapeExcerpt(excerpt, 48)
+	if sensitiveName(name) {
+		ex = "value withheld, " + strconv.Itoa(len(excerpt)) + " bytes"
+	}
 	return detect.Finding{
 		Detector: Detector,
 		Code:     code,
 		Score:    score,
-		Detail:   where.String() + ": " + code + " (" + escapeExcerpt(excerpt, 48) + ")",
+		Detail:   where.String() + ": " + code + " (" + ex + ")",
 	}
+}
+
+// sensitiveName reports whether a parameter, cookie, header or JSON member name says
+// that its value is a secret. The last segment of a JSON path counts.
+func sensitiveName(name string) bool {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	var b [64]byte
+	n := 0
+	for i := 0; i < len(name) && n < len(b); i++ {
+		c := name[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b[n] = c + 'a' - 'A'
+			n++
+		case c == '-' || c == '_' || c == ' ':
+		default:
+			b[n] = c
+			n++
+		}
+	}
+	k := string(b[:n])
+	switch k {
+	case "pin", "otp", "ssn", "cvv", "cvc", "sid", "pwd", "auth", "key", "jwt":
+		return true
+	}
+	for _, w := range [...]string{"pass", "secret", "token", "apikey", "accesskey", "privatekey", "authorization",
+		"session", "sessid", "cardnumber", "creditcard", "ccnum", "credential"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.

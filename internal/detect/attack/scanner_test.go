@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -299,6 +300,37 @@ func TestScanFindingDetail(t *testing.T) {
 	want := []detect.Finding{{Detector: "attack", Code: "sqli", Score: 85, Detail: "body:json:user.name: sqli (' OR 1=1 --)"}}
 	if diff := cmp.Diff(want, fs); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
+
+// An attack in a field whose name says it holds a secret is reported without the
+// value: it is still someone's password, token or session.
+func TestScanFindingDetailWithholdsSecrets(t *testing.T) {
+	s := newScanner(t)
+	r := httptest.NewRequest("POST", "/login?session_token=%27%20OR%201%3D1--", strings.NewReader(`{"user":{"Password":"Hunter2' OR '1'='1"}}`))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Cookie", "SESSIONID=<script>alert(1)</script>")
+	fs, err := s.ScanRequest(nil, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var details []string
+	for _, f := range fs {
+		details = append(details, f.Detail)
+		if strings.Contains(f.Detail, "Hunter2") || strings.Contains(f.Detail, "OR") || strings.Contains(f.Detail, "script") {
+			t.Errorf("detail quotes a secret field's value: %q", f.Detail)
+		}
+	}
+	for _, want := range []string{"query:session_token: sqli (value withheld, ", "body:json:user.Password: sqli (value withheld, ", "cookie:SESSIONID: xss (value withheld, "} {
+		if !slices.ContainsFunc(details, func(d string) bool { return strings.HasPrefix(d, want) }) {
+			t.Errorf("no finding %q… in %q", want, details)
+		}
+	}
+	for name, want := range map[string]bool{"password": true, "new-password": true, "api_key": true, "X-Auth-Token": true, "pin": true,
+		"shipping": false, "author": false, "q": false, "user.name": false, "keyword": false} {
+		if got := sensitiveName(name); got != want {
+			t.Errorf("sensitiveName(%q) = %v", name, got)
+		}
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -43,6 +42,10 @@ const (
 	MaxReasons = 32
 	// MaxFieldLen is the longest string field, in bytes.
 	MaxFieldLen = 4096
+	// MaxHeaders is the most header lines one event carries.
+	MaxHeaders = 48
+	// MaxHeaderLen is the longest header name or value, in bytes.
+	MaxHeaderLen = 1024
 	// MaxCounterKeys is the most keys in one counter map of an Interval.
 	MaxCounterKeys = 256
 	// MaxBuckets is the most histogram bounds.
@@ -176,10 +179,14 @@ func fieldErr(field, format string, args ...any) *FieldError {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// DecodeEvents reads and validates an event batch.
+// DecodeEvents reads and validates an event batch. It reads the batch exactly as
+// json.Unmarshal would, accepting the same inputs and giving the same result, with a
+// decoder of its own several times faster. The strings of one event share memory, and
+// a string equal to the same field's in the event before is that string, so a string
+// kept after the batch keeps its event's strings, a few hundred bytes, in memory.
 func DecodeEvents(data []byte) (EventBatch, error) {
 	var b EventBatch
-	if err := unmarshal(data, &b); err != nil {
+	if err := decodeEventBatch(data, &b); err != nil {
 		return EventBatch{}, err
 	}
 	if err := b.Validate(); err != nil {
@@ -244,12 +251,12 @@ func DecodePolicy(data []byte) (PolicySnapshot, error) {
 	return PolicySnapshot{Version: p.Version, Policy: p}, nil
 }
 
-// EncodeEvents validates b and returns its JSON form.
+// EncodeEvents validates b and returns its JSON form (AppendEventBatch).
 func EncodeEvents(b EventBatch) ([]byte, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	return json.Marshal(b)
+	return AppendEventBatch(nil, &b), nil
 }
 
 // EncodeMetrics validates b and returns its JSON form.
@@ -286,16 +293,14 @@ func unmarshal(data []byte, v any) error {
 	if len(data) > MaxBodySize {
 		return fieldErr("", "body is %d bytes, more than %d", len(data), MaxBodySize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(v); err != nil {
+	// json.Unmarshal refuses anything but white space after the value; a
+	// json.Decoder would first copy data into a buffer of its own.
+	if err := json.Unmarshal(data, v); err != nil {
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) && ute.Field != "" {
 			return fieldErr(ute.Field, "cannot use a JSON %s here", ute.Value)
 		}
 		return fieldErr("", "%s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fieldErr("", "data after the JSON object")
 	}
 	return nil
 }
@@ -313,8 +318,10 @@ func (b *EventBatch) Validate() error {
 		return fieldErr("events", "%d events, more than %d", len(b.Events), MaxEvents)
 	}
 	for i := range b.Events {
-		if err := b.Events[i].validate(fmt.Sprintf("events[%d].", i)); err != nil {
-			return err
+		// The field names are built only for the event that fails: for every event
+		// they cost dozens of allocations.
+		if b.Events[i].validate("") != nil {
+			return b.Events[i].validate(fmt.Sprintf("events[%d].", i))
 		}
 	}
 	return nil
@@ -425,16 +432,16 @@ func (e *Event) validate(prefix string) error {
 		return fieldErr(prefix+"signals", "%d signals, more than %d", len(e.Signals), MaxSignals)
 	}
 	for i, s := range e.Signals {
-		p := fmt.Sprintf("%ssignals[%d].", prefix, i)
+		p := func() string { return fmt.Sprintf("%ssignals[%d].", prefix, i) } // only for an error
 		if s.Code == "" {
-			return fieldErr(p+"code", "missing")
+			return fieldErr(p()+"code", "missing")
 		}
 		if s.Score < 0 || s.Score > 100 {
-			return fieldErr(p+"score", "%d is outside 0–100", s.Score)
+			return fieldErr(p()+"score", "%d is outside 0–100", s.Score)
 		}
 		for _, f := range [...]struct{ name, v string }{{"detector", s.Detector}, {"code", s.Code}, {"detail", s.Detail}} {
-			if err := validString(p+f.name, f.v); err != nil {
-				return err
+			if len(f.v) > MaxFieldLen {
+				return validString(p()+f.name, f.v)
 			}
 		}
 	}
@@ -460,6 +467,17 @@ func (e *Event) validate(prefix string) error {
 	} {
 		if err := validString(prefix+f.name, f.v); err != nil {
 			return err
+		}
+	}
+	if err := validString(prefix+"query", e.Query); err != nil {
+		return err
+	}
+	if len(e.Headers) > MaxHeaders {
+		return fieldErr(prefix+"headers", "%d lines, more than %d", len(e.Headers), MaxHeaders)
+	}
+	for i, h := range e.Headers {
+		if h.Name == "" || len(h.Name) > MaxHeaderLen || len(h.Value) > MaxHeaderLen {
+			return fieldErr(fmt.Sprintf("%sheaders[%d]", prefix, i), "name empty, or name or value longer than %d bytes", MaxHeaderLen)
 		}
 	}
 	if m := en.Email; m != nil {

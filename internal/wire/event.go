@@ -1,7 +1,10 @@
 package wire
 
 import (
+	"net/http"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -9,13 +12,13 @@ import (
 )
 
 // Event is the wire form of a vigil.Event: flat, stable, and free of raw e-mail
-// addresses, phone numbers and query strings. Build it with [FromEvent]. The zero value
+// addresses and phone numbers. Build it with [FromEvent]. The zero value
 // is not a valid event (Time and Kind are required). An Event is a plain value; it is
 // not safe for concurrent modification.
 //
 // Fields that carry text the client controls, and that the agent must redact, are the
-// ones [Event.Strings] visits: method, host, path, user_agent, error, signals[].detail,
-// dna.hdna and enrichment.email.domain.
+// ones [Event.Strings] visits: method, host, path, query, headers, user_agent, error,
+// signals[].detail, dna.hdna and enrichment.email.domain.
 type Event struct {
 	// Time is when the guard recorded the event, in UTC, RFC 3339 with nanoseconds.
 	Time time.Time `json:"time"`
@@ -52,12 +55,26 @@ type Event struct {
 	// returning, in milliseconds.
 	LatencyMS float64 `json:"latency_ms,omitempty"`
 
+	// Query and Headers are the request's raw query string and headers, sent only
+	// for requests the policy acted on (WouldBe is not "allow"), after redaction. The
+	// headers are sorted by name (lower case), at most MaxHeaders, each value cut to
+	// MaxHeaderLen bytes.
+	Query   string   `json:"query,omitempty"`
+	Headers []Header `json:"headers,omitempty"`
+
 	// Ban is set on "ban" events.
 	Ban *Ban `json:"ban,omitempty"`
 	// Error is the internal error text of an "error" event.
 	Error string `json:"error,omitempty"`
 	// FailedOpen reports, on an "error" event, that the request was let through.
 	FailedOpen bool `json:"failed_open,omitempty"`
+}
+
+// Header is one request header line. A header the client sent several times is
+// several Headers with the same name, in the order they came.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // Signal is one finding (vigil.Signal).
@@ -212,6 +229,10 @@ func FromEvent(e vigil.Event) Event {
 			w.Enrichment.Phone.Reasons = append(w.Enrichment.Phone.Reasons, r.Code)
 		}
 	}
+	if e.Kind == vigil.EventRequest && e.Verdict.WouldBe != vigil.ActionAllow {
+		w.Query = e.Query
+		w.Headers = headers(e.Header)
+	}
 	if b := e.Ban; b != nil {
 		w.Ban = &Ban{Kind: string(b.Kind), Value: b.Value, Reason: b.Reason, Until: b.Until.UTC(), Strikes: b.Strikes}
 		if b.Until.IsZero() {
@@ -220,6 +241,52 @@ func FromEvent(e vigil.Event) Event {
 	}
 	w.eachString(func(s string) string { return s }) // cut every string to MaxFieldLen
 	return w
+}
+
+// headers flattens h into sorted lines: at most MaxHeaders, names lower-cased, values
+// cut to MaxHeaderLen.
+func headers(h http.Header) []Header {
+	if len(h) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(h))
+	for name := range h {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var out []Header
+	for _, name := range names {
+		lower := cutTo(strings.ToLower(name), MaxHeaderLen)
+		for _, v := range h[name] {
+			if len(out) == MaxHeaders {
+				return out
+			}
+			out = append(out, Header{Name: lower, Value: cutTo(v, MaxHeaderLen)})
+		}
+	}
+	return out
+}
+
+// Redactor is what Redact needs of a redactor; *redact.Redactor is one.
+type Redactor interface {
+	String(s string) string
+	Header(name, value string) string
+	Query(rawQuery string) string
+}
+
+// Redact removes secrets and personal data from every field of e that carries
+// client-controlled text, with r (package redact's Redactor): each header by its name
+// and value (Redactor.Header: a Cookie keeps its cookie names, an Authorization value
+// becomes one placeholder), the query by parameter name (Redactor.Query), and the
+// other fields of [Event.Strings] by shape (Redactor.String). The agent calls it
+// before an event is stored or sent.
+func (e *Event) Redact(r Redactor) {
+	e.Query = r.Query(e.Query)
+	for i := range e.Headers {
+		h := &e.Headers[i]
+		h.Value = cutTo(r.Header(h.Name, h.Value), MaxHeaderLen)
+	}
+	e.Strings(r.String)
 }
 
 // Strings replaces each non-empty field of e that carries client-controlled text with
@@ -248,6 +315,11 @@ func (e *Event) eachString(f func(string) string) {
 	for i := range e.Signals {
 		apply(&e.Signals[i].Detail)
 	}
+	apply(&e.Query)
+	for i := range e.Headers {
+		h := &e.Headers[i]
+		h.Name, h.Value = cutTo(f(h.Name), MaxHeaderLen), cutTo(f(h.Value), MaxHeaderLen)
+	}
 	apply(&e.DNA.HDNA)
 	if m := e.Enrichment.Email; m != nil {
 		apply(&m.Domain)
@@ -255,12 +327,15 @@ func (e *Event) eachString(f func(string) string) {
 }
 
 // cut shortens s to at most MaxFieldLen bytes without splitting a UTF-8 sequence.
-func cut(s string) string {
-	if len(s) <= MaxFieldLen {
+func cut(s string) string { return cutTo(s, MaxFieldLen) }
+
+// cutTo shortens s to at most n bytes without splitting a UTF-8 sequence.
+func cutTo(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	i := MaxFieldLen
-	for i > MaxFieldLen-utf8.UTFMax && i > 0 && !utf8.RuneStart(s[i]) {
+	i := n
+	for i > n-utf8.UTFMax && i > 0 && !utf8.RuneStart(s[i]) {
 		i--
 	}
 	return s[:i]

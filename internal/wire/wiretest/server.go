@@ -75,6 +75,7 @@ type Server struct {
 	gen        *generation // nil while down
 	closed     bool
 	faults     []Fault
+	lose       map[string]int // path → answers to lose after storing
 	maxEvents  int
 	eventIDs   map[string]bool
 	metricIDs  map[string]bool
@@ -247,6 +248,18 @@ func (s *Server) FailNext(n int, f Fault) {
 	for range n {
 		s.faults = append(s.faults, f)
 	}
+}
+
+// LoseNextAnswers makes the server store the next n batches for path (wire.PathEvents
+// or wire.PathMetrics) and then answer 500 instead of its acknowledgement: the answer
+// lost after the work was done, which a client can only retry.
+func (s *Server) LoseNextAnswers(n int, path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lose == nil {
+		s.lose = map[string]int{}
+	}
+	s.lose[path] += n
 }
 
 // SetMaxEvents makes the server answer 413 to event batches with more than k events
@@ -502,9 +515,15 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, body []byte, see
 		seen[id] = true
 		keep()
 		status, ack = http.StatusAccepted, wire.Ack{Accepted: n}
+		if s.lose[r.URL.Path] > 0 {
+			s.lose[r.URL.Path]--
+			status = http.StatusInternalServerError
+		}
 	}
 	s.mu.Unlock()
-	if status == http.StatusRequestEntityTooLarge {
+	if status == http.StatusInternalServerError {
+		wire.WriteProblem(w, status, nil)
+	} else if status == http.StatusRequestEntityTooLarge {
 		wire.WriteProblem(w, status, &wire.FieldError{Msg: fmt.Sprintf("%d items, more than %d", n, limit)})
 	} else {
 		writeJSON(w, status, ack)

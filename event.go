@@ -1,6 +1,7 @@
 package vigil
 
 import (
+	"net/http"
 	"time"
 )
 
@@ -38,6 +39,15 @@ type Event struct {
 	// Latency is the time from the guard receiving the request to the handler
 	// returning.
 	Latency time.Duration `json:"latency,omitempty"`
+
+	// Query and Header are the request's raw query string and headers, set only on
+	// EventRequest events of requests the policy acted on (Verdict.WouldBe is not
+	// allow), for forensics. Header is the request's own map, not a copy: treat it as
+	// read-only. Both hold whatever the client sent, credentials included, so they are
+	// left out of the Event's JSON form; redact them before storing them (package agent
+	// does, with package redact).
+	Query  string      `json:"-"`
+	Header http.Header `json:"-"`
 
 	// Ban is set on EventBan.
 	Ban *Ban `json:"ban,omitempty"`

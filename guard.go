@@ -209,6 +209,7 @@ type decision struct {
 	limit      Limit             // that limit
 	limitName  string            // that limit's name in RateLimit-Policy
 	failClosed bool              // a fault made the guard block (503)
+	emergency  bool              // the emergency lockdown refused the request (503)
 	login      *stuffing.Attempt // a login attempt, whose outcome is recorded after the response
 	observe    bool              // report the request to the behaviour tracker after the response
 	asset      bool              // the request loads a page's asset (for the tracker)
@@ -267,6 +268,11 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 	}
 
 	// Hard gates: final, whatever the score.
+	if st.rules.LockedOut(ip) {
+		d.emergency = true
+		g.gate(&d, "emergency_lockdown", "emergency mode: only allow-listed clients pass")
+		return d
+	}
 	if st.rules.Denied(ip) {
 		g.gate(&d, "deny_list", "client IP is on the deny list")
 		return d
@@ -864,8 +870,12 @@ func (g *Guard) finish(r *http.Request, d *decision, status int, n int64, start 
 	}
 	now := time.Now()
 	g.recordSide(r, d, now)
-	g.cfg.Events.Record(Event{Kind: EventRequest, Time: now, Verdict: *v, Method: r.Method, Host: r.Host,
-		Path: r.URL.Path, UserAgent: r.UserAgent(), Status: status, Bytes: n, Latency: now.Sub(start)})
+	e := Event{Kind: EventRequest, Time: now, Verdict: *v, Method: r.Method, Host: r.Host,
+		Path: r.URL.Path, UserAgent: r.UserAgent(), Status: status, Bytes: n, Latency: now.Sub(start)}
+	if v.WouldBe != ActionAllow {
+		e.Query, e.Header = r.URL.RawQuery, r.Header
+	}
+	g.cfg.Events.Record(e)
 }
 
 func signalCodes(s []Signal) string {

@@ -326,6 +326,35 @@ func TestGuardLists(t *testing.T) {
 	})
 }
 
+// The emergency lockdown refuses everyone but the allow lists with 503 and lifts
+// with the next policy that does not set it.
+func TestGuardEmergency(t *testing.T) {
+	p := policy.Default()
+	p.Allow = []string{"192.0.2.0/28"}
+	p.ExcludePaths = []string{"/healthz"}
+	p.Emergency = policy.Emergency{Enabled: true, Allow: []string{"203.0.113.0/24"}}
+	g, sk := newGuard(t, p, nil)
+	run(t, g, sk, []step{
+		{name: "stranger", target: "/", ip: "198.51.100.9", wantStatus: 503, wantAction: "block", wantSignal: "emergency_lockdown"},
+		{name: "stranger_v6", target: "/", ip: "[2001:db8::1]", wantStatus: 503, wantAction: "block", wantSignal: "emergency_lockdown"},
+		{name: "excluded_path", target: "/healthz", ip: "198.51.100.9", wantStatus: 200, wantAction: "allow"},
+		{name: "policy_allow_list", target: "/", ip: "192.0.2.3", wantStatus: 200, wantAction: "allow", wantSignal: "allow_list"},
+		{name: "emergency_allow_list", target: "/", ip: "203.0.113.5", wantStatus: 200, wantAction: "allow"},
+		{name: "emergency_allow_list_still_checked", target: "/?id=1%27%20OR%201=1--", ip: "203.0.113.5", wantStatus: 403, wantAction: "block", wantSignal: "sqli"},
+	})
+	w := httptest.NewRecorder()
+	g.Handler(app).ServeHTTP(w, step{target: "/", ip: "198.51.100.10"}.request())
+	if w.Header().Get("Retry-After") == "" {
+		t.Errorf("lockdown answer without Retry-After: %v", w.Header())
+	}
+	p.Emergency = policy.Emergency{}
+	p.Version = 2
+	if err := g.SetPolicy(p); err != nil {
+		t.Fatal(err)
+	}
+	run(t, g, sk, []step{{name: "lifted", target: "/", ip: "198.51.100.9", wantStatus: 200, wantAction: "allow"}})
+}
+
 func TestGuardTrustedProxies(t *testing.T) {
 	spoof := map[string]string{"X-Forwarded-For": "192.0.2.3, 203.0.113.200"}
 	t.Run("untrusted_peer_xff_ignored", func(t *testing.T) {

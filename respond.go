@@ -48,6 +48,10 @@ func (g *Guard) respond(w http.ResponseWriter, r *http.Request, d *decision) int
 	case d.failClosed:
 		p.Status, p.Title = http.StatusServiceUnavailable, "Service unavailable"
 		p.Detail = "The request could not be checked and was not let through. Try again later."
+	case d.emergency && v.Action == ActionBlock:
+		p.Status, p.Title = http.StatusServiceUnavailable, "Service unavailable"
+		p.Detail = "The site is not taking requests at the moment. Try again later."
+		h.Set("Retry-After", "120")
 	case v.Action == ActionRateLimit:
 		p.Status, p.Title = http.StatusTooManyRequests, "Too many requests"
 		p.Detail = "Slow down and try again later."

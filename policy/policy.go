@@ -124,6 +124,11 @@ type Policy struct {
 	// Deny lists IP addresses and CIDR prefixes that are always blocked. Empty denies
 	// nobody specially.
 	Deny []string `json:"deny,omitempty" yaml:"deny,omitempty"`
+	// Emergency is a lockdown an operator switches on during an incident and off after
+	// it: while enabled, every client not on Allow or Emergency.Allow is refused with
+	// 503. It is reversible like every other field: a policy without it lifts it. The
+	// zero value is no lockdown.
+	Emergency Emergency `json:"emergency,omitzero" yaml:"emergency,omitempty"`
 	// Honeypot configures bait paths. The zero value uses the built-in paths.
 	Honeypot Honeypot `json:"honeypot,omitzero" yaml:"honeypot,omitempty"`
 	// Bans configures how long bans last. The zero value bans for 1 hour, doubling for
@@ -169,6 +174,18 @@ type Policy struct {
 	// Entries replace the built-in ones of the same name, or add to them with
 	// "extend: true". Nil keeps the built-in table.
 	KnownClients Document `json:"known_clients,omitempty" yaml:"known_clients,omitempty"`
+}
+
+// Emergency is the lockdown switch. While Enabled, the guard answers every request
+// with 503 and Retry-After unless the client is on the policy's Allow list or on
+// Emergency.Allow, or the path is excluded (ExcludePaths: health checks keep working).
+// Nothing else is evaluated for refused requests, so the lockdown costs less than
+// normal traffic.
+type Emergency struct {
+	Enabled bool `json:"enabled,omitempty" yaml:"enabled,omitempty"`
+	// Allow lists IP addresses and CIDR prefixes that pass during the lockdown (and are
+	// then checked as usual). Empty: only the policy's Allow list passes.
+	Allow []string `json:"allow,omitempty" yaml:"allow,omitempty"`
 }
 
 // Honeypot configures bait paths: paths no real client asks for, so that a request for

@@ -118,6 +118,7 @@ func allFields() policy.Policy {
 		ExcludePaths:   []string{"/healthz"},
 		Allow:          []string{"10.0.0.0/8"},
 		Deny:           []string{"2001:db8::/32"},
+		Emergency:      policy.Emergency{Enabled: true, Allow: []string{"198.51.100.0/24"}},
 		Honeypot: policy.Honeypot{
 			Disabled:     true,
 			SkipDefaults: true,

@@ -54,6 +54,7 @@ func (p Policy) Validate() error {
 			}
 		}
 	}
+	v.prefixes("emergency.allow", p.Emergency.Allow)
 	for i, s := range p.Honeypot.Paths {
 		v.pattern(index("honeypot.paths", i), s)
 	}

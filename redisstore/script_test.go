@@ -227,7 +227,7 @@ func TestScriptsReloadAfterFlush(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer c.Close()
 	ctx := context.Background()
-	s, err := New(c, Config{Mode: ModeExact, KeyPrefix: "t:"})
+	s, err := New(c, Config{Mode: ModeExact, KeyPrefix: "t:", OpTimeout: 2 * time.Second}) // no fallback from load
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ finish for up to --shutdown-timeout, then closes what is left and exits 0.
 			}
 			level, _ := c.Level() // validated by load
 			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			_, p, runStore, err := c.Build(log)
+			_, p, runStore, metrics, err := c.Build(log)
 			if err != nil {
 				return err // load built the same configuration without error
 			}
@@ -88,6 +88,19 @@ finish for up to --shutdown-timeout, then closes what is left and exits 0.
 			defer p.CloseIdleConnections()
 			if c.RedisURL != "" {
 				log.Info("state shared through Redis", "mode", redisMode(c))
+			}
+			if c.MetricsListen != "" {
+				mln, err := net.Listen("tcp", c.MetricsListen)
+				if err != nil {
+					_ = ln.Close()
+					return fmt.Errorf("metrics_listen: %w", err)
+				}
+				mux := http.NewServeMux()
+				mux.Handle("GET /metrics", metrics)
+				msrv := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout}
+				go func() { _ = msrv.Serve(mln) }()
+				defer msrv.Close()
+				log.Info("metrics listening", "addr", mln.Addr().String(), "path", "/metrics")
 			}
 			err = serve(cmd.Context(), ln, cert, p, log, shutdownTimeout, runStore)
 			log.Info("vigil proxy stopped")

@@ -265,6 +265,25 @@ func TestProxyConfigErrors(t *testing.T) {
 			want: []string{"vigil: configuration: 1 problem:", "  VIGIL_LOG_LEVEL: log_level: must be debug, info, warn or error"},
 		},
 		{
+			name: "studio_incomplete",
+			args: []string{"proxy", "--upstream", "http://127.0.0.1:1", "--studio", "http://studio", "--metrics-listen", "127.0.0.1:0"},
+			want: []string{
+				"vigil: configuration: 1 problem:",
+				"  studio.key: missing: studio.endpoint is set; set studio.key in the file, VIGIL_STUDIO_KEY or --studio-key",
+			},
+		},
+		{
+			name: "studio_not_http",
+			args: []string{"proxy", "--upstream", "http://127.0.0.1:1", "--studio", "ftp://studio"},
+			env:  map[string]string{"VIGIL_STUDIO_KEY": "k"},
+			want: []string{"vigil: configuration: 1 problem:", `  --studio: studio.endpoint: "ftp://studio" is not an http or https URL`},
+		},
+		{
+			name: "metrics_without_studio",
+			args: []string{"proxy", "--upstream", "http://127.0.0.1:1", "--metrics-listen", "127.0.0.1:0"},
+			want: []string{"vigil: configuration: 1 problem:", "  --metrics-listen: metrics_listen: needs studio: the agent keeps the counters"},
+		},
+		{
 			name: "unknown_flag",
 			args: []string{"proxy", "--upstrem", "http://127.0.0.1:1"},
 			want: []string{"vigil: unknown flag: --upstrem", "  usage: vigil proxy --upstream URL [flags]"},

@@ -36,7 +36,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -45,6 +47,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/agent"
 	"github.com/vigilhq/vigil/fraud"
 	"github.com/vigilhq/vigil/internal/selfsigned"
 	"github.com/vigilhq/vigil/policy"
@@ -70,6 +73,11 @@ type Config struct {
 	// reachable from this machine only; use ":8080" or "0.0.0.0:8080" to serve others.
 	// Port 0 picks a free port.
 	Listen string `yaml:"listen"`
+	// MetricsListen, when set, is a second address (host:port) that serves Prometheus
+	// metrics on /metrics: the guard's request totals and the agent's counters (see
+	// agent.Agent.WritePrometheus). It needs studio, whose agent keeps the counters.
+	// Keep it where only the monitoring system reaches it.
+	MetricsListen string `yaml:"metrics_listen,omitempty"`
 	// TLS makes the proxy terminate TLS itself. It then observes every connection
 	// completely: the ClientHello (JA4, JA3), HTTP/2 settings and each request's
 	// header order, which plain HTTP cannot show the guard. The zero value serves
@@ -90,6 +98,11 @@ type Config struct {
 	// Redis tunes the Redis store (mode, key prefix, sync interval, timeouts, circuit
 	// breaker); see redisstore.Config. It applies only with RedisURL.
 	Redis redisstore.Config `yaml:"redis,omitempty"`
+	// Studio reports every decision to Studio and takes policy from it, through the
+	// telemetry agent (package agent): endpoint (Studio's URL) and key (an ingest key)
+	// turn it on; dir keeps the spool, so that events survive restarts and outages,
+	// and the last good policy. Empty endpoint: no agent.
+	Studio agent.Config `yaml:"studio,omitempty"`
 }
 
 // TLS is where the proxy's certificate comes from: a certificate and key file pair,
@@ -154,6 +167,7 @@ type setting struct {
 func settings() []setting {
 	return []setting{
 		{"listen", "VIGIL_LISTEN", func(c *Config, v string) error { c.Listen = v; return nil }},
+		{"metrics_listen", "VIGIL_METRICS_LISTEN", func(c *Config, v string) error { c.MetricsListen = strings.TrimSpace(v); return nil }},
 		{"tls.cert_file", "VIGIL_TLS_CERT", func(c *Config, v string) error { c.TLS.CertFile = v; return nil }},
 		{"tls.key_file", "VIGIL_TLS_KEY", func(c *Config, v string) error { c.TLS.KeyFile = v; return nil }},
 		{"tls.self_signed", "VIGIL_TLS_SELF_SIGNED", func(c *Config, v string) error {
@@ -166,6 +180,9 @@ func settings() []setting {
 		}},
 		{"upstream", "VIGIL_UPSTREAM", func(c *Config, v string) error { c.Proxy.Upstream = v; return nil }},
 		{"redis_url", "VIGIL_REDIS_URL", func(c *Config, v string) error { c.RedisURL = strings.TrimSpace(v); return nil }},
+		{"studio.endpoint", "VIGIL_STUDIO_URL", func(c *Config, v string) error { c.Studio.Endpoint = strings.TrimSpace(v); return nil }},
+		{"studio.key", "VIGIL_STUDIO_KEY", func(c *Config, v string) error { c.Studio.Key = strings.TrimSpace(v); return nil }},
+		{"studio.dir", "VIGIL_STUDIO_DIR", func(c *Config, v string) error { c.Studio.Dir = strings.TrimSpace(v); return nil }},
 		{"redis.mode", "VIGIL_REDIS_MODE", func(c *Config, v string) error { c.Redis.Mode = redisstore.Mode(strings.TrimSpace(v)); return nil }},
 		{"log_level", "VIGIL_LOG_LEVEL", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 		{"guard.trusted_proxies", "VIGIL_TRUSTED_PROXIES", func(c *Config, v string) error {
@@ -344,10 +361,12 @@ func (c Config) Level() (slog.Level, error) {
 }
 
 // Build returns the guard and the proxy that c describes, logging to log, and the
-// background work of the guard's store: with RedisURL set, run (with the context of the
-// whole process) syncs with Redis until the context ends, then closes the client; with
-// the memory store it returns nil at once.
-func (c Config) Build(log *slog.Logger) (g *vigil.Guard, p *proxy.Proxy, run func(context.Context) error, err error) {
+// background work: with RedisURL set, run (with the context of the whole process) syncs
+// with Redis until the context ends, then closes the client; with Studio set it also
+// runs the telemetry agent until the context ends, which then spools what is left;
+// otherwise it returns nil at once. metrics serves the Prometheus exposition when
+// Studio is set, and is nil otherwise.
+func (c Config) Build(log *slog.Logger) (g *vigil.Guard, p *proxy.Proxy, run func(context.Context) error, metrics http.Handler, err error) {
 	gc := c.Guard
 	gc.Logger = log
 	gc.Phones = fraud.PhoneAnalyzer{} // the binary links the phone metadata anyway (vigil phone)
@@ -355,14 +374,14 @@ func (c Config) Build(log *slog.Logger) (g *vigil.Guard, p *proxy.Proxy, run fun
 	if c.RedisURL != "" {
 		client, err := redisstore.ParseURL(c.RedisURL)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		rc := c.Redis
 		rc.Logger = log
 		store, err := redisstore.New(client, rc)
 		if err != nil {
 			_ = client.Close()
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		gc.Store = store
 		run = func(ctx context.Context) error {
@@ -370,8 +389,30 @@ func (c Config) Build(log *slog.Logger) (g *vigil.Guard, p *proxy.Proxy, run fun
 			return store.Run(ctx)
 		}
 	}
+	var ag *agent.Agent
+	if c.Studio.Endpoint != "" {
+		ac := c.Studio
+		ac.Logger = log
+		if ag, err = agent.New(ac); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		gc.Events = ag
+		storeRun := run
+		run = func(ctx context.Context) error {
+			errc := make(chan error, 1)
+			go func() { errc <- ag.Run(ctx) }()
+			err := storeRun(ctx)
+			if aerr := <-errc; err == nil {
+				err = aerr
+			}
+			return err
+		}
+	}
 	if g, err = vigil.New(gc); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
+	}
+	if ag != nil {
+		ag.SetGuard(g)
 	}
 	pc := c.Proxy
 	pc.Logger = log
@@ -381,10 +422,22 @@ func (c Config) Build(log *slog.Logger) (g *vigil.Guard, p *proxy.Proxy, run fun
 		// is degraded, its outages and recoveries, its fallbacks to local decisions.
 		pc.Status = func() any { return map[string]any{"store": "redis", "redis": rs.Stats()} }
 	}
-	if p, err = proxy.New(g, pc); err != nil {
-		return nil, nil, nil, err
+	if ag != nil {
+		// … and the agent's: queue, spool, drops, the last success and error.
+		status := pc.Status
+		pc.Status = func() any {
+			m := status().(map[string]any)
+			m["studio"] = ag.Stats()
+			return m
+		}
 	}
-	return g, p, run, nil
+	if p, err = proxy.New(g, pc); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if ag != nil {
+		metrics = ag.MetricsHandler()
+	}
+	return g, p, run, metrics, nil
 }
 
 // validate checks c, which has its defaults, and returns every problem, each prefixed by
@@ -396,6 +449,23 @@ func (c Config) validate(where func(key string) string) []error {
 	}
 	if err := checkListen(c.Listen); err != nil {
 		add("listen", err)
+	}
+	if c.MetricsListen != "" {
+		if err := checkListen(c.MetricsListen); err != nil {
+			add("metrics_listen", err)
+		} else if c.Studio.Endpoint == "" {
+			add("metrics_listen", errors.New("needs studio: the agent keeps the counters"))
+		}
+	}
+	switch st := c.Studio; {
+	case st.Endpoint == "" && st.Key != "":
+		add("studio.endpoint", errors.New("missing: studio.key is set; set studio.endpoint in the file, VIGIL_STUDIO_URL or --studio"))
+	case st.Endpoint != "" && st.Key == "":
+		add("studio.key", errors.New("missing: studio.endpoint is set; set studio.key in the file, VIGIL_STUDIO_KEY or --studio-key"))
+	case st.Endpoint != "":
+		if u, err := url.Parse(st.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("studio.endpoint", fmt.Errorf("%q is not an http or https URL", st.Endpoint))
+		}
 	}
 	if _, err := c.Level(); err != nil {
 		add("log_level", errors.New("must be debug, info, warn or error"))

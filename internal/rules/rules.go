@@ -66,6 +66,7 @@ type Set struct {
 	honeypot pathSet
 	allow    *bart.Lite
 	deny     *bart.Lite
+	lockdown *bart.Lite // emergency.allow; nil unless the emergency mode is on
 	rules    []Rule
 	routes   []Route
 	weights  map[string]float64
@@ -92,6 +93,14 @@ func Compile(p policy.Policy) (*Set, error) {
 	}
 	if s.deny, err = newIPSet(eff.Deny); err != nil {
 		return nil, fmt.Errorf("deny: %w", err)
+	}
+	if eff.Emergency.Enabled {
+		if s.lockdown, err = newIPSet(eff.Emergency.Allow); err != nil {
+			return nil, fmt.Errorf("emergency.allow: %w", err)
+		}
+		if s.lockdown == nil {
+			s.lockdown = new(bart.Lite) // nobody but the policy's allow list
+		}
 	}
 	s.rules = make([]Rule, len(eff.Rules))
 	for i, r := range eff.Rules {
@@ -153,6 +162,10 @@ func (s *Set) Allowed(ip netip.Addr) bool { return contains(s.allow, ip) }
 
 // Denied reports whether ip is on the deny list, as Allowed does for the allow list.
 func (s *Set) Denied(ip netip.Addr) bool { return contains(s.deny, ip) }
+
+// LockedOut reports whether the emergency mode is on and ip is not on its allow list.
+// (The policy's allow list is checked before, by Allowed.)
+func (s *Set) LockedOut(ip netip.Addr) bool { return s.lockdown != nil && !contains(s.lockdown, ip) }
 
 // Weight returns the policy weight of a finding code: 1 when the policy does not list
 // it, 0 when the code is turned off.

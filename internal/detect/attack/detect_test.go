@@ -1,7 +1,9 @@
 package attack
 
 import (
+	"strconv"
 	"testing"
+	"unsafe"
 
 	"github.com/vigilhq/vigil/internal/detect"
 )
@@ -50,4 +52,26 @@ func hasCode(fs []detect.Finding, code string, min int) bool {
 		}
 	}
 	return false
+}
+
+// Two values whose first slots collide both stay cached: with one slot per value they
+// would evict each other on every request for the life of the process.
+func TestCleanCacheCollision(t *testing.T) {
+	c := newCleanCache()
+	first := map[uint64]string{}
+	var x, y string
+	for i := 0; y == ""; i++ {
+		v := "value-" + strconv.Itoa(i)
+		a, _ := c.slots2(v, kindCookies)
+		h := uint64(uintptr(unsafe.Pointer(a)))
+		if prev, ok := first[h]; ok {
+			x, y = prev, v
+		}
+		first[h] = v
+	}
+	c.add(x, kindCookies)
+	c.add(y, kindCookies)
+	if !c.has(x, kindCookies) || !c.has(y, kindCookies) {
+		t.Errorf("colliding values %q and %q: cached %v and %v", x, y, c.has(x, kindCookies), c.has(y, kindCookies))
+	}
 }

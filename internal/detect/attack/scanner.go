@@ -339,7 +339,7 @@ func (l loc) String() string {
 
 // finding builds a Finding whose Detail follows "<where>: <code> (<excerpt>)". When the
 // field's name says it holds a secret (a password, a token, a session cookie, a card
-// number), the excerpt is withheld: "<where>: <code> (value withheld, <n> bytes)".
+// number), the excerpt is withheld: "<code> in <where> (value withheld, <n> bytes)".
 // Details travel to logs and telemetry, and an attack in a password field is still
 // someone's password. The agent redacts what leaves the process as well; this keeps
 // the secret out of the verdict itself.
@@ -348,10 +348,13 @@ func finding(code string, score int, where loc, excerpt string) detect.Finding {
 	if name == "" {
 		name = string(where.path)
 	}
-	ex := escapeExcerpt(excerpt, 48)
 	if sensitiveName(name) {
-		ex = "value withheld, " + strconv.Itoa(len(excerpt)) + " bytes"
+		// The name does not come right before ": " here, so that a redactor reading
+		// "password: sqli" does not take the code for the password.
+		return detect.Finding{Detector: Detector, Code: code, Score: score,
+			Detail: code + " in " + where.String() + " (value withheld, " + strconv.Itoa(len(excerpt)) + " bytes)"}
 	}
+	ex := escapeExcerpt(excerpt, 48)
 	return detect.Finding{
 		Detector: Detector,
 		Code:     code,

@@ -321,7 +321,7 @@ func TestScanFindingDetailWithholdsSecrets(t *testing.T) {
 			t.Errorf("detail quotes a secret field's value: %q", f.Detail)
 		}
 	}
-	for _, want := range []string{"query:session_token: sqli (value withheld, ", "body:json:user.Password: sqli (value withheld, ", "cookie:SESSIONID: xss (value withheld, "} {
+	for _, want := range []string{"sqli in query:session_token (value withheld, ", "sqli in body:json:user.Password (value withheld, ", "xss in cookie:SESSIONID (value withheld, "} {
 		if !slices.ContainsFunc(details, func(d string) bool { return strings.HasPrefix(d, want) }) {
 			t.Errorf("no finding %q… in %q", want, details)
 		}

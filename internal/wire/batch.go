@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +55,11 @@ const (
 	MaxBatchIDLen = 128
 	// MaxAgentIDLen is the longest agent ID.
 	MaxAgentIDLen = 64
+	// MaxBans is the most bans in one policy snapshot. The snapshot must also fit
+	// MaxBodySize and MaxStreamEvent, which bounds it first for long values.
+	MaxBans = 100_000
+	// MaxBanDNALen is the longest DNA ID a snapshot's ban names.
+	MaxBanDNALen = 128
 )
 
 // Agent says which agent sent a body.
@@ -154,11 +160,20 @@ type Ack struct {
 }
 
 // PolicySnapshot is the body of GET /v1/policy and the data of each policy event on
-// the stream: the whole policy, never a difference.
+// the stream: the whole policy and the whole set of Studio's bans, never a
+// difference.
 type PolicySnapshot struct {
-	// Version is the policy's version, at least 1, and equal to Policy.Version.
+	// Version is the snapshot's version, at least 1, and equal to Policy.Version.
+	// Studio gives a snapshot a new, higher version whenever its policy or its bans
+	// change, so that an agent that holds a version holds its bans too.
 	Version int64         `json:"version"`
 	Policy  policy.Policy `json:"policy"`
+	// Bans are the bans Studio places on every agent's guard, at most MaxBans: the
+	// full set, so a ban absent from the next snapshot is lifted. Kind is "ip" (an
+	// address), "cidr" (a prefix) or "dna" (a DNA ID of 1–MaxBanDNALen bytes of
+	// printable ASCII); Until, when set, ends the ban. Strikes is not used here.
+	// Agents older than this field ignore it.
+	Bans []Ban `json:"bans,omitempty"`
 }
 
 // FieldError is a decoder's complaint about one field. Field is the field's path in the
@@ -223,10 +238,14 @@ func DecodeStatus(data []byte) (Status, error) {
 // policy.Parse, strictly: a policy field this build does not know is an error, because
 // applying a policy without one of its rules would be applying another policy. A
 // policy whose own version is 0 takes the snapshot's; any other mismatch is an error.
+//
+// The snapshot's bans are checked as validBans says: a known kind, a value that parses
+// as that kind, at most MaxBans. A ban's Until is returned in UTC.
 func DecodePolicy(data []byte) (PolicySnapshot, error) {
 	var raw struct {
 		Version *int64          `json:"version"`
 		Policy  json.RawMessage `json:"policy"`
+		Bans    []Ban           `json:"bans"`
 	}
 	if err := unmarshal(data, &raw); err != nil {
 		return PolicySnapshot{}, err
@@ -248,7 +267,15 @@ func DecodePolicy(data []byte) (PolicySnapshot, error) {
 		return PolicySnapshot{}, fieldErr("policy.version", "%d differs from the snapshot's version %d", p.Version, *raw.Version)
 	}
 	p.Version = *raw.Version
-	return PolicySnapshot{Version: p.Version, Policy: p}, nil
+	if err := validBans(raw.Bans); err != nil {
+		return PolicySnapshot{}, err
+	}
+	for i := range raw.Bans {
+		if u := &raw.Bans[i].Until; !u.IsZero() {
+			*u = u.UTC()
+		}
+	}
+	return PolicySnapshot{Version: p.Version, Policy: p, Bans: raw.Bans}, nil
 }
 
 // EncodeEvents validates b and returns its JSON form (AppendEventBatch).
@@ -275,17 +302,91 @@ func EncodeStatus(s Status) ([]byte, error) {
 	return json.Marshal(s)
 }
 
-// EncodePolicy returns the snapshot of p as version, on one line (as the stream needs
-// it). It sets the policy's own version to version and validates it.
+// EncodePolicy returns the snapshot of p as version, without bans, on one line (as the
+// stream needs it). It sets the policy's own version to version and validates it.
 func EncodePolicy(version int64, p policy.Policy) ([]byte, error) {
-	if version < 1 {
-		return nil, fieldErr("version", "%d is below 1", version)
+	return EncodeSnapshot(PolicySnapshot{Version: version, Policy: p})
+}
+
+// EncodeSnapshot returns s on one line (as the stream needs it). It sets the policy's
+// own version to s.Version and validates the policy and the bans as DecodePolicy does.
+func EncodeSnapshot(s PolicySnapshot) ([]byte, error) {
+	if s.Version < 1 {
+		return nil, fieldErr("version", "%d is below 1", s.Version)
 	}
-	p.Version = version
-	if err := p.Validate(); err != nil {
+	s.Policy.Version = s.Version
+	if err := s.Policy.Validate(); err != nil {
 		return nil, fieldErr("policy", "%v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	return json.Marshal(PolicySnapshot{Version: version, Policy: p})
+	if err := validBans(s.Bans); err != nil {
+		return nil, err
+	}
+	return json.Marshal(s)
+}
+
+// validBans checks a snapshot's bans: at most MaxBans; each with a kind this version
+// knows ("ip", "cidr", "dna"; a kind it does not know is an error, as a policy field
+// it does not know is) and a value of that kind: an address without a zone
+// (netip.ParseAddr), a prefix (netip.ParsePrefix), or a DNA ID of 1–MaxBanDNALen
+// bytes of printable ASCII without spaces. Reason is a string field like any other;
+// Until, when set, is not before 2000; Strikes is not negative.
+func validBans(bans []Ban) error {
+	if len(bans) > MaxBans {
+		return fieldErr("bans", "%d bans, more than %d", len(bans), MaxBans)
+	}
+	for i := range bans {
+		// The field names are built only for the ban that fails.
+		if bans[i].validSnapshot("") != nil {
+			return bans[i].validSnapshot(fmt.Sprintf("bans[%d].", i))
+		}
+	}
+	return nil
+}
+
+func (b *Ban) validSnapshot(prefix string) error {
+	switch b.Kind {
+	case "":
+		return fieldErr(prefix+"kind", "missing")
+	case "ip", "cidr", "dna":
+	default:
+		return fieldErr(prefix+"kind", "%.32q is not ip, cidr or dna", b.Kind)
+	}
+	if b.Value == "" {
+		return fieldErr(prefix+"value", "missing")
+	}
+	switch b.Kind {
+	case "ip":
+		a, err := netip.ParseAddr(b.Value)
+		if err != nil {
+			return fieldErr(prefix+"value", "%.64q is not an IP address", b.Value)
+		}
+		if a.Zone() != "" {
+			return fieldErr(prefix+"value", "%.64q has a zone", b.Value)
+		}
+	case "cidr":
+		if _, err := netip.ParsePrefix(b.Value); err != nil {
+			return fieldErr(prefix+"value", "%.64q is not a prefix", b.Value)
+		}
+	case "dna":
+		if len(b.Value) > MaxBanDNALen {
+			return fieldErr(prefix+"value", "longer than %d bytes", MaxBanDNALen)
+		}
+		for i := 0; i < len(b.Value); i++ {
+			if c := b.Value[i]; c <= ' ' || c > '~' {
+				return fieldErr(prefix+"value", "byte %d is not printable ASCII", i)
+			}
+		}
+	}
+	if err := validString(prefix+"reason", b.Reason); err != nil {
+		return err
+	}
+	if err := validTime(prefix+"until", b.Until, false); err != nil {
+		return err
+	}
+	if b.Strikes < 0 {
+		return fieldErr(prefix+"strikes", "%d is negative", b.Strikes)
+	}
+	return nil
 }
 
 // unmarshal decodes one JSON object, and nothing after it, into v.

@@ -7,10 +7,10 @@
 // them with [EncodeEvents], [EncodeMetrics] and [EncodeStatus], and follows the policy
 // with [StreamReader]. Studio reads request bodies with [ReadBody] and [DecodeEvents],
 // [DecodeMetrics] and [DecodeStatus], answers with [Ack], [StatusReply] or a [Problem],
-// and serves policy with [EncodePolicy]. Every decoder treats its input as hostile: it
-// bounds sizes and counts, rejects what it cannot vouch for with a [*FieldError] that
-// names the field, and ignores unknown fields (additive changes within version 1 must
-// not break older readers).
+// and serves policy and bans with [EncodeSnapshot]. Every decoder treats its input as
+// hostile: it bounds sizes and counts, rejects what it cannot vouch for with a
+// [*FieldError] that names the field, and ignores unknown fields (additive changes
+// within version 1 must not break older readers).
 //
 // Redaction is not this package's job: the agent runs its redactor over the fields that
 // carry client-controlled text through [Event.Strings] before encoding. The wire event

@@ -145,7 +145,8 @@ type Phone struct {
 	Reasons         []string `json:"reasons,omitempty"`
 }
 
-// Ban is the wire form of vigil.Ban.
+// Ban is the wire form of vigil.Ban: the ban on a "ban" event, and one of the bans of
+// a PolicySnapshot (where validBans checks it and Strikes is not used).
 type Ban struct {
 	Kind    string    `json:"kind"`  // "ip", "cidr" or "dna"
 	Value   string    `json:"value"` // the address, prefix or DNA ID

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"testing"
 
@@ -98,7 +99,29 @@ func FuzzDecodePolicy(f *testing.F) {
 		if s.Version < 1 || s.Policy.Version != s.Version {
 			t.Fatalf("accepted snapshot with version %d, policy version %d", s.Version, s.Policy.Version)
 		}
-		enc, err := EncodePolicy(s.Version, s.Policy)
+		if len(s.Bans) > MaxBans {
+			t.Fatalf("accepted %d bans", len(s.Bans))
+		}
+		for _, b := range s.Bans {
+			// Differential: an address or prefix ban is one the standard library parses.
+			var perr error
+			switch b.Kind {
+			case "ip":
+				_, perr = netip.ParseAddr(b.Value)
+			case "cidr":
+				_, perr = netip.ParsePrefix(b.Value)
+			case "dna":
+				if b.Value == "" || len(b.Value) > MaxBanDNALen {
+					perr = errors.New("dna length")
+				}
+			default:
+				perr = errors.New("unknown kind")
+			}
+			if perr != nil {
+				t.Fatalf("accepted ban %+v: %v", b, perr)
+			}
+		}
+		enc, err := EncodeSnapshot(s)
 		if err != nil {
 			t.Fatalf("accepted snapshot does not encode: %v", err)
 		}

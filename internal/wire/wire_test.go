@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -284,6 +286,35 @@ var policyCases = []decodeCase{
 	{"policy_null", `{"version":3,"policy":null}`, "policy"},
 	{"policy_unknown_field", `{"version":3,"policy":{"treshold":3}}`, "policy"},
 	{"policy_invalid", `{"version":3,"policy":{"block_threshold":300}}`, "policy"},
+	{"bans", `{"version":3,"policy":{},"bans":[{"kind":"ip","value":"203.0.113.7"},{"kind":"ip","value":"2001:db8::1","reason":"scraper"},` +
+		`{"kind":"cidr","value":"198.51.100.0/24","reason":"scraping","until":"2026-06-01T02:00:00+02:00"},{"kind":"dna","value":"d1-5f0c2a9e41b7d3c8"}]}`, "-"},
+	{"bans_empty", `{"version":3,"policy":{},"bans":[]}`, "-"},
+	{"bans_null", `{"version":3,"policy":{},"bans":null}`, "-"},
+	{"ban_ip_mapped", `{"version":3,"policy":{},"bans":[{"kind":"ip","value":"::ffff:192.0.2.1"}]}`, "-"},
+	{"ban_cidr_host_bits", `{"version":3,"policy":{},"bans":[{"kind":"cidr","value":"10.1.2.3/8"}]}`, "-"},
+	{"ban_dna_longest", `{"version":3,"policy":{},"bans":[{"kind":"dna","value":"` + strings.Repeat("d", MaxBanDNALen) + `"}]}`, "-"},
+	{"ban_unknown_field", `{"version":3,"policy":{},"bans":[{"kind":"ip","value":"192.0.2.1","scope":"eu"}]}`, "-"},
+	{"bans_object", `{"version":3,"policy":{},"bans":{}}`, "bans"},
+	{"ban_kind_missing", `{"version":3,"policy":{},"bans":[{"value":"192.0.2.1"}]}`, "bans[0].kind"},
+	{"ban_kind_unknown", `{"version":3,"policy":{},"bans":[{"kind":"asn","value":"14061"}]}`, "bans[0].kind"},
+	{"ban_kind_unknown_second", `{"version":3,"policy":{},"bans":[{"kind":"ip","value":"192.0.2.1"},{"kind":"asn","value":"14061"}]}`, "bans[1].kind"},
+	{"ban_kind_upper", `{"version":3,"policy":{},"bans":[{"kind":"IP","value":"192.0.2.1"}]}`, "bans[0].kind"},
+	{"ban_kind_number", `{"version":3,"policy":{},"bans":[{"kind":1,"value":"192.0.2.1"}]}`, "bans.kind"},
+	{"ban_value_missing", `{"version":3,"policy":{},"bans":[{"kind":"dna"}]}`, "bans[0].value"},
+	{"ban_ip_bad", `{"version":3,"policy":{},"bans":[{"kind":"ip","value":"999.1.1.1"}]}`, "bans[0].value"},
+	{"ban_ip_space", `{"version":3,"policy":{},"bans":[{"kind":"ip","value":" 192.0.2.1"}]}`, "bans[0].value"},
+	{"ban_ip_prefix", `{"version":3,"policy":{},"bans":[{"kind":"ip","value":"10.0.0.0/8"}]}`, "bans[0].value"},
+	{"ban_ip_zone", `{"version":3,"policy":{},"bans":[{"kind":"ip","value":"fe80::1%eth0"}]}`, "bans[0].value"},
+	{"ban_cidr_address", `{"version":3,"policy":{},"bans":[{"kind":"cidr","value":"10.0.0.1"}]}`, "bans[0].value"},
+	{"ban_cidr_bits", `{"version":3,"policy":{},"bans":[{"kind":"cidr","value":"10.0.0.0/33"}]}`, "bans[0].value"},
+	{"ban_dna_long", `{"version":3,"policy":{},"bans":[{"kind":"dna","value":"` + strings.Repeat("d", MaxBanDNALen+1) + `"}]}`, "bans[0].value"},
+	{"ban_dna_space", `{"version":3,"policy":{},"bans":[{"kind":"dna","value":"d1 x"}]}`, "bans[0].value"},
+	{"ban_dna_utf8", `{"version":3,"policy":{},"bans":[{"kind":"dna","value":"d1-é"}]}`, "bans[0].value"},
+	{"ban_reason_long", `{"version":3,"policy":{},"bans":[{"kind":"dna","value":"d1","reason":"` + strings.Repeat("r", MaxFieldLen+1) + `"}]}`, "bans[0].reason"},
+	{"ban_until_1999", `{"version":3,"policy":{},"bans":[{"kind":"ip","value":"192.0.2.1"},{"kind":"ip","value":"192.0.2.2","until":"1999-12-31T23:59:59Z"}]}`, "bans[1].until"},
+	{"ban_until_not_time", `{"version":3,"policy":{},"bans":[{"kind":"ip","value":"192.0.2.1","until":"tomorrow"}]}`, ""},
+	{"ban_strikes_negative", `{"version":3,"policy":{},"bans":[{"kind":"ip","value":"192.0.2.1","strikes":-1}]}`, "bans[0].strikes"},
+	{"bans_with_bad_policy", `{"version":3,"policy":{"block_threshold":300},"bans":[{"kind":"ip","value":"192.0.2.1"}]}`, "policy"},
 }
 
 func TestDecode(t *testing.T) {
@@ -346,6 +377,75 @@ func TestDecodePolicyVersion(t *testing.T) {
 	}
 	if _, err := EncodePolicy(1, policy.Policy{BlockThreshold: 500}); err == nil {
 		t.Error("EncodePolicy accepted an invalid policy")
+	}
+}
+
+// A snapshot's bans survive encoding and decoding; Until comes back in UTC.
+func TestSnapshotBans(t *testing.T) {
+	until := time.Date(2026, 6, 1, 2, 0, 0, 0, time.FixedZone("CEST", 2*3600))
+	in := PolicySnapshot{Version: 9, Policy: policy.Policy{Mode: policy.ModeMonitor}, Bans: []Ban{
+		{Kind: "ip", Value: "203.0.113.7"},
+		{Kind: "cidr", Value: "198.51.100.0/24", Reason: "scraping", Until: until},
+		{Kind: "dna", Value: "d1-5f0c2a9e41b7d3c8", Reason: "credential stuffing"},
+	}}
+	data, err := EncodeSnapshot(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.ContainsAny(data, "\r\n") {
+		t.Errorf("EncodeSnapshot wrote more than one line: %s", data)
+	}
+	got, err := DecodePolicy(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := in
+	want.Policy.Version = 9
+	want.Bans = slices.Clone(in.Bans)
+	want.Bans[1].Until = until.UTC()
+	if diff := cmp.Diff(want, got, cmpOpts...); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	if loc := got.Bans[1].Until.Location(); loc != time.UTC {
+		t.Errorf("until in %v, want UTC", loc)
+	}
+	// A snapshot without bans leaves the field out: an older reader sees what it
+	// always saw.
+	if data, _ := EncodePolicy(9, policy.Policy{}); bytes.Contains(data, []byte("bans")) {
+		t.Errorf("EncodePolicy wrote bans: %s", data)
+	}
+	// The encoder refuses what the decoder would.
+	for _, b := range []Ban{{Kind: "ip", Value: "10.0.0.0/8"}, {Kind: "asn", Value: "1"}, {Kind: "dna"}} {
+		if _, err := EncodeSnapshot(PolicySnapshot{Version: 1, Bans: []Ban{b}}); err == nil {
+			t.Errorf("EncodeSnapshot accepted ban %+v", b)
+		}
+	}
+}
+
+// At most MaxBans bans, the count checked after the body limit.
+func TestSnapshotMaxBans(t *testing.T) {
+	build := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString(`{"version":1,"policy":{},"bans":[`)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"kind":"dna","value":"%x"}`, i)
+		}
+		b.WriteString(`]}`)
+		return []byte(b.String())
+	}
+	if len(build(MaxBans+1)) > MaxBodySize {
+		t.Fatal("the test's snapshot no longer fits MaxBodySize")
+	}
+	s, err := DecodePolicy(build(MaxBans))
+	if err != nil || len(s.Bans) != MaxBans {
+		t.Fatalf("%d bans: %d decoded, %v", MaxBans, len(s.Bans), err)
+	}
+	var fe *FieldError
+	if _, err := DecodePolicy(build(MaxBans + 1)); !errors.As(err, &fe) || fe.Field != "bans" {
+		t.Errorf("%d bans: %v, want a FieldError for bans", MaxBans+1, err)
 	}
 }
 

@@ -271,15 +271,23 @@ func (s *Server) SetMaxEvents(k int) {
 	s.maxEvents = k
 }
 
-// Publish makes p the current policy with the next version (1, 2, …) and sends it to
-// every stream. It panics if p is invalid, as regexp.MustCompile does.
+// Publish makes p the current policy with the next version (1, 2, …), without bans,
+// and sends it to every stream. A snapshot is the full set of bans, so this lifts the
+// bans published before. It panics if p is invalid, as regexp.MustCompile does.
 func (s *Server) Publish(p policy.Policy) (version int64) {
+	return s.PublishSnapshot(p, nil)
+}
+
+// PublishSnapshot makes p and bans the current snapshot with the next version and
+// sends it to every stream: bans are then the whole set Studio places, and a ban left
+// out of the next snapshot is lifted. It panics if p or a ban is invalid.
+func (s *Server) PublishSnapshot(p policy.Policy, bans []wire.Ban) (version int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	version = s.version + 1
-	data, err := wire.EncodePolicy(version, p)
+	data, err := wire.EncodeSnapshot(wire.PolicySnapshot{Version: version, Policy: p, Bans: bans})
 	if err != nil {
-		panic(fmt.Sprintf("wiretest: Publish: %v", err))
+		panic(fmt.Sprintf("wiretest: PublishSnapshot: %v", err))
 	}
 	s.publishLocked(version, data)
 	return version

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/vigilhq/vigil/internal/wire"
 	"github.com/vigilhq/vigil/policy"
 )
@@ -320,6 +321,17 @@ func TestStream(t *testing.T) {
 	v6 := s.Publish(policy.Policy{})
 	if snap, err := r2.Next(); err != nil || snap.Version != v6 {
 		t.Fatalf("after an invalid snapshot: %+v %v", snap, err)
+	}
+	// A snapshot with bans reaches the stream whole; the next one without them is
+	// an empty set.
+	bans := []wire.Ban{{Kind: "ip", Value: "192.0.2.1", Reason: "test"}, {Kind: "cidr", Value: "198.51.100.0/24"}}
+	v7 := s.PublishSnapshot(policy.Policy{}, bans)
+	if snap, err := r2.Next(); err != nil || snap.Version != v7 || !cmp.Equal(snap.Bans, bans) {
+		t.Fatalf("snapshot with bans: %+v %v, want version %d with %v", snap, err, v7, bans)
+	}
+	v8 := s.Publish(policy.Policy{})
+	if snap, err := r2.Next(); err != nil || snap.Version != v8 || len(snap.Bans) != 0 {
+		t.Fatalf("snapshot after the bans: %+v %v", snap, err)
 	}
 }
 

@@ -13,7 +13,8 @@ const (
 	// EventRequest reports one request: its verdict and, when the handler ran, the
 	// response status and size.
 	EventRequest EventKind = "request"
-	// EventBan reports a ban the guard placed (for example after a honeypot hit).
+	// EventBan reports a ban the guard placed (for example after a honeypot hit), or
+	// one placed with Guard.Ban.
 	EventBan EventKind = "ban"
 	// EventError reports an internal fault the guard survived. In the default fail-open
 	// configuration the request was let through; the event says so.
@@ -26,7 +27,9 @@ type Event struct {
 	Kind EventKind `json:"kind"`
 	Time time.Time `json:"time"`
 	// Verdict is the decision about the request. For EventBan and EventError it is the
-	// verdict of the request that caused the event.
+	// verdict of the request that caused the event; for a ban placed with Guard.Ban,
+	// which no request caused, it is a block with the signal "operator_ban" and, for
+	// an address ban, the address as ClientIP.
 	Verdict Verdict `json:"verdict"`
 
 	Method    string `json:"method,omitempty"`

@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,9 +22,25 @@ import (
 var (
 	// ErrNotFound: no such project or key, or the key is revoked.
 	ErrNotFound = errors.New("store: not found")
-	// ErrExists: a project with that name exists already.
+	// ErrExists: a project or user with that name exists already.
 	ErrExists = errors.New("store: already exists")
+	// ErrInvalid: the input breaks a rule of the store (a malformed ban value, a
+	// short password, an unknown role…). The message of an error that wraps it
+	// says which rule, in words fit to show the user who sent the input.
+	ErrInvalid = errors.New("store: invalid input")
 )
+
+// invalidError is an input error: its message is for the user and it matches
+// ErrInvalid.
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string        { return e.msg }
+func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
+
+// invalidf returns an error wrapping ErrInvalid whose message is the format's.
+func invalidf(format string, args ...any) error {
+	return &invalidError{msg: fmt.Sprintf(format, args...)}
+}
 
 // MinPepperLen is the shortest pepper Open accepts, in bytes.
 const MinPepperLen = 32
@@ -35,6 +54,10 @@ type Options struct {
 	// ReadConns is the size of the SQLite read pool; zero means max(4, GOMAXPROCS).
 	// PostgreSQL ignores it (pgxpool's pool_max_conns in the DSN sizes the pool).
 	ReadConns int
+	// Logger receives what the Store reports on its own, outside any call: the
+	// notification listener losing and regaining PostgreSQL, and a subscriber
+	// starting to drop messages. Nil discards it.
+	Logger *slog.Logger
 }
 
 // Engine names a database engine.
@@ -57,6 +80,25 @@ type Store struct {
 	pepper []byte
 	// insertFull is insertSQL(sqliteRowsPerInsert), prepared once on the SQLite writer.
 	insertFull *sql.Stmt
+	log        *slog.Logger
+
+	// argon is how new passwords are hashed; hashSem bounds the argon2id hashes
+	// that run at once, and so the memory they take.
+	argon   argonParams
+	hashSem chan struct{}
+	hashes  atomic.Int64 // argon2id hashes begun, for tests
+
+	// hub holds this Store's subscribers; sqliteKey is the file whose Stores share
+	// notifications (SQLite); pgChannel is the PostgreSQL channel that carries them
+	// and listen the connection that receives them (PostgreSQL).
+	hub          *hub
+	sqliteKey    string
+	pgChannel    string
+	listenMu     sync.Mutex
+	listen       *listener // nil until the first Subscribe
+	listenClosed bool      // under listenMu: Close has stopped the listener
+	closed       atomic.Bool
+	closeOnce    sync.Once
 }
 
 // Open opens the database dsn names and brings its schema up to date. dsn is a
@@ -67,7 +109,16 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if len(opts.Pepper) < MinPepperLen {
 		return nil, fmt.Errorf("store: pepper is %d bytes, need at least %d", len(opts.Pepper), MinPepperLen)
 	}
-	s := &Store{pepper: append([]byte(nil), opts.Pepper...)}
+	s := &Store{
+		pepper:  append([]byte(nil), opts.Pepper...),
+		log:     opts.Logger,
+		argon:   argonParams{memory: argonMemoryKiB, time: argonTime, threads: argonThreads},
+		hashSem: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.hub = newHub(s.log)
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		err = s.openPostgres(ctx, dsn)
@@ -86,6 +137,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 			s.Close()
 			return nil, fmt.Errorf("store: prepare: %w", err)
 		}
+	}
+	if err := s.setupNotify(ctx, dsn); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -165,8 +220,17 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 // Engine reports which engine s runs on.
 func (s *Store) Engine() Engine { return s.engine }
 
-// Close closes the database. Calls in flight may fail.
+// Close closes the database and ends every subscription (see Subscribe). Calls in
+// flight may fail. Close waits for the Store's goroutines to end; calling it again
+// does nothing.
 func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() { err = s.close() })
+	return err
+}
+
+func (s *Store) close() error {
+	s.stopNotify()
 	var err error
 	if s.insertFull != nil {
 		err = s.insertFull.Close()
@@ -191,6 +255,24 @@ type Project struct {
 	ID      int64
 	Name    string
 	Created time.Time
+	// Revision counts the project's control changes (ban added or removed, policy
+	// put): 0 for a new project, one more with each change, in the change's own
+	// transaction. It is the version of the snapshot agents are sent.
+	Revision int64
+}
+
+// projectColumns are the columns scanProject reads.
+const projectColumns = `id, name, created, revision`
+
+// scanProject reads a row of projectColumns.
+func scanProject(row interface{ Scan(...any) error }) (Project, error) {
+	var p Project
+	var created int64
+	if err := row.Scan(&p.ID, &p.Name, &created, &p.Revision); err != nil {
+		return Project{}, err
+	}
+	p.Created = fromNanos(created)
+	return p, nil
 }
 
 // CreateProject makes a project named name (1–128 bytes). It returns ErrExists when
@@ -199,7 +281,7 @@ func (s *Store) CreateProject(ctx context.Context, name string) (Project, error)
 	if name == "" || len(name) > 128 {
 		return Project{}, fmt.Errorf("store: project name must be 1–128 bytes, got %d", len(name))
 	}
-	p := Project{Name: name, Created: time.Now().UTC()}
+	p := Project{Name: name, Created: fromNanos(nanos(time.Now()))}
 	err := s.write.QueryRowContext(ctx,
 		`INSERT INTO projects (name, created) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING id`,
 		name, nanos(p.Created)).Scan(&p.ID)
@@ -214,15 +296,63 @@ func (s *Store) CreateProject(ctx context.Context, name string) (Project, error)
 
 // ProjectByName returns the project named name, or ErrNotFound.
 func (s *Store) ProjectByName(ctx context.Context, name string) (Project, error) {
-	p := Project{Name: name}
-	var created int64
-	err := s.read.QueryRowContext(ctx, `SELECT id, created FROM projects WHERE name = $1`, name).Scan(&p.ID, &created)
+	p, err := scanProject(s.read.QueryRowContext(ctx, `SELECT `+projectColumns+` FROM projects WHERE name = $1`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Project{}, fmt.Errorf("project %q: %w", name, ErrNotFound)
 	}
 	if err != nil {
 		return Project{}, fmt.Errorf("store: project: %w", err)
 	}
-	p.Created = fromNanos(created)
 	return p, nil
+}
+
+// ProjectByID returns the project id, or ErrNotFound.
+func (s *Store) ProjectByID(ctx context.Context, id int64) (Project, error) {
+	p, err := scanProject(s.read.QueryRowContext(ctx, `SELECT `+projectColumns+` FROM projects WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Project{}, fmt.Errorf("project %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Project{}, fmt.Errorf("store: project: %w", err)
+	}
+	return p, nil
+}
+
+// Projects returns every project, in ID order.
+func (s *Store) Projects(ctx context.Context) ([]Project, error) {
+	return s.queryProjects(ctx, `SELECT `+projectColumns+` FROM projects ORDER BY id`)
+}
+
+// queryProjects runs a query of projectColumns.
+func (s *Store) queryProjects(ctx context.Context, query string, args ...any) ([]Project, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: projects: %w", err)
+	}
+	defer rows.Close()
+	out := []Project{}
+	for rows.Next() {
+		p, err := scanProject(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: projects: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: projects: %w", err)
+	}
+	return out, nil
+}
+
+// Revision returns the project's revision (see Project.Revision), or ErrNotFound.
+func (s *Store) Revision(ctx context.Context, project int64) (int64, error) {
+	var rev int64
+	err := s.read.QueryRowContext(ctx, `SELECT revision FROM projects WHERE id = $1`, project).Scan(&rev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("project %d: %w", project, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: revision: %w", err)
+	}
+	return rev, nil
 }

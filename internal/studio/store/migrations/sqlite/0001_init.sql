@@ -2,9 +2,10 @@
 -- Keep it in step with ../postgres/0001_init.sql: same tables, columns and indexes.
 
 CREATE TABLE projects (
-	id      INTEGER PRIMARY KEY,
-	name    TEXT    NOT NULL UNIQUE,
-	created INTEGER NOT NULL
+	id       INTEGER PRIMARY KEY,
+	name     TEXT    NOT NULL UNIQUE,
+	created  INTEGER NOT NULL,
+	revision INTEGER NOT NULL DEFAULT 0 -- one more with each control change
 );
 
 CREATE TABLE api_keys (
@@ -25,6 +26,26 @@ CREATE TABLE users (
 	role          TEXT    NOT NULL CHECK (role IN ('admin', 'analyst', 'viewer')),
 	created       INTEGER NOT NULL
 );
+-- Names differ by more than case, so "Admin" cannot pose as "admin".
+CREATE UNIQUE INDEX users_name_fold ON users (lower(name));
+
+-- The projects an analyst or viewer may see; admins see every project.
+CREATE TABLE user_projects (
+	user_id    INTEGER NOT NULL REFERENCES users (id),
+	project_id INTEGER NOT NULL REFERENCES projects (id),
+	PRIMARY KEY (user_id, project_id)
+) WITHOUT ROWID;
+
+-- Browser sessions; hash is SHA-256 of the token, which is never stored.
+CREATE TABLE sessions (
+	hash    BLOB    PRIMARY KEY,
+	user_id INTEGER NOT NULL REFERENCES users (id),
+	csrf    TEXT    NOT NULL,
+	created INTEGER NOT NULL,
+	expires INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_expires ON sessions (expires);
+CREATE INDEX sessions_user ON sessions (user_id);
 
 -- events has no foreign key to projects: the ingest path has checked the project
 -- (through its key) and a per-row check would cost ingest time.
@@ -86,8 +107,9 @@ CREATE TABLE ingested_metric_batches (
 	PRIMARY KEY (project_id, batch_id)
 ) WITHOUT ROWID;
 
+-- AUTOINCREMENT: a replaced or removed ban's ID is never given to another ban.
 CREATE TABLE bans (
-	id         INTEGER PRIMARY KEY,
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
 	project_id INTEGER NOT NULL REFERENCES projects (id),
 	kind       TEXT    NOT NULL CHECK (kind IN ('ip', 'cidr', 'dna')),
 	value      TEXT    NOT NULL,
@@ -96,7 +118,11 @@ CREATE TABLE bans (
 	created    INTEGER NOT NULL,
 	created_by TEXT    NOT NULL
 );
-CREATE INDEX bans_project ON bans (project_id, kind, value);
+-- One row per target: adding a ban on a (kind, value) the project has a row for
+-- deletes that row first, in the same transaction, so a target has at most one ban,
+-- active or lapsed.
+CREATE UNIQUE INDEX bans_target ON bans (project_id, kind, value);
+CREATE INDEX bans_until ON bans (until) WHERE until IS NOT NULL;
 
 CREATE TABLE policies (
 	project_id INTEGER NOT NULL REFERENCES projects (id),
@@ -116,7 +142,7 @@ CREATE TABLE audit_log (
 	target     TEXT    NOT NULL,
 	detail     TEXT    NOT NULL
 );
-CREATE INDEX audit_log_project ON audit_log (project_id, time);
+CREATE INDEX audit_log_project ON audit_log (project_id, id);
 
 CREATE TABLE webhooks (
 	id         INTEGER PRIMARY KEY,

@@ -29,6 +29,12 @@
 // stream (GET /v1/policy/stream) applies each new version to the guard with SetPolicy,
 // as a full snapshot, within a second of its publication, and keeps the last good
 // policy in Dir so that a restart while Studio is down keeps protecting.
+//
+// A snapshot also carries the full set of Studio's bans. The agent places the new and
+// changed ones with the guard's Ban and lifts, with Unban, the ones it placed that the
+// snapshot no longer holds; the guard's own bans (after a honeypot hit) are never
+// lifted. Through a shared store (package redisstore) a ban reaches every instance on
+// it. The set is kept in Dir too, and placed again when the agent starts.
 package agent
 
 import (
@@ -107,7 +113,8 @@ type Config struct {
 	StatusInterval time.Duration `json:"status_interval,omitempty" yaml:"status_interval,omitempty"`
 	// Instance names this process in Studio. Default the host name.
 	Instance string `json:"instance,omitempty" yaml:"instance,omitempty"`
-	// NoPolicy turns policy sync off: the guard keeps its local policy.
+	// NoPolicy turns policy sync off: the guard keeps its local policy and gets no
+	// bans from Studio.
 	NoPolicy bool `json:"no_policy,omitempty" yaml:"no_policy,omitempty"`
 	// HTTPClient sends to Studio. Nil means a client with a 10 s timeout for batches
 	// (the policy stream has no timeout of its own).
@@ -116,10 +123,13 @@ type Config struct {
 	Logger *slog.Logger `json:"-" yaml:"-"`
 }
 
-// Guard is what the agent needs of a guard for policy sync; *vigil.Guard is one.
+// Guard is what the agent needs of a guard for policy sync, Studio's bans included;
+// *vigil.Guard is one.
 type Guard interface {
 	SetPolicy(policy.Policy) error
 	Policy() policy.Policy
+	Ban(ctx context.Context, b vigil.Ban) error
+	Unban(ctx context.Context, kind vigil.BanKind, value string) (bool, error)
 }
 
 // queue is where batches wait for Studio: the spool, or memQueue without a Dir.
@@ -165,6 +175,10 @@ type Agent struct {
 	breakerOpenUntil                atomic.Int64 // unix nanos; 0 when closed
 	policyVersion                   atomic.Int64
 	policiesApplied                 atomic.Int64
+
+	bansMu                             sync.Mutex           // serialises applying Studio's bans
+	studioBans                         map[banKey]studioBan // the Studio bans placed; bansMu
+	bansVersion, bansActive, banErrors atomic.Int64
 }
 
 type guardBox struct{ g Guard }
@@ -207,7 +221,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, red: red, client: cfg.HTTPClient, stream: cfg.HTTPClient,
 		base: strings.TrimRight(cfg.Endpoint, "/"), start: time.Now(), kick: make(chan struct{}, 1),
-		reasons: map[string]int64{}}
+		reasons: map[string]int64{}, studioBans: map[banKey]studioBan{}}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -339,7 +353,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Go(func() { a.metricsLoop(ctx) })
 	wg.Go(func() { a.statusLoop(ctx) })
 	if g := a.guard.Load(); g != nil && !a.cfg.NoPolicy {
-		wg.Go(func() { a.policyLoop(ctx, g.g) })
+		wg.Go(func() {
+			// Here, not before the loops start: placing many bans through a
+			// shared store takes a while, and telemetry must not wait for it.
+			a.restoreBans(ctx, g.g)
+			a.policyLoop(ctx, g.g)
+		})
 	}
 	a.batchLoop(ctx)
 	// ctx ended: the batcher has spooled the ring. The sender gets a moment to

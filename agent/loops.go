@@ -170,8 +170,8 @@ func (a *Agent) policyLoop(ctx context.Context, g Guard) {
 }
 
 // followPolicy reads one connection of the policy stream, applying every snapshot.
-func (a *Agent) followPolicy(ctx context.Context, g Guard, last *string, b *backoff) error {
-	ctx, cancel := context.WithCancel(ctx)
+func (a *Agent) followPolicy(parent context.Context, g Guard, last *string, b *backoff) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+wire.PathPolicyStream, nil)
 	if err != nil {
@@ -224,6 +224,9 @@ func (a *Agent) followPolicy(ctx context.Context, g Guard, last *string, b *back
 		b.reset()
 		*last = sr.LastEventID()
 		a.apply(g, snap, true)
+		// With the stream's parent context: the watchdog cancels the stream's own
+		// while a large set of bans is being placed.
+		a.applyBans(parent, g, snap.Version, snap.Bans, true)
 	}
 }
 
@@ -244,7 +247,8 @@ func (w *watchdog) Read(p []byte) (int, error) {
 }
 
 // apply makes snap the guard's policy when it is newer than the one in force, and
-// keeps it in Dir as the last good policy.
+// keeps it in Dir as the last good policy. The snapshot's bans are applyBans' job:
+// they are applied whether or not the guard takes the policy.
 func (a *Agent) apply(g Guard, snap wire.PolicySnapshot, persist bool) {
 	if snap.Version <= g.Policy().Version {
 		a.policyVersion.Store(g.Policy().Version)
@@ -315,6 +319,11 @@ type Stats struct {
 	// PolicyVersion is the version of the last policy applied; PoliciesApplied counts
 	// them.
 	PolicyVersion, PoliciesApplied int64
+	// BansActive is the number of Studio's bans the agent placed in the guard and has
+	// not lifted (one that ended counts until the next snapshot drops it), and
+	// BansVersion the version of the snapshot they come from: 0 before the first.
+	// BanErrors counts bans the guard refused to place or lift.
+	BansActive, BansVersion, BanErrors int64
 	// BreakerOpen reports that sends are paused after repeated failures.
 	BreakerOpen bool
 	LastSuccess time.Time
@@ -327,7 +336,8 @@ func (a *Agent) Stats() Stats {
 	s := Stats{Recorded: a.recorded.Load(), Sent: a.sent.Load(), Retried: a.retried.Load(), BatchesFailed: a.failed.Load(),
 		DroppedQueueFull: int64(a.ring.dropped.Load()), DroppedQueueErrors: a.queueErrors.Load(), Rejected: a.rejected.Load(),
 		QueueLen: a.ring.len(), QueueCap: len(a.ring.buf), SpoolBatches: qs.Records, SpoolBytes: qs.Bytes,
-		PolicyVersion: a.policyVersion.Load(), PoliciesApplied: a.policiesApplied.Load(), BreakerOpen: a.breakerWait() > 0}
+		PolicyVersion: a.policyVersion.Load(), PoliciesApplied: a.policiesApplied.Load(), BreakerOpen: a.breakerWait() > 0,
+		BansActive: a.bansActive.Load(), BansVersion: a.bansVersion.Load(), BanErrors: a.banErrors.Load()}
 	// The spool counts dropped batches; the events in them are not known without
 	// reading them, so batches are reported.
 	s.DroppedSpoolFull = qs.Dropped

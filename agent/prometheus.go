@@ -23,6 +23,7 @@ import (
 //	vigil_agent_queue_length, vigil_agent_queue_capacity
 //	vigil_agent_spool_batches, vigil_agent_spool_bytes, vigil_agent_spool_max_bytes
 //	vigil_agent_policy_version, vigil_agent_policies_applied_total
+//	vigil_agent_bans_active, vigil_agent_bans_version, vigil_agent_ban_errors_total
 //	vigil_agent_breaker_open, vigil_agent_last_success_timestamp_seconds
 //
 // Counters are totals since the agent was made; they do not wait for a metrics
@@ -81,6 +82,9 @@ func (a *Agent) WritePrometheus(w io.Writer) error {
 	p.one("vigil_agent_spool_max_bytes", "gauge", "The spool's bound.", float64(st.SpoolMaxBytes))
 	p.one("vigil_agent_policy_version", "gauge", "Version of the last policy applied from Studio; 0 for none.", float64(st.PolicyVersion))
 	p.one("vigil_agent_policies_applied_total", "counter", "Policies applied from Studio.", float64(st.PoliciesApplied))
+	p.one("vigil_agent_bans_active", "gauge", "Studio's bans the agent placed in the guard and has not lifted.", float64(st.BansActive))
+	p.one("vigil_agent_bans_version", "gauge", "Version of the snapshot the Studio bans in force come from; 0 for none.", float64(st.BansVersion))
+	p.one("vigil_agent_ban_errors_total", "counter", "Studio bans the guard refused to place or lift.", float64(st.BanErrors))
 	open := 0.0
 	if st.BreakerOpen {
 		open = 1

@@ -1,15 +1,17 @@
-// Package store is Studio's storage: projects, API keys, users and the events agents
-// send, in embedded SQLite (modernc.org/sqlite, pure Go) or in PostgreSQL
-// (github.com/jackc/pgx/v5).
+// Package store is Studio's storage: projects, API keys, the events agents send,
+// the controls agents enforce (bans, policies) and their audit log, users and their
+// sessions, in embedded SQLite (modernc.org/sqlite, pure Go) or in PostgreSQL
+// (github.com/jackc/pgx/v5); and the notifications by which the Studio processes
+// on one database tell each other what changed.
 //
 // # One type, two engines
 //
 // [Open] returns a *[Store] whatever the engine; the DSN chooses it. A Store keeps a
 // *sql.DB for reads and one for writes and, on PostgreSQL, the pgxpool.Pool under
 // them, which event ingest uses for COPY. Every statement but ingest, the migration
-// lock and one index hint is one SQL text for both engines ($1-style placeholders,
-// which SQLite also reads), so the shared test suite exercises the same statements
-// on both.
+// lock, notifications and one index hint is one SQL text for both engines ($1-style
+// placeholders, which SQLite also reads), so the shared test suite exercises the
+// same statements on both.
 //
 // SQLite follows the project's write-path guidance: a writer pool of exactly one
 // connection whose transactions begin IMMEDIATE, so writers queue in Go rather than
@@ -24,7 +26,8 @@
 //
 // The schema is versioned SQL embedded in the binary, one file per version and engine
 // under migrations/; the engines differ only in types (INTEGER/bigint, BLOB/bytea,
-// TEXT/json). Open applies the missing versions in one transaction and records each in
+// TEXT/json) and in SQLite's table options (WITHOUT ROWID, and AUTOINCREMENT where
+// an ID must never be given twice: a deleted ban's). Open applies the missing versions in one transaction and records each in
 // schema_migrations, so a second Open does nothing. On PostgreSQL the transaction first
 // takes a transaction-scoped advisory lock, so two Studio processes starting at once
 // against one database apply each version once; on SQLite the IMMEDIATE transaction is
@@ -52,6 +55,54 @@
 // "vk_<scope>_" followed by 43 base62 characters (32 random bytes); the store keeps
 // HMAC-SHA256(pepper, key) and a short display prefix, never the key, and returns the
 // plaintext once, from [Store.CreateKey].
+//
+// # Controls and the audit log
+//
+// A project's controls are its bans and its policy. Every change ([Store.AddBan],
+// [Store.RemoveBan], [Store.PutPolicy]) is one transaction that first adds one to
+// the project's revision, then changes the control and writes an audit_log row:
+// either all three happen or none. The revision is the version of the snapshot
+// agents get, so each change gives a larger one; the row lock the first UPDATE takes
+// on PostgreSQL also serializes a project's changes, so policy versions (1, 2, 3…)
+// are never given twice and two changes never wait on each other's locks. A ban
+// lapsing at its Until is not a change: [Store.Bans] leaves it out from then, and
+// [Store.NextBanExpiry] says when the next one lapses.
+//
+// A ban target (kind and value, in normal form) has one row per project: adding a
+// ban on it deletes the old row, active or lapsed, in the same transaction. Policy
+// documents are JSON, stored byte for byte (PostgreSQL's json, not jsonb, which
+// would reorder them). Input the store refuses is an error wrapping [ErrInvalid]
+// whose message is fit to show the user.
+//
+// # Users and sessions
+//
+// Users are global; an admin sees every project, an analyst or viewer the projects
+// granted ([Store.GrantProject]). Passwords are kept as argon2id PHC strings
+// (golang.org/x/crypto/argon2) with OWASP's parameters, m=47104 KiB, t=1, p=1; at
+// most GOMAXPROCS hashes run at once, so a burst of logins takes bounded memory.
+// [Store.CheckPassword] spends one hash for an unknown name too. Sessions live in
+// the database, so every Studio process knows them: the store keeps SHA-256 of the
+// 32-byte token and returns the token once, from [Store.CreateSession]. A session
+// reads its user's current role; [Store.SetPassword] ends the user's sessions.
+//
+// # Notifications
+//
+// [Store.Notify] and [Store.Subscribe] carry small messages (at most
+// [MaxNotifyPayload] bytes) between the Studio processes on one database, such as
+// "project 3 is at revision 8". On PostgreSQL they are pg_notify and a LISTEN on a
+// connection of its own, which the first Subscribe opens and Close ends; when it
+// drops, the Store reconnects with backoff and logs to Options.Logger. Every
+// message travels on one PostgreSQL channel named after the schema, with the
+// caller's channel name in the payload, so Stores on other schemas of the database
+// hear nothing. On SQLite, notifications reach only the Stores of this process that
+// opened the same file: several processes on one SQLite file share its data, not
+// its notifications, so run one Studio process per SQLite file, or use PostgreSQL.
+// That fan-out is the package's one piece of process-wide state.
+//
+// Delivery is at most once: a subscriber that is not reading loses messages beyond
+// [SubscribeBuffer] rather than hold up the others ([Store.DroppedNotifications]
+// counts them), and messages sent while the listener reconnects are lost. A
+// subscriber that must not miss a change looks at the state now and then as well.
 //
 // # Ingest
 //

@@ -13,7 +13,8 @@ import (
 	"unicode/utf8"
 )
 
-// BanKind is what a ban matches: a client address, a network or a DNA ID.
+// BanKind is what a ban matches: a client address, a network or a DNA ID. The
+// zero BanKind is none of them, and AddBan refuses it.
 type BanKind string
 
 // The kinds of ban.
@@ -30,7 +31,8 @@ const (
 )
 
 // Ban is a project's ban of one target. As input to AddBan only Kind, Value, Reason
-// and Until count; the store sets the rest. A Ban is a plain value.
+// and Until count; the store sets the rest. The zero Ban has no kind, so AddBan
+// refuses it. A Ban is a plain value, not safe for concurrent modification.
 type Ban struct {
 	ID, Project int64
 	Kind        BanKind
@@ -307,8 +309,9 @@ func (s *Store) NextBanExpiry(ctx context.Context, now time.Time) (time.Time, er
 	return fromNanos(next.Int64), nil
 }
 
-// PolicyVersion is one version of a project's policy document. A PolicyVersion is a
-// plain value; its Document is the caller's to keep.
+// PolicyVersion is one version of a project's policy document, as the store returns
+// it; the zero value is no version. A PolicyVersion is a plain value; its Document
+// is the caller's to keep.
 type PolicyVersion struct {
 	Project, Version int64
 	// Document is the policy, JSON, byte for byte as it was put; nil in the list
@@ -431,8 +434,9 @@ func pageSize(limit int) int {
 	return min(limit, MaxLimit)
 }
 
-// AuditEntry is one line of the audit log: who did what to what, when. A plain
-// value.
+// AuditEntry is one line of the audit log: who did what to what, when. The zero
+// value has no Action, which Audit requires. A plain value, not safe for concurrent
+// modification.
 type AuditEntry struct {
 	// ID orders the log; Project is the project the action was in, 0 for one
 	// outside any project (a user created, a failed login).

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -658,6 +659,48 @@ func TestControlsConcurrent(t *testing.T) {
 		vs, err := s2.PolicyVersions(ctx, p.ID, 100)
 		if err != nil || len(vs) != workers || vs[0].Version != workers {
 			t.Errorf("PolicyVersions = %+v, %v; want versions %d..1", vs, err, workers)
+		}
+	})
+}
+
+// FuzzBanValue checks that what the store accepts as a ban value is in a normal
+// form the standard library reads back the same, and that the form is stable.
+func FuzzBanValue(f *testing.F) {
+	for _, c := range banCases {
+		f.Add(string(c.kind), c.value)
+	}
+	now := time.Now()
+	f.Fuzz(func(t *testing.T, kind, value string) {
+		b := store.Ban{Kind: store.BanKind(kind), Value: value}
+		if err := store.NormalizeBan(&b, now); err != nil {
+			if !errors.Is(err, store.ErrInvalid) {
+				t.Fatalf("NormalizeBan(%q, %q) = %v, not ErrInvalid", kind, value, err)
+			}
+			return
+		}
+		again := b
+		if err := store.NormalizeBan(&again, now); err != nil || again.Value != b.Value {
+			t.Fatalf("normal form %q of %q normalizes to %q, %v", b.Value, value, again.Value, err)
+		}
+		switch b.Kind {
+		case store.BanIP:
+			in, err1 := netip.ParseAddr(value)
+			out, err2 := netip.ParseAddr(b.Value)
+			if err1 != nil || err2 != nil || out != in.Unmap() || out.Zone() != "" {
+				t.Fatalf("ip %q stored as %q", value, b.Value)
+			}
+		case store.BanCIDR:
+			in, err1 := netip.ParsePrefix(value)
+			out, err2 := netip.ParsePrefix(b.Value)
+			if err1 != nil || err2 != nil || out != out.Masked() || !out.Contains(in.Addr().Unmap()) && !out.Contains(in.Addr()) {
+				t.Fatalf("cidr %q stored as %q", value, b.Value)
+			}
+		case store.BanDNA:
+			if b.Value != value || value == "" || len(value) > store.MaxBanDNALen {
+				t.Fatalf("dna %q stored as %q", value, b.Value)
+			}
+		default:
+			t.Fatalf("kind %q accepted", kind)
 		}
 	})
 }

@@ -10,3 +10,6 @@ func Hashes(s *Store) int64 { return s.hashes.Load() }
 
 // NotifyChannel returns the PostgreSQL channel s's notifications travel on.
 func NotifyChannel(s *Store) string { return s.pgChannel }
+
+// NormalizeBan checks b and puts its value in normal form, as AddBan does.
+var NormalizeBan = normalizeBan

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -62,7 +63,7 @@ func (s *Store) Notify(ctx context.Context, channel string, payload []byte) erro
 		return invalidf("notification is %d bytes, at most %d", len(payload), MaxNotifyPayload)
 	case !utf8.Valid(payload):
 		return invalidf("notification is not valid UTF-8")
-	case strings.IndexByte(string(payload), 0) >= 0:
+	case bytes.IndexByte(payload, 0) >= 0:
 		return invalidf("notification has a NUL byte")
 	}
 	if s.closed.Load() {

@@ -34,7 +34,10 @@ var (
 // ErrInvalid.
 type invalidError struct{ msg string }
 
-func (e *invalidError) Error() string        { return e.msg }
+// Error returns the message for the user.
+func (e *invalidError) Error() string { return e.msg }
+
+// Is makes errors.Is(e, ErrInvalid) true.
 func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
 
 // invalidf returns an error wrapping ErrInvalid whose message is the format's.
@@ -69,9 +72,10 @@ const (
 	Postgres Engine = "postgres"
 )
 
-// Store is Studio's storage over one database. Make it with Open; the zero value is
-// not usable. A Store is safe for concurrent use; several Stores (in one process or
-// several) may share one database.
+// Store is Studio's storage over one database. Make it with Open and end it with
+// Close; the zero value is not usable. A Store is safe for concurrent use; several
+// Stores (in one process or several) may share one database, and their
+// notifications (see Subscribe).
 type Store struct {
 	engine Engine
 	read   *sql.DB       // queries

@@ -16,7 +16,8 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// Role is what a Studio user may do.
+// Role is what a Studio user may do. The zero Role is none of the roles and is
+// refused wherever a role is set.
 type Role string
 
 // The roles.
@@ -28,7 +29,8 @@ const (
 
 func (r Role) valid() bool { return r == RoleAdmin || r == RoleAnalyst || r == RoleViewer }
 
-// User is a Studio user: everything but the password. A plain value.
+// User is a Studio user: everything but the password. The zero User is no user
+// (ID 0). A plain value, not safe for concurrent modification.
 type User struct {
 	ID      int64
 	Name    string
@@ -427,8 +429,8 @@ func (s *Store) UserCanSee(ctx context.Context, user, project int64) (bool, erro
 }
 
 // Session is a signed-in browser: its user (as the user is now, role included), the
-// token its state-changing requests must also carry (CSRF), and its life. A plain
-// value.
+// token its state-changing requests must also carry (CSRF), and its life. The zero
+// Session is none. A plain value, not safe for concurrent modification.
 type Session struct {
 	User             User
 	CSRF             string

@@ -250,6 +250,9 @@ func (w *watchdog) Read(p []byte) (int, error) {
 // keeps it in Dir as the last good policy. The snapshot's bans are applyBans' job:
 // they are applied whether or not the guard takes the policy.
 func (a *Agent) apply(g Guard, snap wire.PolicySnapshot, persist bool) {
+	if snap.Local {
+		return // Studio has no policy for the project: the local one stays
+	}
 	if snap.Version <= g.Policy().Version {
 		a.policyVersion.Store(g.Policy().Version)
 		return

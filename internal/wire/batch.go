@@ -168,6 +168,11 @@ type PolicySnapshot struct {
 	// change, so that an agent that holds a version holds its bans too.
 	Version int64         `json:"version"`
 	Policy  policy.Policy `json:"policy"`
+	// Local reports a snapshot without a policy ("policy" absent or null): the
+	// project has published none, so the agent keeps the policy it has (its local
+	// configuration) and applies only the bans. Policy is then the zero Policy.
+	// Agents older than this field refuse such a snapshot, keeping what they have.
+	Local bool `json:"-"`
 	// Bans are the bans Studio places on every agent's guard, at most MaxBans: the
 	// full set, so a ban absent from the next snapshot is lifted. Kind is "ip" (an
 	// address), "cidr" (a prefix) or "dna" (a DNA ID of 1–MaxBanDNALen bytes of
@@ -256,7 +261,13 @@ func DecodePolicy(data []byte) (PolicySnapshot, error) {
 	if *raw.Version < 1 {
 		return PolicySnapshot{}, fieldErr("version", "%d is below 1", *raw.Version)
 	}
-	if t := bytes.TrimSpace(raw.Policy); len(t) == 0 || t[0] != '{' {
+	if t := bytes.TrimSpace(raw.Policy); len(t) == 0 || string(t) == "null" {
+		if err := validBans(raw.Bans); err != nil {
+			return PolicySnapshot{}, err
+		}
+		utcBans(raw.Bans)
+		return PolicySnapshot{Version: *raw.Version, Local: true, Bans: raw.Bans}, nil
+	} else if t[0] != '{' {
 		return PolicySnapshot{}, fieldErr("policy", "must be an object")
 	}
 	p, err := policy.Parse(raw.Policy)
@@ -270,12 +281,16 @@ func DecodePolicy(data []byte) (PolicySnapshot, error) {
 	if err := validBans(raw.Bans); err != nil {
 		return PolicySnapshot{}, err
 	}
-	for i := range raw.Bans {
-		if u := &raw.Bans[i].Until; !u.IsZero() {
+	utcBans(raw.Bans)
+	return PolicySnapshot{Version: p.Version, Policy: p, Bans: raw.Bans}, nil
+}
+
+func utcBans(bans []Ban) {
+	for i := range bans {
+		if u := &bans[i].Until; !u.IsZero() {
 			*u = u.UTC()
 		}
 	}
-	return PolicySnapshot{Version: p.Version, Policy: p, Bans: raw.Bans}, nil
 }
 
 // EncodeEvents validates b and returns its JSON form (AppendEventBatch).
@@ -313,6 +328,15 @@ func EncodePolicy(version int64, p policy.Policy) ([]byte, error) {
 func EncodeSnapshot(s PolicySnapshot) ([]byte, error) {
 	if s.Version < 1 {
 		return nil, fieldErr("version", "%d is below 1", s.Version)
+	}
+	if s.Local {
+		if err := validBans(s.Bans); err != nil {
+			return nil, err
+		}
+		return json.Marshal(struct {
+			Version int64 `json:"version"`
+			Bans    []Ban `json:"bans,omitempty"`
+		}{s.Version, s.Bans})
 	}
 	s.Policy.Version = s.Version
 	if err := s.Policy.Validate(); err != nil {

@@ -282,8 +282,11 @@ var policyCases = []decodeCase{
 	{"version_mismatch", `{"version":3,"policy":{"version":2}}`, "policy.version"},
 	{"version_missing", `{"policy":{}}`, "version"},
 	{"version_0", `{"version":0,"policy":{}}`, "version"},
-	{"policy_missing", `{"version":3}`, "policy"},
-	{"policy_null", `{"version":3,"policy":null}`, "policy"},
+	{"policy_missing_local", `{"version":3}`, "-"},
+	{"policy_null_local", `{"version":3,"policy":null}`, "-"},
+	{"local_with_bans", `{"version":3,"bans":[{"kind":"ip","value":"203.0.113.7"}]}`, "-"},
+	{"local_bad_ban", `{"version":3,"bans":[{"kind":"ip","value":"nope"}]}`, "bans[0].value"},
+	{"policy_string", `{"version":3,"policy":"x"}`, "policy"},
 	{"policy_unknown_field", `{"version":3,"policy":{"treshold":3}}`, "policy"},
 	{"policy_invalid", `{"version":3,"policy":{"block_threshold":300}}`, "policy"},
 	{"bans", `{"version":3,"policy":{},"bans":[{"kind":"ip","value":"203.0.113.7"},{"kind":"ip","value":"2001:db8::1","reason":"scraper"},` +
@@ -739,4 +742,28 @@ func jsonEqual(t *testing.T, a, b string) bool {
 		t.Fatal(err)
 	}
 	return cmp.Equal(x, y, cmpopts.EquateEmpty())
+}
+
+// A snapshot without a policy is Local: it round-trips without one, keeps its bans,
+// and never decodes as a zero policy to apply.
+func TestSnapshotLocal(t *testing.T) {
+	in := PolicySnapshot{Version: 5, Local: true, Bans: []Ban{{Kind: "ip", Value: "203.0.113.7", Reason: "studio"}}}
+	data, err := EncodeSnapshot(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte(`"policy"`)) {
+		t.Errorf("a local snapshot carries a policy: %s", data)
+	}
+	out, err := DecodePolicy(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.Local || out.Version != 5 || len(out.Bans) != 1 || out.Bans[0].Value != "203.0.113.7" {
+		t.Errorf("decoded %+v", out)
+	}
+	withPolicy, err := DecodePolicy([]byte(`{"version":5,"policy":{}}`))
+	if err != nil || withPolicy.Local {
+		t.Errorf("a snapshot with a policy decoded as local: %+v %v", withPolicy, err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -99,6 +100,9 @@ func normalizeBan(b *Ban, now time.Time) error {
 	if !b.Until.IsZero() && !b.Until.After(now) {
 		return invalidf("ban ends at %s, which is not in the future", b.Until.UTC().Format(time.RFC3339))
 	}
+	if b.Until.After(maxStoredTime) {
+		return invalidf("ban ends after %d; for a ban without end, give no end", maxStoredTime.Year())
+	}
 	return nil
 }
 
@@ -176,7 +180,8 @@ func nullNanos(t time.Time) sql.NullInt64 {
 // Invalid input is an error wrapping ErrInvalid: an unknown kind, a value that is
 // not of its kind (see Ban.Value; a DNA ID is 1–MaxBanDNALen bytes of printable
 // ASCII without spaces), a reason over MaxBanReasonLen bytes or not UTF-8, an Until
-// that is not in the future, an empty actor. An unknown project is ErrNotFound.
+// that is not in the future or is after the year 2262, an empty actor. An unknown
+// project is ErrNotFound.
 func (s *Store) AddBan(ctx context.Context, project int64, b Ban, actor string) (Ban, int64, error) {
 	now := fromNanos(nanos(time.Now()))
 	if err := normalizeBan(&b, now); err != nil {
@@ -457,7 +462,8 @@ type AuditEntry struct {
 // (AddBan, RemoveBan and PutPolicy do). Time zero is now; ID is ignored. Action is
 // required (1–MaxAuditActionLen bytes); Actor, Target and Detail may be empty and
 // are at most MaxActorLen, MaxAuditTargetLen and MaxAuditDetailLen bytes; all are
-// UTF-8 without NUL. Other input is an error wrapping ErrInvalid.
+// UTF-8 without NUL; Time is within the years 1678–2262. Other input is an error
+// wrapping ErrInvalid.
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	if e.Action == "" {
 		return invalidf("audit entry has no action")
@@ -480,6 +486,9 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
+	}
+	if e.Time.Before(time.Unix(0, math.MinInt64)) || e.Time.After(maxStoredTime) {
+		return invalidf("audit time %s is out of range", e.Time.UTC().Format(time.RFC3339))
 	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {

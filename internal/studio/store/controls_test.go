@@ -129,6 +129,7 @@ func TestBanValidation(t *testing.T) {
 			{"reason_not_utf8", store.Ban{Kind: store.BanIP, Value: "192.0.2.1", Reason: "\xff"}, "alice", "ban reason is not valid UTF-8"},
 			{"reason_nul", store.Ban{Kind: store.BanIP, Value: "192.0.2.1", Reason: "a\x00b"}, "alice", "ban reason has a NUL byte"},
 			{"until_past", store.Ban{Kind: store.BanIP, Value: "192.0.2.1", Until: now.Add(-time.Second)}, "alice", "not in the future"},
+			{"until_year_9999", store.Ban{Kind: store.BanIP, Value: "192.0.2.1", Until: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)}, "alice", "give no end"},
 			{"no_actor", store.Ban{Kind: store.BanIP, Value: "192.0.2.1"}, "", "no actor"},
 			{"bad_value_message", store.Ban{Kind: store.BanIP, Value: "nope"}, "alice", `ban value "nope" is not an IP address`},
 		} {
@@ -479,6 +480,8 @@ func TestControlAudit(t *testing.T) {
 			{"detail_nul", store.AuditEntry{Action: "x", Detail: "\x00"}},
 			{"detail_too_long", store.AuditEntry{Action: "x", Detail: strings.Repeat("d", store.MaxAuditDetailLen+1)}},
 			{"negative_project", store.AuditEntry{Action: "x", Project: -1}},
+			{"time_year_9999", store.AuditEntry{Action: "x", Time: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}},
+			{"time_year_1", store.AuditEntry{Action: "x", Time: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)}},
 		} {
 			if err := f.s.Audit(ctx, c.e); !errors.Is(err, store.ErrInvalid) {
 				t.Errorf("%s: Audit = %v, want ErrInvalid", c.name, err)

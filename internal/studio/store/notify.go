@@ -306,7 +306,8 @@ const (
 )
 
 // startListener starts the Store's listener unless it runs: it connects and LISTENs
-// within ctx, then hands the connection to a goroutine that Close ends.
+// within ctx and listenDialLimit, then hands the connection to a goroutine that
+// Close ends.
 func (s *Store) startListener(ctx context.Context) error {
 	s.listenMu.Lock()
 	defer s.listenMu.Unlock()
@@ -316,7 +317,9 @@ func (s *Store) startListener(ctx context.Context) error {
 	if s.listen != nil {
 		return nil
 	}
-	conn, err := s.listenConn(ctx)
+	dctx, cancel := context.WithTimeout(ctx, listenDialLimit)
+	conn, err := s.listenConn(dctx)
+	cancel()
 	if err != nil {
 		return fmt.Errorf("store: listen: %w", err)
 	}

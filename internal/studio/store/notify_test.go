@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -331,4 +332,46 @@ func TestNotifySQLiteFileKey(t *testing.T) {
 			t.Errorf("%s: got %q, want %d", dsn, got, i)
 		}
 	}
+}
+
+// TestNotifyGoroutinesEnd checks that a closed Store leaves none of its
+// goroutines behind: the listener, the ends of subscriptions. It is not parallel,
+// so no other test's Store is open while it looks.
+func TestNotifyGoroutinesEnd(t *testing.T) {
+	for _, e := range engines(t) {
+		s, err := store.Open(context.Background(), e.dsn(t), store.Options{Pepper: pepper})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		a := subscribe(t, s, ctx, "a")
+		subscribe(t, s, context.Background(), "b")
+		notify(t, s, "a", "x")
+		recv(t, a)
+		cancel()
+		closedSoon(t, a)
+		subscribe(t, s, ctx2(t), "c")
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		if !strings.Contains(stacks, "studio/store.(*Store).runListener") && !strings.Contains(stacks, "studio/store.(*hub)") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines of closed Stores 5 s after Close:\n%s", stacks)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// ctx2 returns a context that the test's end cancels.
+func ctx2(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return ctx
 }

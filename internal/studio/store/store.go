@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime"
 	"strconv"
 	"strings"
@@ -248,6 +249,10 @@ func (s *Store) close() error {
 	}
 	return err
 }
+
+// maxStoredTime is the latest time the stored form (int64 Unix nanoseconds) holds:
+// in the year 2262.
+var maxStoredTime = time.Unix(0, math.MaxInt64)
 
 // nanos and fromNanos convert times to and from the stored form.
 func nanos(t time.Time) int64 { return t.UnixNano() }

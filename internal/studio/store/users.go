@@ -437,6 +437,9 @@ type Session struct {
 	Created, Expires time.Time
 }
 
+// MaxSessionTTL is the longest session CreateSession makes: a year.
+const MaxSessionTTL = 365 * 24 * time.Hour
+
 // sessionTokenLen is the length of a session token: 32 bytes in unpadded base64url.
 const sessionTokenLen = 43
 
@@ -457,10 +460,11 @@ func tokenHash(token string) []byte {
 // CreateSession starts a session of the user lasting ttl and returns its token and
 // the session. The token (32 random bytes, base64url) is not stored, only its
 // SHA-256, and cannot be had again; the CSRF token is 32 more random bytes. An
-// unknown user is ErrNotFound; ttl ≤ 0 an error wrapping ErrInvalid.
+// unknown user is ErrNotFound; ttl not in (0, MaxSessionTTL] an error wrapping
+// ErrInvalid.
 func (s *Store) CreateSession(ctx context.Context, user int64, ttl time.Duration) (string, Session, error) {
-	if ttl <= 0 {
-		return "", Session{}, invalidf("session lifetime %v is not positive", ttl)
+	if ttl <= 0 || ttl > MaxSessionTTL {
+		return "", Session{}, invalidf("session lifetime %v is not in (0, %v]", ttl, MaxSessionTTL)
 	}
 	token, err := newToken()
 	if err != nil {

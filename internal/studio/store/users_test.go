@@ -431,8 +431,10 @@ func TestSessions(t *testing.T) {
 		if _, _, err := s.CreateSession(ctx, 9999, time.Hour); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("CreateSession(missing user) = %v, want ErrNotFound", err)
 		}
-		if _, _, err := s.CreateSession(ctx, ann.ID, 0); !errors.Is(err, store.ErrInvalid) {
-			t.Errorf("CreateSession(ttl 0) = %v, want ErrInvalid", err)
+		for _, ttl := range []time.Duration{0, -time.Hour, store.MaxSessionTTL + 1} {
+			if _, _, err := s.CreateSession(ctx, ann.ID, ttl); !errors.Is(err, store.ErrInvalid) {
+				t.Errorf("CreateSession(ttl %v) = %v, want ErrInvalid", ttl, err)
+			}
 		}
 	})
 }

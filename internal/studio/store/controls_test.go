@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -706,4 +707,55 @@ func FuzzBanValue(f *testing.F) {
 			t.Fatalf("kind %q accepted", kind)
 		}
 	})
+}
+
+// TestSchemasInStep checks that the two engines' migrations make the same tables,
+// columns and indexes (but for PostgreSQL's BRIN index on event time and the
+// indexes of its primary keys and unique constraints, which SQLite makes unnamed).
+func TestSchemasInStep(t *testing.T) {
+	es := engines(t)
+	if len(es) < 2 {
+		t.Skip("needs both engines")
+	}
+	schema := map[string][]string{}
+	for _, e := range es {
+		dsn := e.dsn(t)
+		open(t, dsn).Close()
+		db := rawDB(t, e, dsn)
+		queries := []string{
+			`SELECT m.name || '.' || p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+				WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`,
+			`SELECT 'index ' || name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'`,
+		}
+		if e.name == "postgres" {
+			queries = []string{
+				`SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = current_schema()`,
+				`SELECT 'index ' || indexname FROM pg_indexes WHERE schemaname = current_schema()
+					AND indexname NOT LIKE '%\_pkey' AND indexname NOT LIKE '%\_key' AND indexname <> 'events_time_brin'`,
+			}
+		}
+		for _, q := range queries {
+			rows, err := db.Query(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var name string
+				if err := rows.Scan(&name); err != nil {
+					t.Fatal(err)
+				}
+				schema[e.name] = append(schema[e.name], name)
+			}
+			if err := rows.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		slices.Sort(schema[e.name])
+	}
+	if diff := cmp.Diff(schema["sqlite"], schema["postgres"]); diff != "" {
+		t.Errorf("schemas differ (-sqlite +postgres):\n%s", diff)
+	}
+	if !slices.Contains(schema["sqlite"], "sessions.csrf") || !slices.Contains(schema["sqlite"], "projects.revision") {
+		t.Errorf("schema lacks sessions.csrf or projects.revision: %q", schema["sqlite"])
+	}
 }

@@ -210,3 +210,76 @@ func (s *Server) gaRules(w http.ResponseWriter, r *http.Request, c *caller) {
 	}
 	rep.Write(w)
 }
+
+// gaSettingsView is a project's guard-agent settings as the API shows them: whether
+// secrets are set, never the secrets.
+type gaSettingsView struct {
+	SigningSecretSet bool `json:"signing_secret_set"`
+	RequireSignature bool `json:"require_signature"`
+	EncryptionKeySet bool `json:"encryption_key_set"`
+	PreviousKeySet   bool `json:"previous_key_set"`
+}
+
+// getGASettings: GET /v1/guard-agent → which guard-agent secrets are set.
+func (s *Server) getGASettings(w http.ResponseWriter, r *http.Request, c *caller) {
+	set, err := s.st.GuardAgentSettings(r.Context(), c.project)
+	if err != nil {
+		s.internal(w, "guard-agent settings", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, gaSettingsView{set.SigningSecret != "", set.RequireSignature, set.EncryptionKey != "", set.PreviousKey != ""})
+}
+
+// putGASettings: PUT /v1/guard-agent {"signing_secret", "require_signature",
+// "encryption_key"} → 204. A field left out keeps its value; a new encryption key
+// moves the current one to previous_key, still accepted while clients move over.
+// "encryption_key": "generate" makes a key and answers 200 with it, shown once.
+func (s *Server) putGASettings(w http.ResponseWriter, r *http.Request, c *caller) {
+	var in struct {
+		SigningSecret    *string `json:"signing_secret"`
+		RequireSignature *bool   `json:"require_signature"`
+		EncryptionKey    *string `json:"encryption_key"`
+	}
+	if !readJSON(w, r, &in, 4<<10) {
+		return
+	}
+	ctx := r.Context()
+	set, err := s.st.GuardAgentSettings(ctx, c.project)
+	if err != nil {
+		s.internal(w, "guard-agent settings", err)
+		return
+	}
+	if in.SigningSecret != nil {
+		set.SigningSecret = *in.SigningSecret
+	}
+	if in.RequireSignature != nil {
+		set.RequireSignature = *in.RequireSignature
+	}
+	generated := ""
+	if in.EncryptionKey != nil {
+		k := *in.EncryptionKey
+		if k == "generate" {
+			k = guardagent.GenerateKey()
+			generated = k
+		}
+		if k != "" {
+			if _, err := guardagent.ParseKey(k); err != nil {
+				problem(w, http.StatusBadRequest, "encryption_key: want base64url of 32 bytes, or \"generate\"")
+				return
+			}
+		}
+		if k != set.EncryptionKey {
+			set.PreviousKey, set.EncryptionKey = set.EncryptionKey, k
+		}
+	}
+	if err := s.st.SetGuardAgentSettings(ctx, c.project, set); err != nil {
+		s.internal(w, "guard-agent settings", err)
+		return
+	}
+	s.audit(r, c, "guard_agent.settings", "project", "")
+	if generated != "" {
+		writeJSON(w, http.StatusOK, map[string]string{"encryption_key": generated})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -92,8 +92,12 @@ func TestGuardAgentCompatibility(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, dsn(t))
 			ctx := context.Background()
-			if err := e.st.SetGuardAgentSettings(ctx, e.a.id, store.GuardAgentSettings{SigningSecret: gaSecret, EncryptionKey: gaKey}); err != nil {
-				t.Fatal(err)
+			// Project A's guard-agent secrets, set through the API.
+			if r := e.do("PUT", "/v1/guard-agent", bearer(e.a.admin), `{"signing_secret":"`+gaSecret+`","encryption_key":"`+gaKey+`"}`); r.code != 204 {
+				t.Fatalf("guard-agent settings: %d %s", r.code, r.body)
+			}
+			if r := e.do("GET", "/v1/guard-agent", bearer(e.a.admin), ""); !bytes.Contains(r.body, []byte(`"encryption_key_set":true`)) || bytes.Contains(r.body, []byte(gaSecret)) {
+				t.Errorf("guard-agent settings: %s", r.body)
 			}
 			recs := loadRecordings(t)
 			keys := map[string]bool{}

@@ -94,6 +94,8 @@ func (s *Server) routeTable() []route {
 		{"GET", "/v1/keys", accessAdmin, false, s.listKeys},
 		{"POST", "/v1/keys", accessAdmin, false, s.createKey},
 		{"DELETE", "/v1/keys/{id}", accessAdmin, false, s.revokeKey},
+		{"GET", "/v1/guard-agent", accessAdmin, false, s.getGASettings},
+		{"PUT", "/v1/guard-agent", accessAdmin, false, s.putGASettings},
 		{"GET", "/v1/webhooks", accessAdmin, false, s.listWebhooks},
 		{"POST", "/v1/webhooks", accessAdmin, false, s.createWebhook},
 		{"DELETE", "/v1/webhooks/{id}", accessAdmin, false, s.deleteWebhook},

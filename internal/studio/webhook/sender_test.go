@@ -327,8 +327,9 @@ func TestSenderFailures(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(hang) // before srv.Close, which waits for the handlers
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
+	// Port 1 on loopback (tcpmux) has no listener: the connection is refused. A
+	// closed httptest server's port could be reused by another test's server.
+	const refusing = "http://127.0.0.1:1"
 	for _, c := range []struct {
 		name   string
 		url    string
@@ -337,7 +338,7 @@ func TestSenderFailures(t *testing.T) {
 	}{
 		{"redirect_is_a_failure", srv.URL + "/redirect", 302, "status 302"},
 		{"timeout", srv.URL + "/hang", 0, "deadline exceeded"},
-		{"refused", closed.URL, 0, "refused"},
+		{"refused", refusing, 0, "refused"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, filepath.Join(t.TempDir(), "studio.db"), c.url)

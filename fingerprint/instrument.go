@@ -38,12 +38,15 @@ func Instrument(srv *http.Server) error {
 	if srv.TLSConfig == nil {
 		srv.TLSConfig = &tls.Config{}
 	}
+	//lint:ignore SA1019 serving a tapped HTTP/2 connection needs http2.Server.ServeConn, which net/http has no replacement for (x/net deprecated it in v0.60)
 	h2srv := &http2.Server{}
 	if c := srv.HTTP2; c != nil && c.MaxConcurrentStreams > 0 {
+		//lint:ignore SA1019 serving a tapped HTTP/2 connection needs http2.Server.ServeConn, which net/http has no replacement for (x/net deprecated it in v0.60)
 		h2srv.MaxConcurrentStreams = uint32(c.MaxConcurrentStreams)
 	}
 	// ConfigureServer sets up "h2" in NextProtos and graceful shutdown; the hook it
 	// installs is then replaced by one that taps the connection.
+	//lint:ignore SA1019 serving a tapped HTTP/2 connection needs http2.Server.ServeConn, which net/http has no replacement for (x/net deprecated it in v0.60)
 	if err := http2.ConfigureServer(srv, h2srv); err != nil {
 		return err
 	}
@@ -64,6 +67,7 @@ func Instrument(srv *http.Server) error {
 		if d := FromContext(ctx); d != nil {
 			d.h2 = tap
 		}
+		//lint:ignore SA1019 serving a tapped HTTP/2 connection needs http2.Server.ServeConn, which net/http has no replacement for (x/net deprecated it in v0.60)
 		h2srv.ServeConn(&h2tap.Conn{Conn: c, Tap: tap}, &http2.ServeConnOpts{Context: ctx, BaseConfig: s, Handler: h})
 	}
 

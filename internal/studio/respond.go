@@ -43,12 +43,12 @@ func (s *Server) internal(w http.ResponseWriter, what string, err error) {
 
 // counters are Studio's own metrics.
 type counters struct {
-	eventsIngested, eventsDuplicate, batchesIngested, batchesDuplicate atomic.Int64
-	metricsIngested, statuses                                          atomic.Int64
-	gaEvents, gaDuplicate, gaMetrics, gaStatuses, gaRefused            atomic.Int64
-	ingestRefused, denied, errors, loginFailed                         atomic.Int64
-	pushes, liveDropped, pruned, afterDropped                          atomic.Int64
-	streams, liveStreams                                               atomic.Int64 // open now
+	eventsIngested, batchesIngested, batchesDuplicate atomic.Int64
+	metricsIngested, statuses                         atomic.Int64
+	gaEvents, gaDuplicate, gaMetrics, gaRefused       atomic.Int64
+	ingestRefused, denied, errors, loginFailed        atomic.Int64
+	pushes, liveDropped, pruned, afterDropped         atomic.Int64
+	streams, liveStreams                              atomic.Int64 // open now
 }
 
 func newCounters() *counters { return &counters{} }

@@ -112,4 +112,27 @@
 // transaction to end) and stores nothing. Events come from Vigil agents
 // ([FromWire]) or guard-agent clients; [Event.Source] says which and [Event.Raw]
 // keeps the event as it arrived, unknown fields included.
+//
+// # Metrics, retention and webhooks
+//
+// [Store.IngestMetrics] stores agents' metric intervals once per (project, batch ID),
+// as IngestEvents does events, each interval whole as JSON; [Store.MetricSums] adds up
+// those overlapping a span. [Store.TopPaths] and [Store.TopReasons] rank a project's
+// threat events through events_threat; [Store.Families] reads every event since its
+// start.
+//
+// [Store.Prune] applies a [Retention]: events older than MaxAge (with the metric
+// intervals, ingested-batch keys and finished webhook deliveries as old), then each
+// project's oldest events beyond MaxEventsPerProject; a project's size is its event
+// count. It deletes at most Retention.Chunk rows per statement, each its own
+// transaction, so it runs beside ingest and other Prunes on both engines.
+//
+// A webhook keeps the secret its deliveries are signed with (package
+// internal/studio/webhook signs and sends them). [Store.ClaimDue] leases due
+// deliveries by moving their next try past the lease in one statement (PostgreSQL,
+// FOR UPDATE SKIP LOCKED) or one IMMEDIATE transaction (SQLite), so Studio processes
+// sharing a database never send one delivery at once. Beside ingest, these are the
+// statements whose SQL differs by engine: ClaimDue, DeleteWebhook's row lock,
+// TopReasons (json_each or json_array_elements_text) and Prune, which deletes
+// PostgreSQL events by ctid since events has no primary key there.
 package store

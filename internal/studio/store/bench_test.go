@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -200,6 +201,59 @@ func measureIngest(b *testing.B, s *store.Store, project int64, ingest func(i in
 	b.StopTimer()
 	if st, err := s.Stats(context.Background(), project); err != nil || st.EventsTotal != int64(n) {
 		b.Errorf("stored %d events, %v; want %d", st.EventsTotal, err, int64(n))
+	}
+}
+
+// TestFromWireRaw checks that FromWire's Raw, and the Raw IngestBatch stores, are
+// the bytes json.Marshal writes for the event.
+func TestFromWireRaw(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	var evs []wire.Event
+	for i := range 4 {
+		evs = append(evs, wire.FromEvent(testEvent(i, now.Add(time.Duration(i)*time.Millisecond))))
+	}
+	// Decoded events hold valid UTF-8 only (the decoder replaces the rest).
+	odd := evs[1]
+	odd.Time = now.Add(time.Second)
+	odd.ClientIP = netip.MustParseAddr("fe80::1%eth0")
+	odd.Path, odd.UserAgent = "/<script>&\u2028\u2029/ä", "\"quoted\"\n\t\x01"
+	evs = append(evs, odd)
+	for i, e := range evs {
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.FromWire(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got.Raw) != string(want) {
+			t.Errorf("event %d: FromWire Raw =\n%s\nwant\n%s", i, got.Raw, want)
+		}
+	}
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			s := open(t, e.dsn(t))
+			ctx := context.Background()
+			p, err := s.CreateProject(ctx, "raw")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.IngestBatch(ctx, p.ID, &wire.EventBatch{BatchID: "b", Events: evs}); err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := s.Events(ctx, p.ID, store.Filter{}, store.Cursor{})
+			if err != nil || len(got) != len(evs) {
+				t.Fatalf("Events = %d events, %v; want %d", len(got), err, len(evs))
+			}
+			for i, g := range got {
+				e := evs[len(evs)-1-i] // newest first
+				want, _ := json.Marshal(e)
+				if string(g.Raw) != string(want) {
+					t.Errorf("event %d: stored Raw =\n%s\nwant\n%s", i, g.Raw, want)
+				}
+			}
+		})
 	}
 }
 

@@ -60,13 +60,42 @@ type Event struct {
 	Raw json.RawMessage
 }
 
-// FromWire converts a native wire event to its row, with Raw its JSON encoding.
+// FromWire converts a native wire event to its row, with Raw its JSON encoding: the
+// bytes json.Marshal(e) returns.
 func FromWire(e wire.Event) (Event, error) {
-	raw, err := json.Marshal(e)
+	raw, err := appendRaw(make([]byte, 0, 2048), []wire.Event{e})
 	if err != nil {
-		return Event{}, fmt.Errorf("store: encode event: %w", err)
+		return Event{}, err
 	}
 	return FromWireRaw(e, raw), nil
+}
+
+// Around the one event of a batch whose other fields are zero, wire.AppendEventBatch
+// writes rawPrefix before and rawSuffix after.
+const (
+	rawPrefix = `{"version":0,"batch_id":"","agent":{"id":""},"events":[`
+	rawSuffix = `]}`
+)
+
+// appendRaw appends the JSON encoding of one, a single event, to dst: the bytes
+// json.Marshal(one[0]) returns. It encodes with wire.AppendEventBatch, the agent's
+// encoder, which is held to json.Marshal's output and is several times faster (it
+// took a tenth of IngestBatch's CPU time with json.Marshal), and cuts the batch's
+// envelope off; should the envelope ever differ, it falls back to json.Marshal.
+func appendRaw(dst []byte, one []wire.Event) ([]byte, error) {
+	start := len(dst)
+	dst = wire.AppendEventBatch(dst, &wire.EventBatch{Events: one})
+	out := dst[start:]
+	if len(out) >= len(rawPrefix)+len(rawSuffix) && string(out[:len(rawPrefix)]) == rawPrefix &&
+		string(out[len(out)-len(rawSuffix):]) == rawSuffix {
+		n := copy(out, out[len(rawPrefix):len(out)-len(rawSuffix)])
+		return dst[:start+n], nil
+	}
+	raw, err := json.Marshal(one[0])
+	if err != nil {
+		return dst[:start], fmt.Errorf("store: encode event: %w", err)
+	}
+	return append(dst[:start], raw...), nil
 }
 
 // FromWireRaw is FromWire with the event's JSON given, as read from the request
@@ -92,16 +121,27 @@ func FromWireRaw(e wire.Event, raw json.RawMessage) Event {
 	return ev
 }
 
-// IngestBatch stores a native batch: FromWire of each event, then IngestEvents.
+// IngestBatch stores a native batch: FromWire of each event, then IngestEvents. The
+// events' Raw share a few rawChunk-sized buffers.
 func (s *Store) IngestBatch(ctx context.Context, project int64, b *wire.EventBatch) (accepted int, duplicate bool, err error) {
 	evs := make([]Event, len(b.Events))
-	for i, e := range b.Events {
-		if evs[i], err = FromWire(e); err != nil {
+	var scratch, chunk []byte
+	for i := range b.Events {
+		if scratch, err = appendRaw(scratch[:0], b.Events[i:i+1]); err != nil {
 			return 0, false, err
 		}
+		if cap(chunk)-len(chunk) < len(scratch) {
+			chunk = make([]byte, 0, max(rawChunk, len(scratch)))
+		}
+		k := len(chunk)
+		chunk = append(chunk, scratch...)
+		evs[i] = FromWireRaw(b.Events[i], chunk[k:len(chunk):len(chunk)])
 	}
 	return s.IngestEvents(ctx, project, b.BatchID, evs)
 }
+
+// rawChunk is the size of the buffers IngestBatch keeps events' Raw in.
+const rawChunk = 64 << 10
 
 // IngestEvents stores events for the project, once per batchID. It reports how many
 // events the batch has and whether the batch was stored already, in which case it

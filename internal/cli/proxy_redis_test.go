@@ -165,8 +165,11 @@ func TestTwoProxiesShareALimit(t *testing.T) {
 			}
 			wg.Wait()
 			t.Logf("%s: %d admitted, %d limited of 400", tc.mode, admitted.Load(), limited.Load())
-			if n := int(admitted.Load()); n > tc.max || n < 90 {
-				t.Errorf("%d admitted, want 90–%d", n, tc.max)
+			// A Redis call that times out (a starved CI machine) is decided locally,
+			// by design, and counted as a fallback: each may admit one more.
+			fallbacks := int(storeState(t, c, a.addr).Redis.Fallbacks + storeState(t, c, b.addr).Redis.Fallbacks)
+			if n := int(admitted.Load()); n > tc.max+fallbacks || n < 90 {
+				t.Errorf("%d admitted (%d fallbacks), want 90–%d", n, fallbacks, tc.max+fallbacks)
 			}
 		})
 	}
@@ -264,7 +267,9 @@ func TestTwoProxiesSurviveRedisOutage(t *testing.T) {
 	// The outage shows in the proxies' state, which a health check asking for JSON
 	// reads.
 	for _, p := range []*proxyRun{a, b} {
-		if st := storeState(t, c, p.addr); !st.Redis.Degraded || st.Redis.Outages == 0 || st.Redis.Fallbacks == 0 {
+		// Fallbacks are not required: on a starved machine no request may have
+		// reached the store in the second since Redis died.
+		if st := storeState(t, c, p.addr); !st.Redis.Degraded || st.Redis.Outages == 0 {
 			t.Errorf("during the outage the state says %+v", st)
 		}
 	}

@@ -1,13 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // ingestSQLite stores rows in one IMMEDIATE transaction on the writer.
@@ -124,23 +125,104 @@ func (s *Store) ingestPostgres(ctx context.Context, project int64, batchID strin
 			return int(stored), true, nil
 		}
 	}
-	vals := make([]any, 0, len(eventColumns))
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns,
-		pgx.CopyFromFunc(func() ([]any, error) {
-			if len(rows) == 0 {
-				return nil, nil
-			}
-			vals = rows[0].appendValues(vals[:0], project)
-			rows = rows[1:]
-			return vals, nil
-		}))
+	bp, _ := s.copyBufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer s.copyBufs.Put(bp)
+	if need := copyBufSize(rows); cap(*bp) < need {
+		*bp = make([]byte, 0, need)
+	}
+	buf, err := appendCopyRows((*bp)[:0], project, rows)
+	if err != nil {
+		return 0, false, fmt.Errorf("store: ingest: %w", err)
+	}
+	*bp = buf
+	tag, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), copySQL)
 	if err != nil {
 		return 0, false, fmt.Errorf("store: ingest: copy: %w", err)
 	}
+	n := tag.RowsAffected()
 	if err := tx.Commit(ctx); err != nil {
 		return 0, false, fmt.Errorf("store: ingest: %w", err)
 	}
 	return int(n), false, nil
+}
+
+// copySQL is the COPY statement of ingestPostgres: binary rows of eventColumns.
+var copySQL = "COPY events (" + strings.Join(eventColumns, ", ") + ") FROM STDIN (FORMAT binary)"
+
+// copyBufSize estimates the bytes of rows in COPY's binary format.
+func copyBufSize(rows []eventRow) int {
+	n := 19 + 2 // header and trailer
+	for i := range rows {
+		e := rows[i].e
+		n += 2 + len(eventColumns)*4 + 4*8 + 2*4 + len(e.Source) + len(e.Kind) + len(e.RequestID) +
+			len(e.Action) + len(e.WouldBe) + len(e.ClientIP) + len(e.DNAID) + len(e.Family) +
+			len(e.ClientKind) + len(e.Country) + len(e.Method) + len(e.Host) + len(e.Path) +
+			len(e.UserAgent) + len(rows[i].reasons) + len(e.Raw)
+	}
+	return n
+}
+
+// appendCopyRows appends rows, in eventColumns order, to dst in the binary format
+// of COPY: a header, then per row the number of fields and each field as its
+// length and bytes (bigint 8 bytes and integer 4, big-endian; text and json their
+// UTF-8 text), then a trailer. Encoding here, rather than through pgx's CopyFrom,
+// spares a []any of boxed values per row and pgx's per-value type dispatch: a
+// fifth of the Go CPU time of an ingest.
+func appendCopyRows(dst []byte, project int64, rows []eventRow) ([]byte, error) {
+	dst = append(dst, "PGCOPY\n\377\r\n\000"...)
+	dst = binary.BigEndian.AppendUint32(dst, 0) // flags
+	dst = binary.BigEndian.AppendUint32(dst, 0) // header extension length
+	for i := range rows {
+		r := &rows[i]
+		e := r.e
+		if e.Score < math.MinInt32 || e.Score > math.MaxInt32 || e.Status < math.MinInt32 || e.Status > math.MaxInt32 {
+			return nil, fmt.Errorf("event %d: score %d or status %d out of range", i, e.Score, e.Status)
+		}
+		dst = binary.BigEndian.AppendUint16(dst, uint16(len(eventColumns)))
+		dst = copyInt8(dst, project)
+		dst = copyInt8(dst, r.time)
+		dst = copyInt8(dst, r.received)
+		dst = copyText(dst, e.Source)
+		dst = copyText(dst, e.Kind)
+		dst = copyText(dst, e.RequestID)
+		dst = copyText(dst, e.Action)
+		dst = copyText(dst, e.WouldBe)
+		dst = copyInt4(dst, int32(e.Score))
+		dst = copyText(dst, e.ClientIP)
+		dst = copyText(dst, e.DNAID)
+		dst = copyText(dst, e.Family)
+		dst = copyText(dst, e.ClientKind)
+		dst = copyText(dst, e.Country)
+		dst = copyInt8(dst, e.ASN)
+		dst = copyText(dst, e.Method)
+		dst = copyText(dst, e.Host)
+		dst = copyText(dst, e.Path)
+		dst = copyText(dst, e.UserAgent)
+		dst = copyInt4(dst, int32(e.Status))
+		dst = copyText(dst, r.reasons)
+		dst = copyText(dst, e.Raw)
+	}
+	return binary.BigEndian.AppendUint16(dst, 0xffff), nil // trailer: -1 fields
+}
+
+func copyInt8(dst []byte, v int64) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, 8)
+	return binary.BigEndian.AppendUint64(dst, uint64(v))
+}
+
+func copyInt4(dst []byte, v int32) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, 4)
+	return binary.BigEndian.AppendUint32(dst, uint32(v))
+}
+
+// copyText appends a text or json value. Fields are far below COPY's 1 GB limit:
+// a request body is at most wire.MaxBodySize.
+func copyText[S ~string | ~[]byte](dst []byte, v S) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(v)))
+	return append(dst, v...)
 }
 
 func nanosNow() int64 { return nanos(time.Now()) }

@@ -85,7 +85,9 @@ type Store struct {
 	pepper []byte
 	// insertFull is insertSQL(sqliteRowsPerInsert), prepared once on the SQLite writer.
 	insertFull *sql.Stmt
-	log        *slog.Logger
+	// copyBufs holds *[]byte buffers for the COPY data of PostgreSQL ingest.
+	copyBufs sync.Pool
+	log      *slog.Logger
 
 	// argon is how new passwords are hashed; hashSem bounds the argon2id hashes
 	// that run at once, and so the memory they take.

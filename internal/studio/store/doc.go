@@ -113,6 +113,26 @@
 // ([FromWire]) or guard-agent clients; [Event.Source] says which and [Event.Raw]
 // keeps the event as it arrived, unknown fields included.
 //
+// On SQLite the events go in as INSERT OR FAIL statements of 100 rows, the full ones
+// prepared once: with the default OR ABORT, SQLite would copy every page a statement
+// touches to a statement journal, which cost a third of ingest's CPU time. On
+// PostgreSQL they go in with one COPY whose binary rows the store encodes itself.
+// [Store.IngestBatch] encodes Raw with the wire package's encoder (the bytes
+// json.Marshal writes). BenchmarkIngest (500-event batches of realistic events with
+// rising times, 4 batches at once as from several agents, 200,000 events into a fresh
+// database) measured, on a shared 2-core machine, medians of 3:
+//
+//	go test ./internal/studio/store -run '^$' -bench 'Ingest' -benchtime 400x -count 3
+//
+//	SQLite      36,600 events/s, 21.6 µs CPU per event (before: 24,700, 34.7 µs)
+//	PostgreSQL  97,100 events/s, 2.8 µs Go CPU per event (before: 84,200, 4.7 µs);
+//	            the server spends about 19 µs per event, two fifths in its 4 B-tree indexes
+//
+// Through IngestBatch from request bodies (BenchmarkIngestBody) SQLite stores 39,400
+// and PostgreSQL 76,800 events/s. SQLite's rate falls as the database grows, since
+// each batch rewrites the pages of events_ip and events_dna where its clients' entries
+// end: about 44k events/s into an empty database, 15k at 800,000 events.
+//
 // # Metrics, retention and webhooks
 //
 // [Store.IngestMetrics] stores agents' metric intervals once per (project, batch ID),

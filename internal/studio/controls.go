@@ -1,6 +1,7 @@
 package studio
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -547,24 +548,17 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, c *caller) {
 
 // grantProject: PUT /v1/users/{id}/projects/{project} → 204.
 func (s *Server) grantProject(w http.ResponseWriter, r *http.Request, c *caller) {
-	uid, ok := pathID(w, r, "id")
-	if !ok {
-		return
-	}
-	pid, ok := pathID(w, r, "project")
-	if !ok {
-		return
-	}
-	if err := s.st.GrantProject(r.Context(), uid, pid); err != nil {
-		s.notFound(w, "user or project", err)
-		return
-	}
-	s.audit(r, &caller{project: pid, actor: c.actor}, "user.grant", "user:"+strconv.FormatInt(uid, 10), "")
-	w.WriteHeader(http.StatusNoContent)
+	s.membership(w, r, c, "user.grant", s.st.GrantProject)
 }
 
 // revokeProject: DELETE /v1/users/{id}/projects/{project} → 204.
 func (s *Server) revokeProject(w http.ResponseWriter, r *http.Request, c *caller) {
+	s.membership(w, r, c, "user.revoke", s.st.RevokeProject)
+}
+
+// membership applies change to the user and project the path names, and audits it
+// as action in that project.
+func (s *Server) membership(w http.ResponseWriter, r *http.Request, c *caller, action string, change func(ctx context.Context, user, project int64) error) {
 	uid, ok := pathID(w, r, "id")
 	if !ok {
 		return
@@ -573,10 +567,10 @@ func (s *Server) revokeProject(w http.ResponseWriter, r *http.Request, c *caller
 	if !ok {
 		return
 	}
-	if err := s.st.RevokeProject(r.Context(), uid, pid); err != nil {
+	if err := change(r.Context(), uid, pid); err != nil {
 		s.notFound(w, "user or project", err)
 		return
 	}
-	s.audit(r, &caller{project: pid, actor: c.actor}, "user.revoke", "user:"+strconv.FormatInt(uid, 10), "")
+	s.audit(r, &caller{project: pid, actor: c.actor}, action, "user:"+strconv.FormatInt(uid, 10), "")
 	w.WriteHeader(http.StatusNoContent)
 }

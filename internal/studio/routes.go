@@ -2,13 +2,15 @@ package studio
 
 import (
 	"net/http"
+
+	"github.com/vigilhq/vigil/internal/studio/ui"
 )
 
 // access is the credential a route requires.
 type access int
 
 const (
-	// accessPublic: none (health, login).
+	// accessPublic: none (health, login, the dashboard's pages and assets).
 	accessPublic access = iota
 	// accessSession: a dashboard session, any role; no project.
 	accessSession
@@ -48,6 +50,10 @@ func (s *Server) routeTable() []route {
 		// Public.
 		{"GET", "/healthz", accessPublic, false, s.healthz},
 		{"POST", "/v1/login", accessPublic, true, s.login},
+		// The dashboard (package ui): its shell and assets hold no data, and every
+		// call they make is authenticated by the route it calls.
+		{"GET", "/{$}", accessPublic, true, s.uiShell},
+		{"GET", ui.Prefix, accessPublic, false, s.uiAsset},
 
 		// The dashboard session.
 		{"GET", "/v1/session", accessSession, false, s.session},

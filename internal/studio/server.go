@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/internal/studio/store"
+	"github.com/vigilhq/vigil/internal/studio/ui"
 	"github.com/vigilhq/vigil/internal/studio/webhook"
 	"github.com/vigilhq/vigil/policy"
 )
@@ -59,6 +60,7 @@ type Server struct {
 	routes  []route
 	handler http.Handler
 	guard   *vigil.Guard // Studio's own protection (login rate limit, scanners)
+	ui      *ui.Handler  // the dashboard
 	hooks   *webhook.Sender
 	push    *pusher
 	live    *liveHub
@@ -118,6 +120,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.guard = g
+	if s.ui, err = ui.New(); err != nil {
+		return nil, fmt.Errorf("studio: %w", err)
+	}
 	s.routes = s.routeTable()
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
@@ -132,6 +137,12 @@ func New(cfg Config) (*Server, error) {
 
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// uiShell: GET / → the dashboard's page (package ui).
+func (s *Server) uiShell(w http.ResponseWriter, r *http.Request, _ *caller) { s.ui.ServeShell(w, r) }
+
+// uiAsset: GET /ui/<version>/<file> → the dashboard's scripts, styles and data.
+func (s *Server) uiAsset(w http.ResponseWriter, r *http.Request, _ *caller) { s.ui.ServeAsset(w, r) }
 
 // selfGuard builds the vigil.Guard that protects Studio itself: the routes marked
 // guarded in the table (the login and the dashboard's pages) and every unknown path,

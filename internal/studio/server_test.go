@@ -261,7 +261,9 @@ func concrete(pattern string, id int64) string {
 
 // The documented public routes: everything else must refuse a request without
 // credentials.
-var publicRoutes = map[string]bool{"GET /healthz": true, "POST /v1/login": true}
+var publicRoutes = map[string]bool{"GET /healthz": true, "POST /v1/login": true,
+	// The dashboard's page and assets: no data in them (package ui).
+	"GET /{$}": true, "GET /ui/": true}
 
 // Every registered route refuses a request without credentials (401), except the
 // documented public ones; and each refuses the wrong kind of credential.
@@ -343,6 +345,17 @@ func TestRoutesRequireCredentials(t *testing.T) {
 			}
 			if res := e.do("POST", "/v1/login", nil, `{"name":"root","password":"wrong password!!"}`); res.code != 401 {
 				t.Errorf("login with a wrong password: %d %s %v", res.code, res.body, res.header)
+			}
+			// The dashboard loads without credentials, with its security headers,
+			// and names its assets under the version Studio serves.
+			page := e.do("GET", "/", nil, "")
+			if page.code != 200 || !strings.HasPrefix(page.header.Get("Content-Type"), "text/html") ||
+				!strings.Contains(page.header.Get("Content-Security-Policy"), "default-src 'self'") {
+				t.Errorf("GET /: %d %v", page.code, page.header)
+			}
+			if res := e.do("GET", "/ui/"+e.srv.ui.Version()+"/js/app.js", nil, ""); res.code != 200 ||
+				!bytes.Contains(page.body, []byte("/ui/"+e.srv.ui.Version()+"/js/app.js")) {
+				t.Errorf("the dashboard's script: %d", res.code)
 			}
 			// An unknown path is 404, not an open door.
 			if res := e.do("GET", "/v1/nothing", bearer(e.a.admin), ""); res.code != 404 {

@@ -1,0 +1,164 @@
+// The live feed: every event the stream delivers, newest on top. Batches are
+// queued and drawn at most once per animation frame, the table keeps at most CAP
+// rows and the queue at most CAP events, so the tab stays responsive (and its
+// memory bounded) however fast events arrive, even while hidden.
+
+import { can, qs } from "./api.js";
+import { h, clear, fmtNum, debounce } from "./dom.js";
+import { countries } from "./countries.js";
+import * as live from "./live.js";
+import { openBanDialog } from "./bans.js";
+
+const CAP = 500;
+
+const columns = ["Time", "Action", "Score", "Reasons", "Client", "Country", "DNA", "Request", ""];
+
+export function render(main, params) {
+  const filter = { text: (params.get("q") || "").toLowerCase(), action: params.get("action") || "" };
+  let paused = false;
+  let missed = 0; // events that arrived while paused
+  let pending = [];
+  let frame = 0;
+  let rows = 0;
+
+  const tbody = h("tbody");
+  const counters = h("p", { class: "counters", "aria-live": "off" });
+  const pauseBtn = h("button", { type: "button", "aria-pressed": "false", onclick: () => setPaused(!paused) }, "Pause");
+  const textIn = h("input", { type: "search", value: params.get("q") || "", placeholder: "IP, path, DNA, reason, country…", "aria-label": "Filter events" });
+  const actionSel = h("select", { "aria-label": "Action" },
+    [["", "all actions"], ["threats", "threats only"], ["block", "block"], ["challenge", "challenge"], ["ratelimit", "rate limit"], ["allow", "allow"]]
+      .map(([v, t]) => h("option", { value: v, selected: v === filter.action }, t)));
+
+  textIn.addEventListener("input", debounce(() => {
+    filter.text = textIn.value.trim().toLowerCase();
+    redraw();
+  }, 150));
+  actionSel.addEventListener("change", () => {
+    filter.action = actionSel.value;
+    redraw();
+  });
+
+  // One listener for every row's Ban button.
+  tbody.addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-kind]");
+    if (b) openBanDialog(b.dataset.kind, b.dataset.value);
+  });
+
+  main.append(
+    h("h1", {}, "Live feed"),
+    h("div", { class: "toolbar" }, pauseBtn, textIn, actionSel,
+      h("button", { type: "button", class: "ghost", onclick: () => { clear(tbody); rows = 0; } }, "Clear")),
+    counters,
+    h("div", { class: "table-scroll" },
+      h("table", { class: "feed" },
+        h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
+        tbody)));
+
+  function matches(e) {
+    const a = filter.action;
+    if (a === "threats" && (!e.would_be || e.would_be === "allow")) return false;
+    if (a && a !== "threats" && e.action !== a) return false;
+    if (!filter.text) return true;
+    const hay = [e.client_ip, e.path, e.dna, e.family, e.country, e.method, e.action, ...(e.reasons || [])].join(" ").toLowerCase();
+    return hay.includes(filter.text);
+  }
+
+  const canBan = can("operate");
+
+  function row(e) {
+    const tr = document.createElement("tr");
+    tr.className = "act-row-" + (e.action || "none");
+    const time = new Date(e.time);
+    const ip = e.client_ip || "";
+    tr.append(
+      td(isNaN(time) ? "" : time.toLocaleTimeString([], { hour12: false })),
+      td(h("span", { class: "badge act-" + (e.action || "none") }, e.kind && e.kind !== "request" ? e.kind : e.action || "—")),
+      td(String(e.score ?? ""), "num"),
+      td((e.reasons || []).join(", "), "reasons"),
+      td(ip ? h("a", { href: "#/timeline" + qs({ ip }) }, ip) : "—"),
+      td(e.country ? h("abbr", { title: countries[e.country] ? countries[e.country][1] : e.country }, e.country) : "—"),
+      td(e.dna ? h("a", { href: "#/timeline" + qs({ dna: e.dna }), title: e.family || "" }, shortDNA(e.dna)) : "—"),
+      td((e.method || "") + " " + (e.path || ""), "path"),
+      td(canBan && ip ? h("button", { type: "button", class: "small danger-ghost", "data-kind": "ip", "data-value": ip, "aria-label": "Ban " + ip }, "Ban…") : ""));
+    tr.lastChild.previousSibling.title = e.path || "";
+    return tr;
+  }
+
+  // draw puts evs (oldest first) on top of the table, newest first, and trims it.
+  function draw(evs) {
+    const shown = evs.filter(matches);
+    const take = shown.slice(-CAP);
+    const frag = document.createDocumentFragment();
+    for (let i = take.length - 1; i >= 0; i--) frag.append(row(take[i]));
+    tbody.prepend(frag);
+    rows += take.length;
+    while (rows > CAP) {
+      tbody.lastElementChild.remove();
+      rows--;
+    }
+  }
+
+  function redraw() {
+    clear(tbody);
+    rows = 0;
+    pending = [];
+    draw(live.recent);
+  }
+
+  function flush() {
+    frame = 0;
+    const evs = pending;
+    pending = [];
+    draw(evs);
+    updateCounters();
+  }
+
+  function setPaused(p) {
+    paused = p;
+    pauseBtn.setAttribute("aria-pressed", String(p));
+    pauseBtn.textContent = p ? "Resume" : "Pause";
+    if (!p && missed) {
+      missed = 0;
+      redraw();
+    }
+    updateCounters();
+  }
+
+  function updateCounters() {
+    const st = live.stats;
+    counters.textContent =
+      `${live.rate().toFixed(0)} events/s · ${fmtNum(st.received)} shown, ${fmtNum(st.skipped)} sampled out by the server` +
+      (paused ? ` · paused, ${fmtNum(missed)} new` : "");
+  }
+
+  const off = live.onBatch((evs) => {
+    if (paused) {
+      missed += evs.length;
+      return;
+    }
+    for (const e of evs) pending.push(e);
+    if (pending.length > CAP) pending.splice(0, pending.length - CAP);
+    if (!frame) frame = requestAnimationFrame(flush);
+  });
+  const tick = setInterval(updateCounters, 1000);
+  redraw();
+  updateCounters();
+  return () => {
+    off();
+    clearInterval(tick);
+    if (frame) cancelAnimationFrame(frame);
+  };
+}
+
+function td(content, cls) {
+  const c = document.createElement("td");
+  if (cls) c.className = cls;
+  if (content instanceof Node) c.append(content);
+  else c.textContent = content;
+  return c;
+}
+
+// shortDNA shortens a DNA ID for a table cell; the full ID is in the link.
+export function shortDNA(id) {
+  return id.length > 14 ? id.slice(0, 14) + "…" : id;
+}

@@ -81,9 +81,9 @@ export function render(main, _params, app) {
       h("td", {}, u.name, self ? h("span", { class: "muted" }, " (you)") : null),
       h("td", {}, roleSel),
       h("td", {}, fmtTime(u.created)),
-      h("td", { class: "buttons" }, u.role === "admin" ? h("span", { class: "muted" }, "all (admin)") : [projSel,
+      h("td", {}, h("div", { class: "buttons tight" }, u.role === "admin" ? h("span", { class: "muted" }, "all (admin)") : [projSel,
         h("button", { type: "button", class: "small ghost", onclick: member("PUT", "granted") }, "Grant"),
-        h("button", { type: "button", class: "small ghost", onclick: member("DELETE", "revoked") }, "Revoke")]),
+        h("button", { type: "button", class: "small ghost", onclick: member("DELETE", "revoked") }, "Revoke")])),
       h("td", {}, h("button", { type: "button", class: "small ghost", onclick: async () => {
         const pw = prompt(`New password for ${u.name} (12 characters or more). Their sessions end.`);
         if (!pw) return;

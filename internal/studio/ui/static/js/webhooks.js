@@ -47,7 +47,7 @@ export function render(main) {
     for (const w of hooks) {
       tbody.append(h("tr", {},
         h("td", {}, h("code", {}, w.url), w.disabled ? h("span", { class: "badge act-block" }, "disabled") : null), h("td", {}, (w.events || []).join(", ")), h("td", {}, fmtTime(w.created)),
-        h("td", { class: "buttons" },
+        h("td", {}, h("div", { class: "buttons tight" },
           h("button", { type: "button", class: "small ghost", onclick: () => deliveries(w) }, "Delivery log"),
           h("button", { type: "button", class: "small danger-ghost", "aria-label": "Delete webhook " + w.url, onclick: async () => {
             if (!confirm("Delete the webhook to " + w.url + "?")) return;
@@ -59,7 +59,7 @@ export function render(main) {
             } catch (e) {
               toast(e.message, "error");
             }
-          } }, "Delete"))));
+          } }, "Delete")))));
     }
   }
 

@@ -142,8 +142,12 @@ func (g *Guard) Policy() policy.Policy { return g.state.Load().policy }
 // no response to describe). It may read and restore r.Body.
 func (g *Guard) Check(r *http.Request) Verdict {
 	now := time.Now()
-	v := new(Verdict)
-	d := g.evaluate(r, now, v)
+	vb := new(struct {
+		v  Verdict
+		id idBuf
+	})
+	v := &vb.v
+	d := g.evaluate(r, now, v, &vb.id)
 	if g.cfg.Events != nil {
 		g.recordSide(r, &d, now)
 	}
@@ -158,10 +162,10 @@ func (g *Guard) Check(r *http.Request) Verdict {
 func (g *Guard) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		// The verdict, the context that carries it to next and the two response
-		// header values are one allocation (see verdictCtx).
+		// The verdict, its request ID, the context that carries it to next and the
+		// two response header values are one allocation (see verdictCtx).
 		vc := &verdictCtx{Context: r.Context()}
-		d := g.evaluate(r, start, &vc.v)
+		d := g.evaluate(r, start, &vc.v, &vc.id)
 		v := d.v
 		vc.hv = [2]string{v.RequestID, string(v.Action)}
 		h := w.Header()
@@ -217,13 +221,33 @@ type decision struct {
 	monitor    bool              // decide but do not enforce (policy or route mode)
 	ban        *Ban              // a ban this request placed
 	faults     []error
+	// keyBuf[:keyLen] is the client's key (see clientKey), once made.
+	keyBuf [24]byte
+	keyLen uint8
+}
+
+// clientKey returns the text of the client IP's prefix, its address or its /64 (see
+// clientip.Prefix), which keys the client in the behaviour tracker and the per-IP rate
+// limits. It is made on first use and kept in d, so each request formats it once. The
+// longest, "ffff:ffff:ffff:ffff::/64", fills keyBuf exactly. The key of an invalid IP
+// is empty.
+func (d *decision) clientKey() []byte {
+	if d.keyLen == 0 && d.v.ClientIP.IsValid() {
+		k := clientip.AppendPrefix(d.keyBuf[:0], d.v.ClientIP)
+		if len(k) > len(d.keyBuf) { // unreachable, as above; correct all the same
+			return k
+		}
+		d.keyLen = uint8(len(k))
+	}
+	return d.keyBuf[:d.keyLen]
 }
 
 // evaluate runs the request pipeline: client IP, fast gates, detectors, score, limits.
-// It fills v, which must be zero, and returns a decision that points to it.
-func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision) {
+// It fills v, which must be zero, and returns a decision that points to it. A new
+// request ID is written to id, which must live as long as v.
+func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict, id *idBuf) (d decision) {
 	st := g.state.Load()
-	*v = Verdict{RequestID: g.requestID(r, now), ClientIP: g.ips.ClientIP(r), Action: ActionAllow, WouldBe: ActionAllow}
+	*v = Verdict{RequestID: g.requestID(r, now, id), ClientIP: g.ips.ClientIP(r), Action: ActionAllow, WouldBe: ActionAllow}
 	if len(g.cfg.TrustedProxies) > 0 {
 		if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 			v.ViaTrustedProxy = g.ips.Trusted(peer.Addr())
@@ -343,8 +367,7 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict) (d decision
 		}
 	}
 	if !disabled(route, "behaviour") && ip.IsValid() {
-		var kb [64]byte
-		fs = g.habits.Check(fs, string(clientip.Prefix(ip).AppendTo(kb[:0])), now)
+		fs = g.habits.Check(fs, string(d.clientKey()), now)
 		// What observe needs from the headers, read while the Set is at hand.
 		dest, _ := hs.Get(headers.SecFetchDest)
 		accept, _ := hs.Get(headers.Accept)
@@ -481,8 +504,7 @@ func matchAny(ps []glob.Pattern, path string) bool {
 // observe reports an answered request to the behaviour tracker, keyed like the per-IP
 // rate limit (the address, or the /64 for IPv6).
 func (g *Guard) observe(r *http.Request, d *decision, status int, start time.Time) {
-	var kb [64]byte
-	g.habits.Observe(string(clientip.Prefix(d.v.ClientIP).AppendTo(kb[:0])), behaviour.Observation{
+	g.habits.Observe(string(d.clientKey()), behaviour.Observation{
 		Time: start, Method: r.Method, Path: r.URL.Path, Status: status, Asset: d.asset, Navigation: d.navigation,
 	})
 }
@@ -738,11 +760,11 @@ func (g *Guard) rateLimit(r *http.Request, now time.Time, d *decision, in *rules
 	ip := v.ClientIP
 	if ip.IsValid() {
 		if route != nil && !route.RateLimit.IsZero() {
-			key := appendIPKey(append(append(strconv.AppendInt(append(kb[:0], "rl:route:"...), int64(route.Index), 10), ':'), route.Name...), ip)
+			key := append(append(append(strconv.AppendInt(append(kb[:0], "rl:route:"...), int64(route.Index), 10), ':'), route.Name...), d.clientKey()...)
 			if check("route", key, limitOf(route.RateLimit)) {
 				return true
 			}
-		} else if check("ip", appendIPKey(append(kb[:0], "rl:ip:"...), ip), st.perIP) {
+		} else if check("ip", append(append(kb[:0], "rl:ip:"...), d.clientKey()...), st.perIP) {
 			return true
 		}
 	}
@@ -758,7 +780,7 @@ func (g *Guard) rateLimit(r *http.Request, now time.Time, d *decision, in *rules
 		case rule.Key.Kind == rules.KeyDNA && v.DNA.ID != "":
 			key = append(append(key, "dna:"...), v.DNA.ID...)
 		default:
-			key = appendIPKey(append(key, "ip:"...), ip)
+			key = append(append(key, "ip:"...), d.clientKey()...)
 		}
 		if check("rule-"+strconv.Itoa(rule.Index), key, limitOf(rule.RateLimit)) {
 			return true
@@ -777,11 +799,6 @@ func appendKeyValue(b []byte, val string) []byte {
 	}
 	sum := sha256.Sum256([]byte(val))
 	return hex.AppendEncode(append(b, '#'), sum[:16])
-}
-
-// appendIPKey appends the rate-limit key of ip: the address for IPv4, the /64 for IPv6.
-func appendIPKey(b []byte, ip netip.Addr) []byte {
-	return clientip.Prefix(ip).AppendTo(b)
 }
 
 func limitString(l Limit) string {

@@ -595,3 +595,36 @@ func TestGuardRuleIgnoresPathCase(t *testing.T) {
 		{name: "other_path", target: "/ADMINISTRATORS", wantStatus: 200, wantAction: "allow"},
 	})
 }
+
+// stringWriter is a ResponseWriter that tells Write from WriteString calls.
+type stringWriter struct {
+	h              http.Header
+	writes, writeS int
+}
+
+func (w *stringWriter) Header() http.Header               { return w.h }
+func (w *stringWriter) Write(b []byte) (int, error)       { w.writes++; return len(b), nil }
+func (w *stringWriter) WriteString(s string) (int, error) { w.writeS++; return len(s), nil }
+func (w *stringWriter) WriteHeader(int)                   {}
+
+// TestHandlerKeepsWriteString: io.WriteString through the guard reaches the writer's own
+// WriteString (net/http's response has one) instead of copying the string to a byte
+// slice, and the event still counts the bytes.
+func TestHandlerKeepsWriteString(t *testing.T) {
+	g, sk := newGuard(t, policy.Default(), nil)
+	h := g.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "hello, world")
+	}))
+	w := &stringWriter{h: http.Header{}}
+	h.ServeHTTP(w, browserRequest("/"))
+	if w.writeS != 1 || w.writes != 0 {
+		t.Errorf("writer saw %d WriteString and %d Write calls, want 1 and 0", w.writeS, w.writes)
+	}
+	evs := sk.byKind(vigil.EventRequest)
+	if len(evs) != 1 {
+		t.Fatalf("%d request events, want 1", len(evs))
+	}
+	if e := evs[0]; e.Bytes != int64(len("hello, world")) || e.Status != http.StatusOK {
+		t.Errorf("event bytes %d status %d, want %d and 200", e.Bytes, e.Status, len("hello, world"))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"time"
+	"unsafe"
 )
 
 // crockford is Crockford's base-32 alphabet: no I, L, O or U, so IDs read aloud survive.
@@ -11,34 +12,41 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // requestID returns the request's ID: a trusted inbound X-Request-Id when the
 // configuration allows one and it is well-formed, else a new one. New IDs have the ULID
-// layout: 48 bits of milliseconds then 80 random bits, 26 characters that sort by time.
-func (g *Guard) requestID(r *http.Request, now time.Time) string {
+// layout: 48 bits of milliseconds then 80 random bits, 26 characters that sort by time,
+// written to buf (see newRequestID).
+func (g *Guard) requestID(r *http.Request, now time.Time, buf *idBuf) string {
 	if g.cfg.TrustRequestID {
 		if id := r.Header.Get("X-Request-Id"); validRequestID(id) {
 			return id
 		}
 	}
-	return newRequestID(now)
+	return newRequestID(now, buf)
 }
 
-func newRequestID(now time.Time) string {
-	var b [26]byte
+// idBuf holds the bytes of a new request ID.
+type idBuf [26]byte
+
+// newRequestID writes a new ID to b and returns it as a string that shares b's memory.
+// The caller gives b in the allocation that holds the verdict (verdictCtx), so an ID
+// costs no allocation of its own; b must never be written again.
+func newRequestID(now time.Time, b *idBuf) string {
+	// Ten characters of milliseconds (the top two of their 50 bits are zero until
+	// the year 10889), then sixteen of 80 random bits, five bits a character.
 	ms := uint64(now.UnixMilli())
 	for i := 9; i >= 0; i-- {
 		b[i] = crockford[ms&31]
 		ms >>= 5
 	}
 	hi, lo := rand.Uint64(), rand.Uint64()
-	for i := 10; i < 26; i++ {
-		if i < 18 {
-			b[i] = crockford[hi&31]
-			hi >>= 5
-		} else {
-			b[i] = crockford[lo&31]
-			lo >>= 5
-		}
+	for i := 10; i < 18; i++ {
+		b[i] = crockford[hi&31]
+		hi >>= 5
 	}
-	return string(b[:])
+	for i := 18; i < 26; i++ {
+		b[i] = crockford[lo&31]
+		lo >>= 5
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 func validRequestID(s string) bool {

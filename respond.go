@@ -117,6 +117,17 @@ func (w *responseRecorder) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// WriteString writes s without converting it to a byte slice first when the wrapped
+// writer can (net/http's does), as io.WriteString would for the unwrapped writer.
+func (w *responseRecorder) WriteString(s string) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	n, err := io.WriteString(w.ResponseWriter, s)
+	w.bytes += int64(n)
+	return n, err
+}
+
 func (w *responseRecorder) status() int {
 	if w.code == 0 {
 		return http.StatusOK

@@ -357,6 +357,29 @@ func TestPrefix(t *testing.T) {
 	}
 }
 
+// TestAppendPrefix holds AppendPrefix to Prefix(ip).AppendTo: the fixed cases above, every
+// octet value in every position of an IPv4 address (digit-count boundaries included),
+// and the zero Addr.
+func TestAppendPrefix(t *testing.T) {
+	check := func(ip netip.Addr) {
+		t.Helper()
+		if got, want := string(AppendPrefix([]byte("k:"), ip)), string(Prefix(ip).AppendTo([]byte("k:"))); got != want {
+			t.Fatalf("AppendPrefix(%v) = %q, want %q", ip, got, want)
+		}
+	}
+	for _, s := range []string{"192.0.2.7", "::ffff:192.0.2.7", "2001:db8:1:2:3:4:5:6", "fe80::1%eth0", "::1", "0.0.0.0", "255.255.255.255"} {
+		check(netip.MustParseAddr(s))
+	}
+	check(netip.Addr{}) // appends nothing
+	for o := range 256 {
+		for pos := range 4 {
+			a := [4]byte{10, 20, 30, 40}
+			a[pos] = byte(o)
+			check(netip.AddrFrom4(a))
+		}
+	}
+}
+
 // TestOverHTTP runs requests through a real net/http server on loopback, so the
 // RemoteAddr format and header canonicalisation are the server's own.
 func TestOverHTTP(t *testing.T) {

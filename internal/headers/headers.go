@@ -149,10 +149,11 @@ func (s *Set) Read(h http.Header) {
 			continue
 		}
 		s.present |= 1 << n
-		s.first[n] = ""
+		first := ""
 		if len(vals) > 0 {
-			s.first[n] = vals[0]
+			first = vals[0]
 		}
+		s.first[n] = first
 		if len(vals) > 1 {
 			s.multi |= 1 << n
 		}

@@ -15,7 +15,7 @@
 //
 // Usage:
 //
-//	server [-addr 127.0.0.1:8088] [-guard] [-tls | -capture] [-redis URL [-redis-mode M]] [-cpuprofile FILE]
+//	server [-addr 127.0.0.1:8088] [-guard] [-tls | -capture] [-redis URL [-redis-mode M]] [-cpuprofile FILE] [-memprofile FILE]
 //
 // With -redis the guard keeps its state in Redis through redisstore (local-first by
 // default), under a key prefix of its own that it removes on exit.
@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	redisURL := fs.String("redis", "", "keep the guard's state in Redis at this `URL` (with -guard)")
 	redisMode := fs.String("redis-mode", "local-first", "redisstore mode: local-first or exact")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memprofile := fs.String("memprofile", "", "write a heap profile (what is live, and what was allocated) at exit to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,6 +78,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memprofile != "" {
+		defer func() {
+			f, err := os.Create(*memprofile)
+			if err != nil {
+				fmt.Fprintln(stderr, "server:", err)
+				return
+			}
+			defer f.Close()
+			runtime.GC() // the live heap as of the last collection, up to date
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				fmt.Fprintln(stderr, "server:", err)
+			}
+		}()
 	}
 	var store vigil.Store
 	if *redisURL != "" {

@@ -96,7 +96,7 @@ function showLogin(message) {
       await api("POST", "/v1/login", { name: name.value.trim(), password: pass.value }, { quiet401: true, noProject: true });
       await start();
     } catch (e) {
-      err.textContent = e.status === 401 ? "Wrong name or password." : e.message;
+      err.textContent = e.status === 401 ? "Wrong name or password." : e.status === 429 ? "Too many attempts from here; wait a minute, then try again." : e.message;
       submit.disabled = false;
       pass.select();
     }
@@ -138,6 +138,7 @@ function fillProjects() {
 }
 
 projectSel.addEventListener("change", () => {
+  if (!signedIn || !projectSel.value) return;
   state.project = Number(projectSel.value);
   try {
     localStorage.setItem("vigil-project", String(state.project));
@@ -145,7 +146,7 @@ projectSel.addEventListener("change", () => {
   forgetBans();
   live.connect();
   route();
-  toast("Project: " + projectSel.selectedOptions[0].textContent);
+  toast("Project: " + (projectSel.selectedOptions[0] || {}).textContent);
 });
 
 document.getElementById("logout").addEventListener("click", async () => {

@@ -7,7 +7,7 @@
 // EventSource cannot set headers, so the project goes in the query string (the API
 // accepts ?project= for sessions); the session cookie goes by itself.
 
-import { state } from "./api.js";
+import { api, state } from "./api.js";
 
 // RECENT is how many recent events are kept for a view that opens later.
 const RECENT = 500;
@@ -86,6 +86,9 @@ export function connect() {
     if (es.readyState === EventSource.CLOSED && source === es) {
       setStatus("offline");
       source = null;
+      // Perhaps the session ended: asking for it fires vigil:unauthorized if so,
+      // and the app signs out (which cancels the retry).
+      api("GET", "/v1/session", undefined, { noProject: true }).catch(() => {});
       retry = setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 30000);
     } else {

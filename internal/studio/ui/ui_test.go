@@ -415,3 +415,33 @@ func TestVendorChecksums(t *testing.T) {
 		}
 	}
 }
+
+// Every module a script imports is embedded: a wrong name would stop the whole
+// page in the browser, and nothing else would notice.
+func TestImportsResolve(t *testing.T) {
+	files, err := Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp := regexp.MustCompile(`(?m)^\s*import\s[^;]*?from\s+"([^"]+)"|new URL\("([^"]+)", import\.meta\.url\)`)
+	n := 0
+	for name, data := range files {
+		if !strings.HasPrefix(name, "js/") {
+			continue
+		}
+		for _, m := range imp.FindAllStringSubmatch(string(data), -1) {
+			ref := m[1] + m[2]
+			if !strings.HasPrefix(ref, "./") && !strings.HasPrefix(ref, "../") {
+				t.Errorf("%s imports %q: only relative module paths resolve without an import map", name, ref)
+				continue
+			}
+			n++
+			if _, ok := files[path.Join(path.Dir(name), ref)]; !ok {
+				t.Errorf("%s imports %s, which is not embedded", name, ref)
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d imports found", n)
+	}
+}

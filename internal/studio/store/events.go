@@ -314,6 +314,17 @@ func (q *query) add(cond string, args ...any) {
 	q.where = append(q.where, cond)
 }
 
+// addClientKeyed adds the condition column = value for client_ip or dna_id, written
+// so that PostgreSQL uses its per-client index, which keys on a hash of the column
+// (migration 0004): the hash first, then the column itself.
+func (s *Store) addClientKeyed(q *query, column, value string) {
+	if s.engine == Postgres {
+		q.add("hashtextextended("+column+", 0) = hashtextextended(?, 0) AND "+column+" = ?", value, value)
+		return
+	}
+	q.add(column+" = ?", value)
+}
+
 func (q *query) arg(a any) string {
 	q.args = append(q.args, a)
 	return "$" + strconv.Itoa(len(q.args))
@@ -344,10 +355,10 @@ func (s *Store) Events(ctx context.Context, project int64, f Filter, after Curso
 		q.add("time < ?", nanos(f.Until))
 	}
 	if f.IP != "" {
-		q.add("client_ip = ?", f.IP)
+		s.addClientKeyed(&q, "client_ip", f.IP)
 	}
 	if f.DNA != "" {
-		q.add("dna_id = ?", f.DNA)
+		s.addClientKeyed(&q, "dna_id", f.DNA)
 	}
 	if f.Action != "" {
 		q.add("action = ?", f.Action)

@@ -47,7 +47,9 @@ func (s *Server) ingestEvents(w http.ResponseWriter, r *http.Request, c *caller)
 	if !ok {
 		return
 	}
-	b, err := wire.DecodeEvents(body)
+	// Each event is stored as it arrived (raws), fields this version does not know
+	// included.
+	b, raws, err := wire.DecodeEventsRaw(body)
 	if err != nil {
 		s.m.ingestRefused.Add(1)
 		wire.WriteProblem(w, http.StatusBadRequest, err)
@@ -56,7 +58,7 @@ func (s *Server) ingestEvents(w http.ResponseWriter, r *http.Request, c *caller)
 	if !s.sameKey(w, r, b.BatchID) {
 		return
 	}
-	n, dup, err := s.st.IngestBatch(r.Context(), c.project, &b)
+	n, dup, err := s.st.IngestBatchRaw(r.Context(), c.project, &b, raws)
 	if err != nil {
 		s.internal(w, "ingest", err)
 		return

@@ -215,6 +215,32 @@ func DecodeEvents(data []byte) (EventBatch, error) {
 	return b, nil
 }
 
+// DecodeEventsRaw is DecodeEvents that also returns each event's JSON as it is in
+// data: raws[i] is the bytes of the object that Events[i] was read from, sharing
+// data's memory, so that a receiver can keep an event as it arrived, fields it does
+// not know included, without encoding it again. raws is nil, and the receiver must
+// encode the events itself, in the one case where no such bytes exist: a batch
+// whose "events" key comes more than once (encoding/json, and so DecodeEvents, then
+// reads the second array into the events of the first).
+func DecodeEventsRaw(data []byte) (b EventBatch, raws [][]byte, err error) {
+	d := decoder{data: data, keepRaws: true}
+	if err := d.decodeEventBatch(&b); err != nil {
+		return EventBatch{}, nil, err
+	}
+	if err := b.Validate(); err != nil {
+		return EventBatch{}, nil, err
+	}
+	if d.eventArrays != 1 || len(d.raws) != len(b.Events) {
+		return b, nil, nil
+	}
+	for _, r := range d.raws {
+		if len(r) == 0 || r[0] != '{' {
+			return b, nil, nil
+		}
+	}
+	return b, d.raws, nil
+}
+
 // DecodeMetrics reads and validates a metric batch.
 func DecodeMetrics(data []byte) (MetricBatch, error) {
 	var b MetricBatch

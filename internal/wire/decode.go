@@ -54,10 +54,15 @@ import (
 // not parse, outweighs a mismatch before it. A body over MaxBodySize is an error
 // before any decoding.
 func decodeEventBatch(data []byte, b *EventBatch) error {
-	if len(data) > MaxBodySize {
-		return fieldErr("", "body is %d bytes, more than %d", len(data), MaxBodySize)
-	}
 	d := decoder{data: data}
+	return d.decodeEventBatch(b)
+}
+
+// decodeEventBatch is decodeEventBatch(d.data, b).
+func (d *decoder) decodeEventBatch(b *EventBatch) error {
+	if len(d.data) > MaxBodySize {
+		return fieldErr("", "body is %d bytes, more than %d", len(d.data), MaxBodySize)
+	}
 	d.ws()
 	if err := d.batch(b); err != nil {
 		return err
@@ -88,6 +93,11 @@ type decoder struct {
 	arena    []byte  // the strings read since the last flush
 	fixups   []fixup // where they go
 	dup      bool    // the event has had a key twice
+	// With keepRaws, raws[i] is the bytes of the i-th element of the last "events"
+	// array read, and eventArrays counts the arrays (see DecodeEventsRaw).
+	keepRaws    bool
+	raws        [][]byte
+	eventArrays int
 }
 
 // syntax reports a syntax error at d.pos; what says where it is ("after object key").
@@ -993,9 +1003,15 @@ func (d *decoder) batch(b *EventBatch) error {
 				// An eighth more keeps the growth geometric if the guesses fall short.
 				return min(rest*n/(d.pos-start)+1+n/8, MaxEvents+1-n)
 			}
+			d.eventArrays++
+			d.raws = d.raws[:0]
 			err = array(d, &b.Events, "events", grow, func(e *Event) error {
+				at := d.pos
 				err := d.event(e, prev)
 				prev = e
+				if d.keepRaws {
+					d.raws = append(d.raws, d.data[at:d.pos:d.pos])
+				}
 				return err
 			})
 		default:

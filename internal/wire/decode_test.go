@@ -802,3 +802,45 @@ func TestDecodeEventsAllocs(t *testing.T) {
 	}
 	t.Logf("%.2f allocations per event", allocs/n)
 }
+
+// TestDecodeEventsRaw: each event's bytes come back exactly as they are in the body,
+// white space and fields Vigil does not know included; a batch whose events key
+// comes twice has none (its events merge two arrays).
+func TestDecodeEventsRaw(t *testing.T) {
+	ev1 := `{"time":"2026-11-21T10:00:00Z","kind":"request","action":"allow","would_be":"allow","from_the_future":{"x":[1,2]}}`
+	ev2 := `{ "time" : "2026-11-21T10:00:01.5Z", "kind":"request", "action":"block", "would_be":"block" }`
+	body := `{"version":1,"batch_id":"a-1","agent":{"id":"a"},"events":[` + ev1 + ",\n  " + ev2 + `]}`
+	b, raws, err := DecodeEventsRaw([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Events) != 2 || len(raws) != 2 {
+		t.Fatalf("%d events, %d raws, want 2 and 2", len(b.Events), len(raws))
+	}
+	if string(raws[0]) != ev1 || string(raws[1]) != ev2 {
+		t.Errorf("raws\n%s\n%s\nwant\n%s\n%s", raws[0], raws[1], ev1, ev2)
+	}
+	if b.Events[1].Action != "block" {
+		t.Errorf("second event's action %q, want block", b.Events[1].Action)
+	}
+
+	twice := `{"version":1,"batch_id":"a-2","agent":{"id":"a"},"events":[` + ev1 + `],"events":[` + ev2 + `]}`
+	b, raws, err = DecodeEventsRaw([]byte(twice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raws != nil {
+		t.Errorf("raws %q for a batch with events twice, want nil", raws)
+	}
+	want, err := DecodeEvents([]byte(twice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(b, want) {
+		t.Errorf("batch %+v, DecodeEvents gives %+v", b, want)
+	}
+
+	if _, raws, err := DecodeEventsRaw([]byte(`{"version":1}`)); err == nil || raws != nil {
+		t.Errorf("invalid batch: raws %q, error %v; want nil and an error", raws, err)
+	}
+}

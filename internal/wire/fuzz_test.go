@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http/httptest"
 	"net/netip"
@@ -43,6 +44,47 @@ func FuzzDecodeEvents(f *testing.F) {
 		}
 		if diff := cmp.Diff(b, b2, cmpOpts...); diff != "" {
 			t.Fatalf("round trip (-first +second):\n%s", diff)
+		}
+	})
+}
+
+// FuzzDecodeEventsRaw holds DecodeEventsRaw to DecodeEvents (the same batch, or an
+// error exactly when DecodeEvents gives one) and each raw event to its decoded event:
+// it is valid JSON, an object, and json.Unmarshal reads it to that event.
+func FuzzDecodeEventsRaw(f *testing.F) {
+	seed(f, eventCases, "events")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, werr := DecodeEvents(data)
+		b, raws, err := DecodeEventsRaw(data)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("DecodeEventsRaw error %v, DecodeEvents error %v", err, werr)
+		}
+		if err != nil {
+			if raws != nil {
+				t.Fatal("raws with an error")
+			}
+			return
+		}
+		if diff := cmp.Diff(want, b, cmpOpts...); diff != "" {
+			t.Fatalf("batches differ (-DecodeEvents +DecodeEventsRaw):\n%s", diff)
+		}
+		if raws == nil {
+			return
+		}
+		if len(raws) != len(b.Events) {
+			t.Fatalf("%d raws for %d events", len(raws), len(b.Events))
+		}
+		for i, r := range raws {
+			if !json.Valid(r) || r[0] != '{' {
+				t.Fatalf("raw %d is not a JSON object: %q", i, r)
+			}
+			var e Event
+			if err := json.Unmarshal(r, &e); err != nil {
+				t.Fatalf("raw %d: %v", i, err)
+			}
+			if diff := cmp.Diff(b.Events[i], e, cmpOpts...); diff != "" {
+				t.Fatalf("raw %d reads to another event (-decoded +raw):\n%s", i, diff)
+			}
 		}
 	})
 }

@@ -126,8 +126,8 @@ func BenchmarkIngest(b *testing.B) {
 }
 
 // BenchmarkIngestBody is BenchmarkIngest through the path of Studio's ingest
-// handler: the request body of each batch is decoded (wire.DecodeEvents) and stored
-// (IngestBatch), which converts each event with FromWire.
+// handler: the request body of each batch is decoded (wire.DecodeEventsRaw) and
+// stored (IngestBatchRaw), each event's Raw its bytes in the body.
 //
 //	go test ./internal/studio/store -run '^$' -bench IngestBody -benchtime 400x -count 3
 func BenchmarkIngestBody(b *testing.B) {
@@ -153,11 +153,11 @@ func BenchmarkIngestBody(b *testing.B) {
 				}
 			}
 			measureIngest(b, s, p.ID, func(i int64, _ []store.Event) error {
-				wb, err := wire.DecodeEvents(bodies[i-1])
+				wb, raws, err := wire.DecodeEventsRaw(bodies[i-1])
 				if err != nil {
 					return err
 				}
-				n, dup, err := s.IngestBatch(ctx, p.ID, &wb)
+				n, dup, err := s.IngestBatchRaw(ctx, p.ID, &wb, raws)
 				if err == nil && (dup || n != len(wb.Events)) {
 					err = fmt.Errorf("IngestBatch = %d, %v", n, dup)
 				}

@@ -120,6 +120,8 @@
 // prepared once: with the default OR ABORT, SQLite would copy every page a statement
 // touches to a statement journal, which cost a third of ingest's CPU time. On
 // PostgreSQL they go in with one COPY whose binary rows the store encodes itself.
+// Studio's ingest handler passes each event's bytes from the request body
+// ([Store.IngestBatchRaw] with wire.DecodeEventsRaw), so nothing is encoded again;
 // [Store.IngestBatch] encodes Raw with the wire package's encoder (the bytes
 // json.Marshal writes). BenchmarkIngest (500-event batches of realistic events with
 // rising times, 4 batches at once as from several agents, 200,000 events into a fresh
@@ -127,14 +129,16 @@
 //
 //	go test ./internal/studio/store -run '^$' -bench 'Ingest' -benchtime 400x -count 3
 //
-//	SQLite      36,600 events/s, 21.6 µs CPU per event (before: 24,700, 34.7 µs)
-//	PostgreSQL  97,100 events/s, 2.8 µs Go CPU per event (before: 84,200, 4.7 µs);
-//	            the server spends about 19 µs per event, two fifths in its 4 B-tree indexes
+//	SQLite      35,600 events/s, 20 µs CPU per event
+//	PostgreSQL 113,600 events/s, 1.5 µs Go CPU per event; the server spends about
+//	           15 µs per event (migration 0004 took that from 19–24 µs)
 //
-// Through IngestBatch from request bodies (BenchmarkIngestBody) SQLite stores 39,400
-// and PostgreSQL 76,800 events/s. SQLite's rate falls as the database grows, since
-// each batch rewrites the pages of events_ip and events_dna where its clients' entries
-// end: about 44k events/s into an empty database, 15k at 800,000 events.
+// Through Studio's handler path from request bodies (BenchmarkIngestBody: decode,
+// then IngestBatchRaw) SQLite stores about 30,000–35,000 and PostgreSQL 83,000–103,000
+// events/s: decoding the JSON costs about 3 µs per event of the machine's two cores.
+// SQLite's rate falls as the database grows, since each batch rewrites the pages of
+// events_ip and events_dna where its clients' entries end: about 44k events/s into an
+// empty database, 15k at 800,000 events.
 //
 // # Metrics, retention and webhooks
 //

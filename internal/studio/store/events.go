@@ -124,7 +124,21 @@ func FromWireRaw(e wire.Event, raw json.RawMessage) Event {
 // IngestBatch stores a native batch: FromWire of each event, then IngestEvents. The
 // events' Raw share a few rawChunk-sized buffers.
 func (s *Store) IngestBatch(ctx context.Context, project int64, b *wire.EventBatch) (accepted int, duplicate bool, err error) {
+	return s.IngestBatchRaw(ctx, project, b, nil)
+}
+
+// IngestBatchRaw is IngestBatch with each event's JSON as it arrived, from
+// wire.DecodeEventsRaw: raws[i] becomes Events[i]'s Raw as it is, fields this version
+// does not know included, and nothing is encoded again. With raws nil (or not one
+// per event) it encodes the events as IngestBatch does.
+func (s *Store) IngestBatchRaw(ctx context.Context, project int64, b *wire.EventBatch, raws [][]byte) (accepted int, duplicate bool, err error) {
 	evs := make([]Event, len(b.Events))
+	if len(raws) == len(b.Events) && raws != nil {
+		for i := range b.Events {
+			evs[i] = FromWireRaw(b.Events[i], raws[i])
+		}
+		return s.IngestEvents(ctx, project, b.BatchID, evs)
+	}
 	var scratch, chunk []byte
 	for i := range b.Events {
 		if scratch, err = appendRaw(scratch[:0], b.Events[i:i+1]); err != nil {

@@ -122,12 +122,14 @@ export function render(main) {
     }
     const lines = lineDiff(published, area.value);
     const changed = lines.some(([op]) => op !== " ");
-    clear(diffBox).append(
+    // Element.append would show a null as the text "null": leave the missing ones out.
+    clear(diffBox).append(...[
       h("h2", {}, latest ? `Changes against version ${latest}` : "The new policy"),
       diffView(lines),
       !changed ? h("p", { class: "muted" }, "No changes.") : null,
       changed && can("admin") ? h("div", { class: "buttons" },
-        h("button", { type: "button", class: "primary", onclick: publish }, `Publish as version ${latest + 1}`)) : null);
+        h("button", { type: "button", class: "primary", onclick: publish }, `Publish as version ${latest + 1}`)) : null,
+    ].filter(Boolean));
     diffBox.querySelector("h2").setAttribute("tabindex", "-1");
     diffBox.querySelector("h2").focus();
   }

@@ -125,19 +125,3 @@ func TestUnknownCommand(t *testing.T) {
 		t.Errorf("error %v, stderr %q", err, stderr.String())
 	}
 }
-
-// TestDemo runs `vigil demo` briefly: the command reaches internal/demo with its flags and
-// returns nil when the demo ends.
-func TestDemo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the demo for a second")
-	}
-	var stdout, stderr strings.Builder
-	args := []string{"demo", "--listen", "127.0.0.1:0", "--duration", "1s", "--interval", "500ms"}
-	if err := run(context.Background(), args, &stdout, &stderr, noEnv); err != nil {
-		t.Fatalf("demo: %v\n%s", err, stderr.String())
-	}
-	if !strings.Contains(stdout.String(), "vigil demo: app on http://127.0.0.1:") {
-		t.Errorf("demo output:\n%s", stdout.String())
-	}
-}

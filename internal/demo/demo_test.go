@@ -84,6 +84,14 @@ func checkCounts(t *testing.T, c Counts, output string) {
 			if cc.RateLimit == 0 || cc.Allow+cc.RateLimit != cc.Sent {
 				t.Errorf("%s: want allowed requests and then 429s only: %+v", cc.Class, cc)
 			}
+		case ExpectStopped:
+			if cc.Block == 0 || cc.Allow+cc.Block != cc.Sent {
+				t.Errorf("%s: want attempts refused by the app and then blocks only: %+v", cc.Class, cc)
+			}
+		case ExpectWatch:
+			if cc.Allow == 0 || cc.Allow+cc.Block != cc.Sent {
+				t.Errorf("%s: want allowed requests (blocked once banned) only: %+v", cc.Class, cc)
+			}
 		}
 		if cc.Unexpected != 0 {
 			t.Errorf("%s: %d unexpected outcomes", cc.Class, cc.Unexpected)
@@ -99,7 +107,7 @@ func checkCounts(t *testing.T, c Counts, output string) {
 // meanwhile, and nothing may be left running afterwards.
 func TestRun(t *testing.T) {
 	before := runtime.NumGoroutine()
-	d, err := New(Config{Listen: "127.0.0.1:0", Duration: 3 * time.Second})
+	d, err := New(Config{Listen: "127.0.0.1:0", TLSListen: "127.0.0.1:0", Duration: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +170,9 @@ func TestRunCancel(t *testing.T) {
 	defer cancel()
 	out := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, Config{Listen: "127.0.0.1:0", Interval: 200 * time.Millisecond}, out) }()
+	go func() {
+		done <- Run(ctx, Config{Listen: "127.0.0.1:0", TLSListen: "127.0.0.1:0", Interval: 200 * time.Millisecond}, out)
+	}()
 	waitFor(t, out, regexp.MustCompile(`(?m)^t=\d+s +class`), 5*time.Second)
 	cancel()
 	select {

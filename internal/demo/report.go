@@ -56,7 +56,7 @@ func (r *reporter) summary(c Counts) {
 	fmt.Fprintf(&b, "vigil demo: %d requests in %v.\n", c.Sent(), c.Elapsed.Round(100*time.Millisecond))
 	if c.UnexpectedTotal() == 0 {
 		f := c.Class(ClassFlood)
-		fmt.Fprintf(&b, "vigil demo: every outcome as expected: all benign requests allowed, all attacks blocked, the flood answered 429 once over its limit (%d of %d flood requests).\n", f.RateLimit, f.Sent)
+		fmt.Fprintf(&b, "vigil demo: every outcome as expected: all benign requests allowed, all attacks blocked, stuffers stopped within the per-IP limit, the flood answered 429 once over its limit (%d of %d flood requests).\n", f.RateLimit, f.Sent)
 		_, _ = r.w.Write(b.Bytes())
 		return
 	}
@@ -70,6 +70,10 @@ func (r *reporter) summary(c Counts) {
 			fmt.Fprintf(&b, "  %s: %d of %d benign requests were not allowed\n", cc.Class, cc.Unexpected, cc.Sent)
 		case ExpectBlock:
 			fmt.Fprintf(&b, "  %s: %d of %d attacks were not blocked\n", cc.Class, cc.Unexpected, cc.Sent)
+		case ExpectStopped:
+			fmt.Fprintf(&b, "  %s: %d of %d attempts got through after the per-IP limit, or failed\n", cc.Class, cc.Unexpected, cc.Sent)
+		case ExpectWatch:
+			fmt.Fprintf(&b, "  %s: %d of %d requests were neither allowed nor blocked\n", cc.Class, cc.Unexpected, cc.Sent)
 		default:
 			fmt.Fprintf(&b, "  %s: %d of %d requests were neither within the rate limit nor answered 429\n", cc.Class, cc.Unexpected, cc.Sent)
 		}

@@ -43,7 +43,8 @@ var pages = template.Must(template.New("layout").Parse(`<!doctype html>
 <form action="/search"><input name="q" value="{{.Query}}" placeholder="Search"></form></header>
 <main><h1>{{.Title}}</h1>
 {{with .Message}}<p>{{.}}</p>{{end}}
-{{if .Login}}<form method="post" action="/login"><input name="email" type="email"> <input name="password" type="password"> <button>Sign in</button></form>{{end}}
+{{if .Login}}<form method="post" action="/login"><input name="email" type="email"> <input name="password" type="password"> <button>Sign in</button></form><p><a href="/signup">Create an account</a></p>{{end}}
+{{if .Signup}}<form method="post" action="/signup"><input name="name"> <input name="email" type="email"> <input name="password" type="password"> <button>Create account</button></form>{{end}}
 {{with .Products}}<ul>{{range .}}<li><a href="/products/{{.ID}}">{{.Name}}</a> — £{{.Price}}<br>{{.Blurb}}</li>{{end}}</ul>{{end}}
 </main>
 <footer>{{with .Verdict}}Checked by Vigil: {{.Action}}, score {{.Score}}, client {{.ClientIP}}{{with .Enrichment.Client}} ({{.}}){{end}}, request {{.RequestID}}{{end}}</footer>
@@ -56,6 +57,7 @@ type page struct {
 	Message  string
 	Query    string
 	Login    bool
+	Signup   bool
 	Products []product
 	Verdict  *vigil.Verdict
 }
@@ -69,9 +71,11 @@ document.addEventListener("click", async (e) => {
 });
 `
 
-// newShop returns the demo app: a pretend shop with pages, search, a login form, a JSON
-// cart API and a static script. It shows the guard's verdict (vigil.VerdictFrom) in every
-// page's footer. It keeps no state: logins always succeed and the cart is forgotten.
+// newShop returns the demo app: a pretend shop with pages, search, a login form, a
+// signup form, a JSON cart API, robots.txt and a static script. It shows the guard's
+// verdict (vigil.VerdictFrom) in every page's footer. It keeps no state: the shoppers'
+// accounts (logins) sign in, every other login is refused with 401, signups always
+// succeed and the cart is forgotten.
 func newShop() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -108,8 +112,31 @@ func newShop() http.Handler {
 			render(w, r, http.StatusBadRequest, page{Title: "Sign in", Message: "E-mail and password, please.", Login: true})
 			return
 		}
+		if !knownLogin(r.PostForm.Get("email"), r.PostForm.Get("password")) {
+			// The failure status is what the guard's credential-stuffing detection counts.
+			render(w, r, http.StatusUnauthorized, page{Title: "Sign in", Message: "Wrong e-mail or password.", Login: true})
+			return
+		}
 		http.SetCookie(w, &http.Cookie{Name: "session", Value: rand.Text(), Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /signup", func(w http.ResponseWriter, r *http.Request) {
+		render(w, r, http.StatusOK, page{Title: "Create an account", Signup: true})
+	})
+	mux.HandleFunc("POST /signup", func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("email") == "" || r.PostForm.Get("password") == "" {
+			render(w, r, http.StatusBadRequest, page{Title: "Create an account", Message: "E-mail and password, please.", Signup: true})
+			return
+		}
+		// The guard has checked the address (policy signups); a disposable one never
+		// gets here. Nothing is stored: the new account is signed in and forgotten.
+		http.SetCookie(w, &http.Cookie{Name: "session", Value: rand.Text(), Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprint(w, "User-agent: *\nDisallow: /account\nDisallow: /api/\n")
 	})
 	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := r.Cookie("session"); err != nil {
@@ -145,6 +172,16 @@ func newShop() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// knownLogin reports whether email and password are one of the shoppers' accounts.
+func knownLogin(email, password string) bool {
+	for _, l := range logins {
+		if l[0] == email && l[1] == password {
+			return true
+		}
+	}
+	return false
 }
 
 // render writes p in the layout with status, adding the guard's verdict.

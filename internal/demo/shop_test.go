@@ -27,7 +27,13 @@ func TestShop(t *testing.T) {
 		{"search_escapes_query", "GET", "/search?q=%3Cb%3Emug", "", "", http.StatusOK, `value="&lt;b&gt;mug"`},
 		{"search_finds", "GET", "/search?q=mug", "", "", http.StatusOK, "1 results"},
 		{"login_page", "GET", "/login", "", "", http.StatusOK, `type="password"`},
-		{"login", "POST", "/login", "application/x-www-form-urlencoded", "email=a%40example.com&password=x", http.StatusSeeOther, ""},
+		{"login", "POST", "/login", "application/x-www-form-urlencoded", "email=alice%40example.com&password=correct+horse+battery+staple", http.StatusSeeOther, ""},
+		{"login_wrong_password", "POST", "/login", "application/x-www-form-urlencoded", "email=alice%40example.com&password=x", http.StatusUnauthorized, "Wrong e-mail or password"},
+		{"login_unknown", "POST", "/login", "application/x-www-form-urlencoded", "email=a%40example.com&password=x", http.StatusUnauthorized, "Wrong e-mail or password"},
+		{"signup_page", "GET", "/signup", "", "", http.StatusOK, `action="/signup"`},
+		{"signup", "POST", "/signup", "application/x-www-form-urlencoded", "email=new%40example.com&password=x", http.StatusSeeOther, ""},
+		{"signup_empty", "POST", "/signup", "application/x-www-form-urlencoded", "email=new%40example.com", http.StatusBadRequest, "E-mail and password"},
+		{"robots", "GET", "/robots.txt", "", "", http.StatusOK, "Disallow: /account"},
 		{"login_empty", "POST", "/login", "application/x-www-form-urlencoded", "email=", http.StatusBadRequest, "E-mail and password"},
 		{"account_needs_login", "GET", "/account", "", "", http.StatusSeeOther, ""},
 		{"cart", "POST", "/api/cart", "application/json", `{"product_id":3,"quantity":2,"note":"gift"}`, http.StatusOK, `"quantity":2`},
@@ -56,7 +62,7 @@ func TestShopCookies(t *testing.T) {
 	if c := w.Result().Cookies(); len(c) != 1 || c[0].Name != "sid" || !c[0].HttpOnly {
 		t.Errorf("first visit cookies %v, want an HttpOnly sid", c)
 	}
-	r := httptest.NewRequest("POST", "/login", strings.NewReader("email=a%40example.com&password=x"))
+	r := httptest.NewRequest("POST", "/login", strings.NewReader("email=bob%40example.org&password=Tr0ub4dor%263"))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.AddCookie(&http.Cookie{Name: "sid", Value: "1"})
 	w = httptest.NewRecorder()

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -52,11 +53,32 @@ const (
 	// ClassBot is attack and scanner tools that name themselves in the User-Agent
 	// (sqlmap, Nikto, Nuclei, …) asking for ordinary pages. Expect block.
 	ClassBot Class = "bot"
+	// ClassGoodBot is well-behaved crawlers that say what they are (a feed reader,
+	// link previews, an uptime monitor) fetching a few pages. Expect allow.
+	ClassGoodBot Class = "goodbot"
+	// ClassSuspect is a slow price scraper with a library User-Agent, from a few fixed
+	// addresses (SuspectIPs), that the detectors score below the block threshold:
+	// the client an operator would ban from the dashboard. Expect watch.
+	ClassSuspect Class = "suspect"
+	// ClassStuffer is credential stuffing: each stuffer tries leaked e-mail and
+	// password pairs against the shop's login form from its own address until the
+	// guard stops it. Expect stopped.
+	ClassStuffer Class = "stuffer"
+	// ClassSignup is signup fraud: accounts opened with disposable e-mail addresses
+	// from a browser. Expect block.
+	ClassSignup Class = "signup"
+	// ClassScraper is scrapers that claim to be Chrome, with Chrome's whole header set,
+	// but connect with Go's TLS and HTTP/2 stack over real TLS, each from its own
+	// loopback address: the spoofing detector sees the JA4 and HTTP/2 settings
+	// contradict the User-Agent. Expect block. Sent only when SimulatorConfig.TLSURL is
+	// set.
+	ClassScraper Class = "scraper"
 )
 
 // Classes returns every class in display order.
 func Classes() []Class {
-	return []Class{ClassBrowser, ClassScanner, ClassSQLi, ClassXSS, ClassTraversal, ClassCmdi, ClassSSRF, ClassFlood, ClassBot}
+	return []Class{ClassBrowser, ClassGoodBot, ClassSuspect, ClassScanner, ClassSQLi, ClassXSS, ClassTraversal, ClassCmdi,
+		ClassSSRF, ClassBot, ClassScraper, ClassStuffer, ClassSignup, ClassFlood}
 }
 
 // Expect is the outcome a class of requests should get from the guard.
@@ -71,15 +93,27 @@ const (
 	// ExpectLimited: requests reach the app while the client is within its rate limit
 	// and are answered 429 beyond it; no more than the limit admits may be allowed.
 	ExpectLimited Expect = "limited"
+	// ExpectStopped: a client's attempts reach the app (which refuses them) until the
+	// guard has seen enough of them, then every further attempt is blocked: no client
+	// may get more attempts through than the policy's per-IP limit.
+	ExpectStopped Expect = "stopped"
+	// ExpectWatch: requests reach the app, because the detectors score them below the
+	// block threshold, unless an operator banned the client; then they are blocked.
+	// Both outcomes are expected; errors and 429s are not.
+	ExpectWatch Expect = "watch"
 )
 
 // Expect returns the outcome the class's requests should get.
 func (c Class) Expect() Expect {
 	switch c {
-	case ClassBrowser:
+	case ClassBrowser, ClassGoodBot:
 		return ExpectAllow
 	case ClassFlood:
 		return ExpectLimited
+	case ClassStuffer:
+		return ExpectStopped
+	case ClassSuspect:
+		return ExpectWatch
 	}
 	return ExpectBlock
 }
@@ -181,13 +215,26 @@ type SimulatorConfig struct {
 	// Visitors is the number of concurrent browser visitors. Zero means 8.
 	Visitors int
 	// MaxRate caps the total number of requests per second over all clients. Zero means
-	// 150. The traffic mix sends about 40 per second on average, with floods of 100 per
+	// 200. The traffic mix sends about 60 per second on average, with floods of 100 per
 	// second for half a second every few seconds.
 	MaxRate int
 	// RateLimit is the per-IP rate limit of the guard in front of the app. The flood
 	// sends past it and checks that no more requests were let through than it admits.
 	// The zero value means the demo's own limit (DemoRateLimit).
 	RateLimit vigil.Limit
+	// StuffingLimit is the most failed login attempts with distinct usernames the
+	// guard lets one address make (policy.Logins.MaxUsernamesPerIP). A stuffer that
+	// gets more attempts through than this counts as unexpected. Zero means the
+	// demo's own limit (DemoStuffingLimit).
+	StuffingLimit int
+	// TLSURL is the HTTPS URL of the same app, served through a fingerprint.Server
+	// whose guard trusts no proxy. The scrapers connect to it directly, each from its
+	// own loopback address where the system allows binding one (Linux routes all of
+	// 127.0.0.0/8 to loopback; elsewhere every scraper is 127.0.0.1). Empty sends no
+	// scraper traffic.
+	TLSURL string
+	// TLSRoots verifies the TLS server's certificate. Nil means the system roots.
+	TLSRoots *x509.CertPool
 	// Seed seeds the simulator's random choices. Zero means a random seed.
 	Seed uint64
 }
@@ -210,7 +257,8 @@ type Simulator struct {
 	cfg  SimulatorConfig
 	seed uint64
 
-	benign, attackers, flooders *pool
+	benign, attackers, flooders, bots *pool
+	scrapers                          *loopbackPool
 
 	started atomic.Bool
 	mu      sync.Mutex
@@ -218,6 +266,10 @@ type Simulator struct {
 	counts  map[Class]*ClassCounts
 	odd     []Outcome
 }
+
+// DemoStuffingLimit is the demo policy's per-IP limit of failed logins with distinct
+// usernames (policy.Logins.MaxUsernamesPerIP).
+const DemoStuffingLimit = 5
 
 // DemoRateLimit returns the per-IP rate limit of the demo's policy: 10 requests per
 // second with bursts of 20. A browsing visitor stays far below it; the flood does not.
@@ -234,7 +286,13 @@ func NewSimulator(cfg SimulatorConfig) (*Simulator, error) {
 		cfg.Visitors = 8
 	}
 	if cfg.MaxRate == 0 {
-		cfg.MaxRate = 150
+		cfg.MaxRate = 200
+	}
+	if cfg.StuffingLimit < 0 {
+		return nil, errors.New("demo: stuffing limit must not be negative")
+	}
+	if cfg.StuffingLimit == 0 {
+		cfg.StuffingLimit = DemoStuffingLimit
 	}
 	if cfg.RateLimit == (vigil.Limit{}) {
 		cfg.RateLimit = DemoRateLimit()
@@ -248,6 +306,8 @@ func NewSimulator(cfg SimulatorConfig) (*Simulator, error) {
 		benign:    newPool("198.51.100.1", 254, "2001:db8:b0::"),
 		attackers: newPool("203.0.113.64", 191, "2001:db8:bad::"),
 		flooders:  newPool("203.0.113.1", 63, "2001:db8:f100::"),
+		bots:      newPool("192.0.2.100", 100, "2001:db8:600d::"),
+		scrapers:  newLoopbackPool(),
 		counts:    make(map[Class]*ClassCounts),
 	}
 	if s.seed == 0 {
@@ -280,6 +340,14 @@ func (s *Simulator) Run(ctx context.Context, baseURL string) error {
 	base, err := url.Parse(baseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return fmt.Errorf("demo: base URL %q is not an http(s) URL", baseURL)
+	}
+	var tlsBase string
+	if s.cfg.TLSURL != "" {
+		u, err := url.Parse(s.cfg.TLSURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			return fmt.Errorf("demo: TLS URL %q is not an https URL", s.cfg.TLSURL)
+		}
+		tlsBase = strings.TrimSuffix(u.String(), "/")
 	}
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("demo: simulator already ran")
@@ -325,6 +393,21 @@ func (s *Simulator) Run(ctx context.Context, baseURL string) error {
 	g.Go(func() error { return scanner.scan(ctx) })
 	g.Go(func() error { return flooder.flood(ctx) })
 	g.Go(func() error { return bots.bots(ctx) })
+	for range 2 {
+		w := newWorker()
+		g.Go(func() error { return w.goodBots(ctx) })
+	}
+	for _, ip := range SuspectIPs() {
+		w := newWorker()
+		g.Go(func() error { return w.suspect(ctx, ip) })
+	}
+	stuffer, signup := newWorker(), newWorker()
+	g.Go(func() error { return stuffer.stuff(ctx) })
+	g.Go(func() error { return signup.signupFraud(ctx) })
+	if tlsBase != "" {
+		w := newWorker()
+		g.Go(func() error { return w.scrape(ctx, tlsBase) })
+	}
 	attacks := attackClasses()
 	for _, c := range Classes() {
 		if list, ok := attacks[c]; ok {
@@ -393,6 +476,13 @@ type response struct {
 // send sends q as client ip, waiting for the shared rate cap first. ok is false when
 // ctx ended before a response came; such a request is not counted.
 func (w *worker) send(ctx context.Context, q request, ip string) (res response, ok bool) {
+	return w.sendVia(ctx, w.hc, w.base, q, ip)
+}
+
+// sendVia sends q with hc to base. With a client IP, the simulator plays the load
+// balancer in front of the app and names it in X-Forwarded-For (see Simulator); with
+// none, the connection's own address is the client.
+func (w *worker) sendVia(ctx context.Context, hc *http.Client, base string, q request, ip string) (res response, ok bool) {
 	if err := w.limiter.Wait(ctx); err != nil {
 		return res, false
 	}
@@ -400,16 +490,17 @@ func (w *worker) send(ctx context.Context, q request, ip string) (res response, 
 	if q.body != "" {
 		body = strings.NewReader(q.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, q.method, w.base+q.target, body)
+	req, err := http.NewRequestWithContext(ctx, q.method, base+q.target, body)
 	if err != nil {
 		return response{got: gotError, err: err}, true
 	}
 	for k, v := range q.header {
 		req.Header[k] = v
 	}
-	// The simulator plays the load balancer in front of the app: see Simulator.
-	req.Header.Set("X-Forwarded-For", ip)
-	resp, err := w.hc.Do(req)
+	if ip != "" {
+		req.Header.Set("X-Forwarded-For", ip)
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return res, false
@@ -445,9 +536,18 @@ func (w *worker) send(ctx context.Context, q request, ip string) (res response, 
 func (w *worker) do(ctx context.Context, q request, ip string) (response, bool) {
 	res, ok := w.send(ctx, q, ip)
 	if ok {
-		w.s.record(q.class, res.got == string(q.class.Expect()), outcome(q, ip, res))
+		w.s.record(q.class, expected(q.class.Expect(), res.got), outcome(q, ip, res))
 	}
 	return res, ok
+}
+
+// expected reports whether the outcome got meets expectation e, for the expectations
+// that one response can meet alone (allow, block, watch).
+func expected(e Expect, got string) bool {
+	if e == ExpectWatch {
+		return got == gotAllow || got == gotBlock
+	}
+	return got == string(e)
 }
 
 // outcome describes q and its response for Counts.Unexpected.

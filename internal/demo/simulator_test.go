@@ -2,10 +2,13 @@ package demo
 
 import (
 	"context"
+	"crypto/x509"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -30,27 +33,38 @@ func TestSimulatorExpectations(t *testing.T) {
 	}{
 		{
 			name: "allow_everything", action: "allow", status: http.StatusOK,
-			odd: map[Class]string{ClassBrowser: "none", ClassFlood: "some"},
+			odd: map[Class]string{ClassBrowser: "none", ClassGoodBot: "none", ClassSuspect: "none", ClassFlood: "some"},
 		},
 		{
 			name: "block_everything", action: "block", status: http.StatusForbidden,
-			odd: map[Class]string{ClassBrowser: "all", ClassFlood: "all"},
+			odd: map[Class]string{ClassBrowser: "all", ClassGoodBot: "all", ClassSuspect: "none", ClassFlood: "all"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var mu sync.Mutex
 			clients := map[string]bool{}
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			direct := map[string]bool{}
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				mu.Lock()
-				clients[r.Header.Get("X-Forwarded-For")] = true
+				if r.TLS != nil {
+					host, _, _ := net.SplitHostPort(r.RemoteAddr)
+					direct[host] = r.Header.Get("X-Forwarded-For") == "" && strings.HasPrefix(r.UserAgent(), "Mozilla/5.0")
+				} else {
+					clients[r.Header.Get("X-Forwarded-For")] = true
+				}
 				mu.Unlock()
 				w.Header().Set("X-Vigil-Action", tc.action)
 				w.Header().Set("X-Request-Id", "test")
 				w.WriteHeader(tc.status)
-			}))
+			})
+			srv := httptest.NewServer(h)
 			defer srv.Close()
-			s, err := NewSimulator(SimulatorConfig{Seed: 1})
+			tsrv := httptest.NewTLSServer(h)
+			defer tsrv.Close()
+			roots := x509.NewCertPool()
+			roots.AddCert(tsrv.Certificate())
+			s, err := NewSimulator(SimulatorConfig{Seed: 1, TLSURL: tsrv.URL, TLSRoots: roots})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,6 +105,16 @@ func TestSimulatorExpectations(t *testing.T) {
 			}
 			if len(clients) < 10 {
 				t.Errorf("%d distinct client addresses, want many", len(clients))
+			}
+			// The scrapers come straight to the TLS listener, without a forwarding
+			// header, each from a loopback address of its own where Linux allows it.
+			for ip, ok := range direct {
+				if a, err := netip.ParseAddr(ip); err != nil || !a.IsLoopback() || !ok {
+					t.Errorf("TLS client %q: not a loopback address, or it sent X-Forwarded-For or no browser User-Agent", ip)
+				}
+			}
+			if len(direct) == 0 {
+				t.Error("no TLS client")
 			}
 		})
 	}
@@ -246,5 +270,40 @@ func TestProfilesConsistent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoopbackPool checks that scrapers get loopback addresses of their own on Linux,
+// where all of 127.0.0.0/8 is loopback, and that those addresses can be dialled from.
+func TestLoopbackPool(t *testing.T) {
+	p := newLoopbackPool()
+	first := p.take()
+	if runtime.GOOS != "linux" {
+		t.Skipf("on %s the scrapers share 127.0.0.1 (take: %v)", runtime.GOOS, first)
+	}
+	seen := map[string]bool{}
+	for a := first; len(seen) < 600; a = p.take() {
+		if a == nil || !a.IP.IsLoopback() || a.IP.Equal(net.IPv4(127, 0, 0, 1)) || seen[a.IP.String()] {
+			t.Fatalf("address %d: %v", len(seen), a)
+		}
+		seen[a.IP.String()] = true
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := (&net.Dialer{LocalAddr: first}).Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.RemoteAddr().(*net.TCPAddr).IP; !got.Equal(first.IP) {
+		t.Errorf("connection from %v, want %v", got, first.IP)
 	}
 }

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"net/http"
@@ -307,11 +308,12 @@ func (w *worker) visit(ctx context.Context, v *visitor) bool {
 		case r < 8:
 			q := pick(w.rng, searches)
 			page, ok = w.page(ctx, v, "/search?q="+url.QueryEscape(q), page, "search "+strconv.Quote(q))
-		default:
-			if v.loggedIn {
-				continue
-			}
+		case v.loggedIn:
+			continue
+		case r == 8:
 			page, ok = w.login(ctx, v, page)
+		default:
+			page, ok = w.signup(ctx, v, page)
 		}
 		if !ok {
 			return false
@@ -355,6 +357,34 @@ func (w *worker) login(ctx context.Context, v *visitor, referer string) (string,
 	}
 	v.loggedIn = true
 	return w.page(ctx, v, res.location, page, "after login")
+}
+
+// New customers' names and mailbox providers.
+var (
+	firstNames = []string{"alice", "ben", "chloe", "dev", "elena", "farid", "grace", "hugo", "ines", "jamal"}
+	lastNames  = []string{"martin", "nguyen", "okafor", "schmidt", "rossi", "kowalski", "tanaka", "dubois"}
+	mailboxes  = []string{"gmail.com", "outlook.com", "icloud.com", "proton.me", "yahoo.co.uk", "web.de", "example.com"}
+)
+
+// signup opens the signup page, fills it in with an ordinary address and follows the
+// redirect to the new account.
+func (w *worker) signup(ctx context.Context, v *visitor, referer string) (string, bool) {
+	page, ok := w.page(ctx, v, "/signup", referer, "signup page")
+	if !ok || !w.pause(ctx, time.Second, 3*time.Second) {
+		return page, false
+	}
+	first, last := pick(w.rng, firstNames), pick(w.rng, lastNames)
+	email := first + "." + last + strconv.Itoa(w.rng.IntN(100)) + "@" + pick(w.rng, mailboxes)
+	form := url.Values{"name": {first + " " + last}, "email": {email}, "password": {rand.Text()}}.Encode()
+	res, ok := w.browser(ctx, v, submit, http.MethodPost, "/signup", page, form, "signup form")
+	if !ok {
+		return page, false
+	}
+	if res.status != http.StatusSeeOther || res.location == "" {
+		return page, true
+	}
+	v.loggedIn = true
+	return w.page(ctx, v, res.location, page, "after signup")
 }
 
 // addToCart posts a JSON cart line the way the shop's script does.

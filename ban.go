@@ -34,7 +34,7 @@ func (g *Guard) Ban(ctx context.Context, b Ban) error {
 	if err != nil {
 		return fmt.Errorf("vigil: ban: %w", err)
 	}
-	now := time.Now()
+	now := g.cfg.Clock()
 	if !b.Until.IsZero() && !now.Before(b.Until) {
 		return fmt.Errorf("vigil: ban %s %s: until %s is in the past", b.Kind, v, b.Until.UTC().Format(time.RFC3339))
 	}

@@ -3,6 +3,7 @@ package vigil
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/vigilhq/vigil/internal/detect/attack"
 	"github.com/vigilhq/vigil/internal/phonecheck"
@@ -87,6 +88,16 @@ type Config struct {
 	OnBlock func(r *http.Request, v *Verdict) `json:"-" yaml:"-"`
 	// OnError, when set, is called with every internal fault the guard survived.
 	OnError func(r *http.Request, err error) `json:"-" yaml:"-"`
+	// Offline makes the guard make no network calls of its own: crawlers' claims are
+	// not verified by DNS (they stay unverified) and signup e-mail domains are judged
+	// without DNS even where the policy asks for MX checks. False (the zero value)
+	// allows both look-ups.
+	Offline bool `json:"offline,omitempty" yaml:"offline,omitempty"`
+	// Clock tells the time for every decision: rate limits, bans and their expiry,
+	// behaviour, event times. It is also the MemoryStore's clock when the guard makes
+	// that store itself. Nil means time.Now. Replaying recorded traffic (vigil replay)
+	// sets it to each request's recorded time.
+	Clock func() time.Time `json:"-" yaml:"-"`
 }
 
 // FingerprintHeaders names request headers that carry a client's fingerprints from a

@@ -66,8 +66,15 @@ func New(cfg Config) (*Guard, error) {
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
+	if g.cfg.Clock == nil {
+		g.cfg.Clock = time.Now
+	}
 	if g.store == nil {
-		g.store = NewMemoryStore(cfg.MemoryStore)
+		ms := cfg.MemoryStore
+		if ms.Clock == nil {
+			ms.Clock = g.cfg.Clock
+		}
+		g.store = NewMemoryStore(ms)
 	}
 	g.mem, _ = g.store.(*MemoryStore)
 	bc := behaviour.Config{}
@@ -90,13 +97,17 @@ func New(cfg Config) (*Guard, error) {
 	if g.chal, err = challenge.New(challenge.Config{Secret: []byte(cfg.ChallengeSecret)}); err != nil {
 		return nil, fmt.Errorf("vigil: challenge_secret: %w", err)
 	}
-	if g.emails, err = emailcheck.NewEmailAnalyzer(emailcheck.EmailConfig{}); err != nil {
+	if g.emails, err = emailcheck.NewEmailAnalyzer(emailcheck.EmailConfig{Offline: cfg.Offline}); err != nil {
 		return nil, fmt.Errorf("vigil: e-mail analyzer: %w", err)
 	}
 	if g.offline, err = emailcheck.NewEmailAnalyzer(emailcheck.EmailConfig{Offline: true}); err != nil {
 		return nil, fmt.Errorf("vigil: e-mail analyzer: %w", err)
 	}
-	if g.bots, err = bot.New(bot.Config{}); err != nil {
+	botCfg := bot.Config{}
+	if cfg.Offline {
+		botCfg.Resolver = noDNS{}
+	}
+	if g.bots, err = bot.New(botCfg); err != nil {
 		return nil, fmt.Errorf("vigil: bot detector: %w", err)
 	}
 	if gc := cfg.Geo; gc.CountryDB != "" || gc.ASNDB != "" || len(gc.CloudRanges) > 0 || len(gc.HostingASNs) > 0 {
@@ -141,7 +152,7 @@ func (g *Guard) Policy() policy.Policy { return g.state.Load().policy }
 // and bans and faults are reported to Config.Events (the request itself is not: there is
 // no response to describe). It may read and restore r.Body.
 func (g *Guard) Check(r *http.Request) Verdict {
-	now := time.Now()
+	now := g.cfg.Clock()
 	vb := new(struct {
 		v  Verdict
 		id idBuf
@@ -161,7 +172,7 @@ func (g *Guard) Check(r *http.Request) Verdict {
 // monitor mode X-Vigil-Action is always "allow" and nothing else reveals the decision.
 func (g *Guard) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+		start := g.cfg.Clock()
 		// The verdict, its request ID, the context that carries it to next and the
 		// two response header values are one allocation (see verdictCtx).
 		vc := &verdictCtx{Context: r.Context()}
@@ -834,7 +845,7 @@ func (g *Guard) banClient(r *http.Request, d *decision, reason string) {
 		strikes = 1
 	}
 	ttl := st.banLength(reason, int(strikes))
-	b.Until, b.Strikes = time.Now().Add(ttl), int(strikes)
+	b.Until, b.Strikes = g.cfg.Clock().Add(ttl), int(strikes)
 	if err := g.store.Ban(ctx, b); err != nil {
 		g.fault(r, d, "ban", err)
 		return
@@ -885,7 +896,7 @@ func (g *Guard) finish(r *http.Request, d *decision, status int, n int64, start 
 	if g.cfg.Events == nil {
 		return
 	}
-	now := time.Now()
+	now := g.cfg.Clock()
 	g.recordSide(r, d, now)
 	e := Event{Kind: EventRequest, Time: now, Verdict: *v, Method: r.Method, Host: r.Host,
 		Path: r.URL.Path, UserAgent: r.UserAgent(), Status: status, Bytes: n, Latency: now.Sub(start)}
@@ -923,4 +934,15 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// noDNS is the crawler verifier's resolver in Config.Offline: every look-up fails at
+// once, without a network call, so claims stay unverified.
+type noDNS struct{}
+
+var errOffline = errors.New("vigil: offline: no DNS look-ups")
+
+func (noDNS) LookupAddr(context.Context, string) ([]string, error) { return nil, errOffline }
+func (noDNS) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return nil, errOffline
 }

@@ -88,12 +88,17 @@ type MemoryStoreConfig struct {
 	// client, so a store under key spraying fails open, never grows. Zero means 1<<20
 	// (about 100 MB at most).
 	MaxKeys int `json:"max_keys,omitempty" yaml:"max_keys,omitempty"`
+	// Clock tells the store the time: when limits refill, counters' windows end and
+	// bans expire. Nil means time.Now (or the guard's Config.Clock, for the store a
+	// guard makes itself).
+	Clock func() time.Time `json:"-" yaml:"-"`
 }
 
 // MemoryStore is the default Store: bounded, sharded and held in process memory. Its state
 // is lost on restart and not shared between instances. The zero value is not usable; use
 // NewMemoryStore. It is safe for concurrent use.
 type MemoryStore struct {
+	now       func() time.Time
 	counters  *memstore.Store
 	bans      *memstore.Bans
 	lastSweep atomic.Int64 // Unix nanoseconds of the last sweep of expired entries
@@ -108,7 +113,11 @@ func NewMemoryStore(cfg MemoryStoreConfig) *MemoryStore {
 	if cfg.MaxKeys <= 0 {
 		cfg.MaxKeys = DefaultMemoryStoreMaxKeys
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
 	return &MemoryStore{
+		now:      cfg.Clock,
 		counters: memstore.New(memstore.Config{MaxKeys: cfg.MaxKeys}),
 		bans:     memstore.NewBans(),
 	}
@@ -116,7 +125,7 @@ func NewMemoryStore(cfg MemoryStoreConfig) *MemoryStore {
 
 // Allow implements Store.
 func (s *MemoryStore) Allow(_ context.Context, key string, l Limit, cost int) (Quota, error) {
-	r := s.counters.Allow(key, time.Now(), ratelimit.Limit(l), cost)
+	r := s.counters.Allow(key, s.now(), ratelimit.Limit(l), cost)
 	return quotaOf(r), nil
 }
 
@@ -132,12 +141,12 @@ func quotaOf(r ratelimit.Result) Quota {
 
 // Add implements Store.
 func (s *MemoryStore) Add(_ context.Context, key string, n int64, window time.Duration) (int64, error) {
-	return s.counters.Add(key, time.Now(), n, window), nil
+	return s.counters.Add(key, s.now(), n, window), nil
 }
 
 // Ban implements Store.
 func (s *MemoryStore) Ban(_ context.Context, b Ban) error {
-	now := time.Now()
+	now := s.now()
 	if last := s.lastSweep.Load(); now.UnixNano()-last > int64(sweepEvery) && s.lastSweep.CompareAndSwap(last, now.UnixNano()) {
 		s.bans.Sweep(now)
 		s.counters.Sweep(now)
@@ -155,7 +164,7 @@ func (s *MemoryStore) Unban(_ context.Context, kind BanKind, value string) (bool
 
 // Banned implements Store.
 func (s *MemoryStore) Banned(_ context.Context, ip netip.Addr, dna string) (Ban, bool, error) {
-	b, ok := s.bans.LookupClock(ip, dna, time.Now) // reads the clock only when a ban matches
+	b, ok := s.bans.LookupClock(ip, dna, s.now) // reads the clock only when a ban matches
 	if !ok {
 		return Ban{}, false, nil
 	}
@@ -164,7 +173,7 @@ func (s *MemoryStore) Banned(_ context.Context, ip netip.Addr, dna string) (Ban,
 
 // Bans implements Store.
 func (s *MemoryStore) Bans(context.Context) ([]Ban, error) {
-	list := s.bans.List(time.Now())
+	list := s.bans.List(s.now())
 	out := make([]Ban, len(list))
 	for i, b := range list {
 		out[i] = fromMemBan(b)

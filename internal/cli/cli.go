@@ -54,7 +54,7 @@ variables and flags; flags win over the environment, which wins over the file.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{err: err, usage: c.UseLine()}
 	})
-	root.AddCommand(newVersion(), newCheck(env), newProxy(env), newStudio(env), newDemo(), newFingerprint(), newEmail(), newPhone())
+	root.AddCommand(newVersion(), newCheck(env), newProxy(env), newStudio(env), newReplay(env), newDemo(), newFingerprint(), newEmail(), newPhone())
 	return root
 }
 

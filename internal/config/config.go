@@ -15,6 +15,7 @@
 //	  trust_request_id: false
 //	  max_body_bytes: 65536
 //	  fail_closed: false
+//	  offline: false                  # true: no DNS look-ups (crawler verification, e-mail MX)
 //	  memory_store: {max_keys: 1048576}
 //	  geo: {}                         # GeoIP files (vigil.GeoConfig): country_db, asn_db, cloud_ranges
 //	  policy:                         # a policy.Policy
@@ -255,6 +256,17 @@ func splitList(v string) []string {
 // with where the faulty value came from: "vigil.yaml:12: ...", "VIGIL_MODE: ...",
 // "--listen: ...".
 func Load(path string, overrides ...Override) (Config, error) {
+	return load(path, true, overrides)
+}
+
+// LoadGuard is Load for commands that run the guard without a proxy (vigil replay):
+// the proxy's settings are read and defaulted but not required or checked, so a file
+// written for vigil proxy loads as it is and one without an upstream loads too.
+func LoadGuard(path string, overrides ...Override) (Config, error) {
+	return load(path, false, overrides)
+}
+
+func load(path string, proxy bool, overrides []Override) (Config, error) {
 	var c Config
 	var src *source
 	var errs []error
@@ -304,7 +316,7 @@ func Load(path string, overrides ...Override) (Config, error) {
 		}
 		return ""
 	}
-	errs = append(errs, c.validate(where)...)
+	errs = append(errs, c.validate(where, proxy)...)
 	return c, errors.Join(errs...)
 }
 
@@ -441,8 +453,9 @@ func (c Config) Build(log *slog.Logger) (g *vigil.Guard, p *proxy.Proxy, run fun
 }
 
 // validate checks c, which has its defaults, and returns every problem, each prefixed by
-// where(key) for the key it concerns.
-func (c Config) validate(where func(key string) string) []error {
+// where(key) for the key it concerns. Without proxy, the proxy's settings (upstream,
+// health path, flush interval) are not checked.
+func (c Config) validate(where func(key string) string, proxy bool) []error {
 	var errs []error
 	add := func(key string, err error) {
 		errs = append(errs, fmt.Errorf("%s%s: %w", where(key), key, err))
@@ -534,6 +547,9 @@ func (c Config) validate(where func(key string) string) []error {
 		if len(errs) == reported && reported == 0 {
 			add("guard", err)
 		}
+	}
+	if !proxy {
+		return errs
 	}
 	for _, err := range flatten(c.Proxy.Validate()) {
 		msg := strings.TrimPrefix(err.Error(), "proxy: ")

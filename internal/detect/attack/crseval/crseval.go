@@ -132,13 +132,8 @@ type Outcome struct {
 // Replay parses the row's raw bytes and scans the request.
 func Replay(s *attack.Scanner, r *Row) Outcome {
 	out := Outcome{Row: r}
-	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(r.Raw())))
-	if err != nil {
-		out.Refused = err.Error()
-		out.Blocked = true
-		return out
-	}
-	if why := serverRefuses(req); why != "" {
+	req, why := ParseRaw(r.Raw())
+	if why != "" {
 		out.Refused = why
 		out.Blocked = true
 		return out
@@ -153,6 +148,20 @@ func Replay(s *attack.Scanner, r *Row) Outcome {
 	}
 	out.Blocked = out.Top.Score >= BlockScore
 	return out
+}
+
+// ParseRaw parses raw HTTP/1 request bytes as net/http's server would. When the server
+// would answer before any handler ran (the bytes do not parse, or serverRefuses), req
+// is nil and refused says why ("400 missing required Host header", a parse error).
+func ParseRaw(raw []byte) (req *http.Request, refused string) {
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		return nil, err.Error()
+	}
+	if why := serverRefuses(req); why != "" {
+		return nil, why
+	}
+	return req, ""
 }
 
 // serverRefuses mirrors the checks net/http's server makes after ReadRequest and

@@ -83,9 +83,11 @@ func TestBanFromTimeline(t *testing.T) {
 	if code := e.hit(attacker, "/"); code != http.StatusOK {
 		t.Fatalf("attacker's ordinary request before the ban: %d, want 200", code)
 	}
+	// Wait for all eight events, so that no row arrives to move the link under the
+	// pointer.
 	link := `.feed-body a[href="#/timeline?ip=` + attacker + `"]`
-	e.waitJS(10*time.Second, "the attacker's requests appear in the feed with a timeline link",
-		`document.querySelector(`+js(link)+`)`)
+	e.waitJS(10*time.Second, "the eight requests appear in the feed, the attacker's with a timeline link",
+		`document.querySelector(`+js(link)+`) && document.querySelectorAll(".feed-body [role=row]").length === 8`)
 	e.shot("attacker in the feed")
 
 	e.do("opening the attacker's timeline from its feed row", chromedp.Click(chromedp.CSS(link)))
@@ -121,6 +123,10 @@ func TestBanFromTimeline(t *testing.T) {
 	t.Logf("ban to block: %v from the click on Ban to the application's first 403", blockedAfter.Round(time.Millisecond))
 	if blockedAfter > time.Second {
 		t.Errorf("the application blocked the banned client %v after the click, want within 1 s", blockedAfter.Round(time.Millisecond))
+	}
+	// The 403 is the ban's: the agent holds exactly one ban from Studio.
+	if st := e.agent.Stats(); st.BansActive != 1 {
+		t.Errorf("the agent holds %d bans from Studio after the first 403, want 1", st.BansActive)
 	}
 	if code := e.hit(visitor, "/"); code != http.StatusOK {
 		t.Errorf("another client after the ban: %d, want 200", code)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"strings"
@@ -178,7 +179,16 @@ func (s *Store) openSQLite(dsn string, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("store: open sqlite: %w", err)
 	}
-	_, err = boot.Exec(`PRAGMA journal_mode = WAL`)
+	// Turning a new database to WAL takes an exclusive lock, and SQLite answers
+	// SQLITE_BUSY at once, without its busy handler, when another process opening the
+	// same new file holds a lock just then: so that several Studios can start on one
+	// file at once, a busy answer is retried for as long as busy_timeout would wait.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if _, err = boot.Exec(`PRAGMA journal_mode = WAL`); err == nil || !isBusy(err) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Duration(10+rand.IntN(40)) * time.Millisecond)
+	}
 	boot.Close()
 	if err != nil {
 		return fmt.Errorf("store: open sqlite: %w", err)
@@ -367,4 +377,9 @@ func (s *Store) Revision(ctx context.Context, project int64) (int64, error) {
 		return 0, fmt.Errorf("store: revision: %w", err)
 	}
 	return rev, nil
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY ("database is locked").
+func isBusy(err error) bool {
+	return strings.Contains(err.Error(), "SQLITE_BUSY")
 }

@@ -200,6 +200,12 @@ func (d *Demo) Run(ctx context.Context, stdout io.Writer) error {
 	// simulator plays; the TLS one trusts no proxy, so that the connection it
 	// fingerprints is the client's own.
 	var direct *vigil.Guard
+	countryDB, removeCountryDB, err := writeCountryDB()
+	if err != nil {
+		closeAll()
+		return err
+	}
+	defer removeCountryDB()
 	shared := vigil.NewMemoryStore(vigil.MemoryStoreConfig{})
 	sink := vigil.EventSink(d.verdicts)
 	if st != nil {
@@ -216,6 +222,9 @@ func (d *Demo) Run(ctx context.Context, stdout io.Writer) error {
 		Events:         sink,
 		Phones:         fraud.PhoneAnalyzer{},
 		Logger:         d.cfg.Logger,
+		// Made-up countries for the simulated clients' documentation ranges
+		// (DemoCountries), so that the map has something to show.
+		Geo: vigil.GeoConfig{CountryDB: countryDB},
 	}
 	plain, err := vigil.New(gcfg)
 	if err == nil {
@@ -336,6 +345,7 @@ func (d *Demo) banner(w io.Writer, base, tlsBase string, st *studioRun) {
 	fmt.Fprintf(&b, "vigil demo: simulating %d browser visitors and %d other kinds of client; every %v a table of what the guard did\n",
 		d.sim.cfg.Visitors, len(Classes())-1, d.cfg.Interval)
 	b.WriteString("vigil demo: plain-HTTP requests from this machine count as the trusted load balancer; add -H 'X-Forwarded-For: 192.0.2.10' to be a client the guard can ban\n")
+	b.WriteString("vigil demo: the simulated clients' countries are made up (their addresses are documentation ranges), so that the map has something to show\n")
 	_, _ = io.WriteString(w, b.String())
 }
 

@@ -275,6 +275,10 @@ func TestRunWithStudio(t *testing.T) {
 			t.Errorf("no blocked event with reason %s (class %s) in Studio; reasons seen: %v", code, class, seen)
 		}
 	}
+	// The attackers' made-up countries (DemoCountries) reach Studio, for the map.
+	if !seen["country:CN"] && !seen["country:RU"] && !seen["country:BR"] && !seen["country:IN"] && !seen["country:VN"] {
+		t.Errorf("no blocked event from an attacker's country (DemoCountries) in Studio; seen: %v", seen)
+	}
 	var scraped struct {
 		Events []struct {
 			Reasons []string        `json:"reasons"`
@@ -328,11 +332,13 @@ func TestRunWithStudio(t *testing.T) {
 	checkNoLeaks(t, before)
 }
 
-// blockedReasons returns the reasons of the blocked events Studio holds.
+// blockedReasons returns the reasons of the blocked events Studio holds, and their
+// countries as "country:CC".
 func blockedReasons(dash *dashboard) map[string]bool {
 	var resp struct {
 		Events []struct {
 			Reasons []string `json:"reasons"`
+			Country string   `json:"country"`
 		} `json:"events"`
 		Next *string `json:"next"`
 	}
@@ -351,6 +357,9 @@ func blockedReasons(dash *dashboard) map[string]bool {
 		for _, e := range resp.Events {
 			for _, r := range e.Reasons {
 				seen[r] = true
+			}
+			if e.Country != "" {
+				seen["country:"+e.Country] = true
 			}
 		}
 		if resp.Next == nil {

@@ -8,6 +8,10 @@
 # PAIR=redis measures the Redis store: the guard with the memory store against the
 # guard with redisstore in local-first mode on REDIS_URL (default 127.0.0.1:6379;
 # REDIS_MODE=exact for exact mode); local-first keeps at least 90 %.
+# PAIR=coraza and PAIR=httprate measure a peer instead: bare net/http against the same
+# handler behind OWASP Coraza v3 with the Core Rule Set, or behind go-chi/httprate
+# (bench/peers, a module of its own). There is no budget for peers: MIN_RATIO defaults
+# to 0 and the ratio is reported, to set beside the guard's.
 #
 # It builds bench/load/server once, then runs interleaved rounds — bare, guard, bare,
 # guard, … — of wrk on loopback with a browser-like request (browser.lua). The server is
@@ -26,7 +30,8 @@ case "$PAIR" in
 guard) modes=(bare guard); default_min=0.85; scheme=http; script=browser.lua ;;
 tls) modes=(tls capture); default_min=0.80; scheme=https; script=tls.lua ;;
 redis) modes=(guard redis); default_min=0.90; scheme=http; script=browser.lua ;;
-*) echo "run.sh: PAIR must be guard, tls or redis" >&2; exit 2 ;;
+coraza | httprate) modes=(bare "$PAIR"); default_min=0; scheme=http; script=browser.lua ;;
+*) echo "run.sh: PAIR must be guard, tls, redis, coraza or httprate" >&2; exit 2 ;;
 esac
 MIN_RATIO=${MIN_RATIO:-$default_min} # second/first throughput below this fails
 SERVER_CPU=${SERVER_CPU:-0}         # taskset CPU of the server
@@ -81,6 +86,12 @@ else
 fi
 
 (cd "$root" && go build -o "$work/server" ./bench/load/server) || die "cannot build bench/load/server"
+case "$PAIR" in
+coraza | httprate)
+	# The peers' server, built from its own module, serves both sides of the pair.
+	(cd "$root/bench/peers" && go build -o "$work/server" ./server) || die "cannot build bench/peers/server"
+	;;
+esac
 
 # start_server bare|guard: starts the server and waits until it listens.
 start_server() {
@@ -90,6 +101,7 @@ start_server() {
 	tls) flags+=(-guard -tls) ;;
 	capture) flags+=(-guard -capture) ;;
 	redis) flags+=(-guard -redis "${REDIS_URL:-127.0.0.1:6379}" -redis-mode "${REDIS_MODE:-local-first}") ;;
+	coraza | httprate) flags+=(-peer "$1") ;;
 	esac
 	: >"$work/server.log"
 	GOMAXPROCS=1 "${pin_server[@]}" "$work/server" "${flags[@]}" >"$work/server.log" 2>&1 &

@@ -1,0 +1,124 @@
+// Command server is the load harness's target for the peers Vigil is compared with
+// (bench/load/run.sh PAIR=coraza or PAIR=httprate): the same small fixed 200 response
+// as bench/load/server, behind OWASP Coraza v3 with the Core Rule Set, or behind
+// go-chi/httprate. It lives in a module of its own (bench/peers) so that Vigil's module
+// does not depend on its peers.
+//
+// Coraza runs CRS v4 as its project recommends (coraza.conf-recommended, then
+// crs-setup.conf.example and every rule file; SecRuleEngine On, paranoia level 1,
+// anomaly scoring with the default inbound threshold of 5), request bodies
+// inspected. httprate limits by client IP with the limit raised out of reach, as the
+// Vigil server does, so that every request still takes the limiter's step.
+//
+// Usage:
+//
+//	server [-addr 127.0.0.1:8088] -peer coraza|httprate|bare [-cpuprofile FILE]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+	"time"
+
+	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
+	"github.com/corazawaf/coraza/v3"
+	txhttp "github.com/corazawaf/coraza/v3/http"
+	"github.com/go-chi/httprate"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// body is the fixed response, as bench/load/server's.
+const body = "ok: a small fixed response from the load target\n"
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8088", "address to listen on")
+	peer := fs.String("peer", "bare", "what protects the handler: coraza, httprate or bare")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	h, err := handler(*peer)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(stdout, "listening on %s, peer %s\n", ln.Addr(), *peer)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// handler returns the fixed-response handler behind the named peer.
+func handler(peer string) (http.Handler, error) {
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, body)
+	})
+	switch peer {
+	case "bare":
+		return h, nil
+	case "httprate":
+		return httprate.LimitByIP(100_000_000, time.Second)(h), nil
+	case "coraza":
+		waf, err := CorazaCRS()
+		if err != nil {
+			return nil, err
+		}
+		return txhttp.WrapHandler(waf, h), nil
+	}
+	return nil, fmt.Errorf("-peer %q: want coraza, httprate or bare", peer)
+}
+
+// CorazaCRS returns a Coraza WAF running the embedded Core Rule Set as recommended,
+// blocking (SecRuleEngine On).
+func CorazaCRS() (coraza.WAF, error) {
+	return coraza.NewWAF(coraza.NewWAFConfig().
+		WithRootFS(coreruleset.FS).
+		WithDirectives(`
+Include @coraza.conf-recommended
+SecRuleEngine On
+Include @crs-setup.conf.example
+Include @owasp_crs/*.conf
+`))
+}

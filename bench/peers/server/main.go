@@ -28,10 +28,10 @@ import (
 	"syscall"
 	"time"
 
-	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
-	"github.com/corazawaf/coraza/v3"
 	txhttp "github.com/corazawaf/coraza/v3/http"
 	"github.com/go-chi/httprate"
+
+	"github.com/vigilhq/vigil/bench/peers/internal/crs"
 )
 
 func main() {
@@ -101,24 +101,11 @@ func handler(peer string) (http.Handler, error) {
 	case "httprate":
 		return httprate.LimitByIP(100_000_000, time.Second)(h), nil
 	case "coraza":
-		waf, err := CorazaCRS()
+		waf, err := crs.WAF()
 		if err != nil {
 			return nil, err
 		}
 		return txhttp.WrapHandler(waf, h), nil
 	}
 	return nil, fmt.Errorf("-peer %q: want coraza, httprate or bare", peer)
-}
-
-// CorazaCRS returns a Coraza WAF running the embedded Core Rule Set as recommended,
-// blocking (SecRuleEngine On).
-func CorazaCRS() (coraza.WAF, error) {
-	return coraza.NewWAF(coraza.NewWAFConfig().
-		WithRootFS(coreruleset.FS).
-		WithDirectives(`
-Include @coraza.conf-recommended
-SecRuleEngine On
-Include @crs-setup.conf.example
-Include @owasp_crs/*.conf
-`))
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/policy"
 	"github.com/vigilhq/vigil/proxy"
 )
 
@@ -674,4 +675,60 @@ func TestHealthStatus(t *testing.T) {
 	if res.StatusCode != 200 || string(body) != "ok\n" {
 		t.Errorf("plain health: %d %q", res.StatusCode, body)
 	}
+}
+
+// Under more concurrent clients than http.DefaultTransport keeps idle connections per
+// host (2), the proxy's own transport reuses its upstream connections: 32 clients
+// sending 20 requests each open about 32 upstream connections, not hundreds.
+func TestUpstreamConnectionsReused(t *testing.T) {
+	var opened atomic.Int64
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}))
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	up.Start()
+	t.Cleanup(up.Close)
+	p := policy.Default()
+	p.RateLimit.PerIP = policy.Limit{Rate: 1_000_000, Period: policy.Duration(time.Second)}
+	front := front(t, vigil.Config{Policy: p}, proxy.Config{Upstream: up.URL})
+
+	const clients, each = 32, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for range clients {
+		wg.Go(func() {
+			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			defer c.CloseIdleConnections()
+			for range each {
+				req, _ := http.NewRequest("GET", front.URL+"/products", nil)
+				browser(req)
+				res, err := c.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					errs <- fmt.Errorf("status %d", res.StatusCode)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Each client holds one connection to the proxy and has one request in flight,
+	// so the proxy needs at most one upstream connection per client.
+	if n := opened.Load(); n > 2*clients {
+		t.Errorf("%d upstream connections for %d requests from %d clients; want at most %d", n, clients*each, clients, 2*clients)
+	}
+	t.Logf("%d upstream connections for %d requests", opened.Load(), clients*each)
 }

@@ -12,6 +12,11 @@
 # handler behind OWASP Coraza v3 with the Core Rule Set, or behind go-chi/httprate
 # (bench/peers, a module of its own). There is no budget for peers: MIN_RATIO defaults
 # to 0 and the ratio is reported, to set beside the guard's.
+# PAIR=proxy and PAIR=nginx measure a reverse proxy in front of the same server: wrk to
+# the server directly against wrk through `vigil proxy` (default configuration, per-IP
+# limit raised) or through nginx's proxy_pass (one worker, keep-alive upstream), the
+# proxy and the server both on the server's CPU. No budget either: the two ratios are
+# to be set side by side.
 #
 # It builds bench/load/server once, then runs interleaved rounds — bare, guard, bare,
 # guard, … — of wrk on loopback with a browser-like request (browser.lua). The server is
@@ -30,13 +35,14 @@ case "$PAIR" in
 guard) modes=(bare guard); default_min=0.85; scheme=http; script=browser.lua ;;
 tls) modes=(tls capture); default_min=0.80; scheme=https; script=tls.lua ;;
 redis) modes=(guard redis); default_min=0.90; scheme=http; script=browser.lua ;;
-coraza | httprate) modes=(bare "$PAIR"); default_min=0; scheme=http; script=browser.lua ;;
-*) echo "run.sh: PAIR must be guard, tls, redis, coraza or httprate" >&2; exit 2 ;;
+coraza | httprate | proxy | nginx) modes=(bare "$PAIR"); default_min=0; scheme=http; script=browser.lua ;;
+*) echo "run.sh: PAIR must be guard, tls, redis, coraza, httprate, proxy or nginx" >&2; exit 2 ;;
 esac
 MIN_RATIO=${MIN_RATIO:-$default_min} # second/first throughput below this fails
 SERVER_CPU=${SERVER_CPU:-0}         # taskset CPU of the server
 WRK_CPU=${WRK_CPU:-1}               # taskset CPU of wrk
 ADDR=${ADDR:-127.0.0.1:18088}       # the server's address
+UPSTREAM_ADDR=${UPSTREAM_ADDR:-127.0.0.1:18089} # the server's address behind a proxy (PAIR=proxy, nginx)
 
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: ROUNDS must be a positive number" >&2; exit 2; }
 
@@ -44,12 +50,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=$(mktemp -d)
 server_pid=""
+upstream_pid=""
 
 cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
+	for pid in "$server_pid" "$upstream_pid"; do
+		if [ -n "$pid" ]; then
+			kill "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -91,10 +100,80 @@ coraza | httprate)
 	# The peers' server, built from its own module, serves both sides of the pair.
 	(cd "$root/bench/peers" && go build -o "$work/server" ./server) || die "cannot build bench/peers/server"
 	;;
+proxy)
+	(cd "$root" && go build -o "$work/vigil" ./cmd/vigil) || die "cannot build cmd/vigil"
+	# The default configuration with the per-IP limit raised, as the guard pair's server.
+	printf 'log_level: warn\nguard:\n  policy:\n    rate_limit:\n      per_ip: 100000000/1s\n' >"$work/vigil.yaml"
+	;;
+nginx)
+	if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+		echo "run.sh: nginx not found; installing it (apt-get install -y nginx)" >&2
+		sudo=""
+		[ "$(id -u)" -eq 0 ] || sudo=sudo
+		{ $sudo apt-get install -y nginx >/dev/null 2>&1 ||
+			{ $sudo apt-get update >/dev/null && $sudo apt-get install -y nginx >/dev/null; }; } ||
+			die "could not install nginx"
+	fi
+	nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+	mkdir -p "$work/nginx/logs"
+	cat >"$work/nginx/nginx.conf" <<NGINX
+daemon off;
+master_process off;
+worker_processes 1;
+error_log stderr warn;
+pid $work/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $work/nginx/body;
+	proxy_temp_path $work/nginx/proxy;
+	upstream target { server $UPSTREAM_ADDR; keepalive 64; }
+	server {
+		listen $ADDR;
+		location / {
+			proxy_pass http://target;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header Host \$host;
+			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+		}
+	}
+}
+NGINX
+	;;
 esac
 
-# start_server bare|guard: starts the server and waits until it listens.
+# wait_listening ADDR PID LOG: waits until ADDR accepts connections.
+wait_listening() {
+	local host=${1%:*} port=${1##*:}
+	for _ in $(seq 200); do
+		(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || { cat "$3" >&2; die "process exited"; }
+		sleep 0.05
+	done
+	die "nothing listening on $1"
+}
+
+# start_server MODE: starts the server (and, for the proxy pairs' second mode, the
+# server at UPSTREAM_ADDR and the proxy at ADDR) and waits until it listens.
 start_server() {
+	case "$1" in
+	proxy | nginx)
+		GOMAXPROCS=1 "${pin_server[@]}" "$work/server" -addr "$UPSTREAM_ADDR" >"$work/upstream.log" 2>&1 &
+		upstream_pid=$!
+		wait_listening "$UPSTREAM_ADDR" "$upstream_pid" "$work/upstream.log"
+		: >"$work/server.log"
+		if [ "$1" = proxy ]; then
+			GOMAXPROCS=1 "${pin_server[@]}" "$work/vigil" proxy --config "$work/vigil.yaml" \
+				--listen "$ADDR" --upstream "http://$UPSTREAM_ADDR" >"$work/server.log" 2>&1 &
+		else
+			"${pin_server[@]}" "$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" >"$work/server.log" 2>&1 &
+		fi
+		server_pid=$!
+		wait_listening "$ADDR" "$server_pid" "$work/server.log"
+		return 0
+		;;
+	esac
 	local flags=(-addr "$ADDR")
 	case "$1" in
 	guard) flags+=(-guard) ;;
@@ -118,6 +197,11 @@ stop_server() {
 	kill "$server_pid"
 	wait "$server_pid" 2>/dev/null || true
 	server_pid=""
+	if [ -n "$upstream_pid" ]; then
+		kill "$upstream_pid"
+		wait "$upstream_pid" 2>/dev/null || true
+		upstream_pid=""
+	fi
 }
 
 # load DURATION FILE: runs wrk against the server, output to FILE.

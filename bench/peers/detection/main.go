@@ -12,17 +12,26 @@
 // The false-positive rate is over the benign ground truth (label benign and
 // desc_says_fp, 593 rows): requests CRS itself must not block.
 //
-//	go run ./detection [-data ../../../shared/data/requests.jsonl]   (from bench/peers)
+// With -payloads, it also injects every distinct attack payload of payloads.jsonl
+// (templates' {FILE} as etc/passwd; whole-document payloads skipped) into a query
+// parameter and into a JSON body, as bench/detection does, and counts per category
+// what each catches.
+//
+//	go run ./detection [-data ../../../shared/data/requests.jsonl] [-payloads ../../../shared/data/payloads.jsonl]   (from bench/peers)
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"sort"
+	"strings"
 
 	txhttp "github.com/corazawaf/coraza/v3/http"
 
@@ -50,6 +59,7 @@ func pct(k, n int) string {
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("detection", flag.ContinueOnError)
 	data := fs.String("data", "../../../shared/data/requests.jsonl", "the CRS regression rows")
+	payloads := fs.String("payloads", "", "also the attack payloads of this payloads.jsonl")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -134,5 +144,76 @@ func run(args []string, out io.Writer) error {
 	fmt.Fprintf(out, "| benign (false positives) | %d | %s | %s |\n", benign.n, pct(benign.vigil, benign.n), pct(benign.coraza, benign.n))
 	table("paranoia level", pl)
 	table("family", fam)
+	if *payloads == "" {
+		return nil
+	}
+	f, err = os.Open(*payloads)
+	if err != nil {
+		return err
+	}
+	ps, err := crseval.LoadPayloads(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	blockedByVigil := func(req *http.Request) bool {
+		fs, _ := scanner.ScanRequest(nil, req)
+		for _, f := range fs {
+			if f.Score >= crseval.BlockScore {
+				return true
+			}
+		}
+		return false
+	}
+	serveCoraza := func(req *http.Request) bool {
+		req.RemoteAddr = "192.0.2.1:40000"
+		w := httptest.NewRecorder()
+		txhttp.WrapHandler(waf, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusOK)
+		})).ServeHTTP(w, req)
+		return w.Code == http.StatusForbidden
+	}
+	query, body := map[string]*counts{}, map[string]*counts{}
+	seen := map[[2]string]bool{}
+	for _, p := range ps {
+		if p.Form == "document" || seen[[2]string{p.Category, p.Payload}] {
+			continue
+		}
+		seen[[2]string{p.Category, p.Payload}] = true
+		payload := strings.ReplaceAll(p.Payload, "{FILE}", "etc/passwd")
+		mk := func(placement string) *http.Request {
+			var req *http.Request
+			if placement == "query" {
+				req, _ = http.NewRequest("GET", "http://example.com/search?q="+url.QueryEscape(payload), nil)
+			} else {
+				b, _ := json.Marshal(map[string]string{"comment": payload})
+				req, _ = http.NewRequest("POST", "http://example.com/api/comments", bytes.NewReader(b))
+				req.Header.Set("Content-Type", "application/json")
+			}
+			req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0")
+			req.Header.Set("Accept", "*/*")
+			return req
+		}
+		for _, g := range []struct {
+			m         map[string]*counts
+			placement string
+		}{{query, "query"}, {body, "json"}} {
+			k := g.m[p.Category]
+			if k == nil {
+				k = &counts{}
+				g.m[p.Category] = k
+			}
+			k.n++
+			if blockedByVigil(mk(g.placement)) {
+				k.vigil++
+			}
+			if serveCoraza(mk(g.placement)) {
+				k.coraza++
+			}
+		}
+	}
+	fmt.Fprintf(out, "\nAttack payloads (%s), distinct per category, caught\n", *payloads)
+	table("payloads in a query parameter", query)
+	table("payloads in a JSON body", body)
 	return nil
 }

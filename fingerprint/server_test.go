@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -70,7 +71,10 @@ func startServer(t *testing.T, s *Server, chi chan<- string) (string, *x509.Cert
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
+			// Which connection or handler held it up: every goroutine's stack.
+			var b strings.Builder
+			_ = pprof.Lookup("goroutine").WriteTo(&b, 2)
+			t.Errorf("Shutdown: %v\ngoroutines:\n%s", err, b.String())
 		}
 		if err := <-served; !errors.Is(err, ErrServerClosed) {
 			t.Errorf("Serve returned %v, want ErrServerClosed", err)
@@ -127,7 +131,11 @@ func TestServerObservesHTTP1AndHTTP2(t *testing.T) {
 		}
 	})
 	t.Run("go_http2", func(t *testing.T) {
-		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+		// One connection: with several requests at once the transport may dial spare
+		// connections, and one whose handshake ends after CloseIdleConnections stays
+		// open, so the server's Shutdown waited on it (an HTTP/2 connection that the
+		// server accepted after its GOAWAY broadcast is never told to go away).
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true, MaxConnsPerHost: 1}
 		defer tr.CloseIdleConnections()
 		c := &http.Client{Transport: tr}
 		var wg sync.WaitGroup

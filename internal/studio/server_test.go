@@ -3,8 +3,6 @@ package studio
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,13 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/vigilhq/vigil/internal/studio/store"
+	"github.com/vigilhq/vigil/internal/studio/studiotest"
 	"github.com/vigilhq/vigil/internal/wire"
 )
 
@@ -29,7 +25,7 @@ var testPepper = []byte("studio-test-pepper-0123456789abcdef0123456789")
 // VIGIL_TEST_POSTGRES (default the machine's), required under CI.
 func engines(t testing.TB) map[string]func(testing.TB) string {
 	es := map[string]func(testing.TB) string{"sqlite": func(t testing.TB) string { return filepath.Join(t.TempDir(), "studio.db") }}
-	base, err := pgBase()
+	base, err := studiotest.Postgres()
 	if err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("PostgreSQL is required under CI: %v", err)
@@ -41,49 +37,9 @@ func engines(t testing.TB) map[string]func(testing.TB) string {
 	return es
 }
 
-var pgBase = sync.OnceValues(func() (string, error) {
-	dsn := os.Getenv("VIGIL_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return "", fmt.Errorf("postgres at %s: %w", dsn, err)
-	}
-	defer c.Close(ctx)
-	return dsn, c.Ping(ctx)
-})
-
 // pgSchema makes a schema of the test's own and returns base with its search_path.
 func pgSchema(t testing.TB, base string) string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "vigil_studio_test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close(ctx)
-		_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
+	return studiotest.Schema(t, base, "vigil_studio_test_")
 }
 
 // project is a test project with its keys.

@@ -2,9 +2,7 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,8 +17,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/jackc/pgx/v5"
 	"github.com/vigilhq/vigil/internal/studio/store"
+	"github.com/vigilhq/vigil/internal/studio/studiotest"
 	"github.com/vigilhq/vigil/internal/wire"
 )
 
@@ -53,54 +51,12 @@ func sqliteDSN(t testing.TB) string {
 	return filepath.Join(t.TempDir(), "studio.db")
 }
 
-var pgOnce = sync.OnceValues(func() (string, error) {
-	dsn := os.Getenv("VIGIL_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return "", fmt.Errorf("postgres at %s: %w", dsn, err)
-	}
-	defer c.Close(ctx)
-	return dsn, c.Ping(ctx)
-})
-
-func postgresBase() (string, error) { return pgOnce() }
+func postgresBase() (string, error) { return studiotest.Postgres() }
 
 // postgresDSN makes a schema of its own for the test and returns base with its
 // search_path set to it, so parallel tests and packages never meet.
 func postgresDSN(t testing.TB, base string) string {
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "vigil_store_test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
+	return studiotest.Schema(t, base, "vigil_store_test_")
 }
 
 func open(t testing.TB, dsn string) *store.Store {

@@ -3,9 +3,6 @@ package webhook_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/vigilhq/vigil/internal/studio/store"
+	"github.com/vigilhq/vigil/internal/studio/studiotest"
 	"github.com/vigilhq/vigil/internal/studio/webhook"
 )
 
@@ -30,28 +27,13 @@ import (
 
 var pepper = []byte("0123456789abcdef0123456789abcdef")
 
-var pgOnce = sync.OnceValues(func() (string, error) {
-	dsn := os.Getenv("VIGIL_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return "", fmt.Errorf("postgres at %s: %w", dsn, err)
-	}
-	defer c.Close(ctx)
-	return dsn, c.Ping(ctx)
-})
-
 // eachEngine runs f per engine with the DSN of a new empty database.
 func eachEngine(t *testing.T, f func(t *testing.T, dsn string)) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
 		f(t, filepath.Join(t.TempDir(), "studio.db"))
 	})
-	base, err := pgOnce()
+	base, err := studiotest.Postgres()
 	if err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("PostgreSQL is required under CI: %v", err)
@@ -67,34 +49,7 @@ func eachEngine(t *testing.T, f func(t *testing.T, dsn string)) {
 
 // postgresDSN makes a schema for the test and returns base with search_path set to it.
 func postgresDSN(t *testing.T, base string) string {
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "vigil_webhook_test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
+	return studiotest.Schema(t, base, "vigil_webhook_test_")
 }
 
 func openStore(t *testing.T, dsn string) *store.Store {

@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test lint unit bench fuzz demo detection
+.PHONY: test lint unit bench fuzz demo detection scoreboard eval
 
 ## test: everything CI checks — formatting, vet, staticcheck, tidy, race tests.
 test: lint unit
@@ -35,3 +35,12 @@ demo:
 ## detection: detection and false-positive rates on the OWASP CRS regression requests.
 detection:
 	$(GO) run ./bench/detection -data ../shared/data/requests.jsonl
+
+## scoreboard: the performance report (docs/benchmarks.md): wrk rounds against bare
+## net/http, the guard, vigil proxy, nginx, Coraza + CRS and httprate; benchstat.
+scoreboard:
+	cd bench/peers && $(GO) run ./scoreboard
+
+## eval: the detection report (docs/detection.md): Vigil beside Coraza + CRS on ../shared/data.
+eval:
+	cd eval && $(GO) run .

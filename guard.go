@@ -227,6 +227,7 @@ type decision struct {
 	emergency  bool              // the emergency lockdown refused the request (503)
 	login      *stuffing.Attempt // a login attempt, whose outcome is recorded after the response
 	observe    bool              // report the request to the behaviour tracker after the response
+	habit      behaviour.Handle  // where the tracker found the client, for observe
 	asset      bool              // the request loads a page's asset (for the tracker)
 	navigation bool              // the request loads a page (for the tracker)
 	monitor    bool              // decide but do not enforce (policy or route mode)
@@ -378,7 +379,7 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict, id *idBuf) 
 		}
 	}
 	if !disabled(route, "behaviour") && ip.IsValid() {
-		fs = g.habits.Check(fs, string(d.clientKey()), now)
+		fs, d.habit = g.habits.CheckAt(fs, string(d.clientKey()), now)
 		// What observe needs from the headers, read while the Set is at hand.
 		dest, _ := hs.Get(headers.SecFetchDest)
 		accept, _ := hs.Get(headers.Accept)
@@ -515,7 +516,7 @@ func matchAny(ps []glob.Pattern, path string) bool {
 // observe reports an answered request to the behaviour tracker, keyed like the per-IP
 // rate limit (the address, or the /64 for IPv6).
 func (g *Guard) observe(r *http.Request, d *decision, status int, start time.Time) {
-	g.habits.Observe(string(d.clientKey()), behaviour.Observation{
+	g.habits.ObserveAt(d.habit, string(d.clientKey()), behaviour.Observation{
 		Time: start, Method: r.Method, Path: r.URL.Path, Status: status, Asset: d.asset, Navigation: d.navigation,
 	})
 }

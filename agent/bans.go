@@ -141,8 +141,10 @@ func (a *Agent) applyBans(ctx context.Context, g Guard, version int64, bans []wi
 			active++
 		}
 	}
-	a.bansVersion.Store(version)
+	// The count before the version: a reader that sees this version (Stats loads it
+	// first) sees this count with it, not the one before.
 	a.bansActive.Store(int64(active))
+	a.bansVersion.Store(version)
 	a.banErrors.Add(int64(failed))
 	if placed+lifted+failed == 0 {
 		return

@@ -336,11 +336,12 @@ type Stats struct {
 // Stats returns the agent's counters.
 func (a *Agent) Stats() Stats {
 	qs := a.queue.Stats()
+	bansVersion := a.bansVersion.Load() // before the count that goes with it (see applyBans)
 	s := Stats{Recorded: a.recorded.Load(), Sent: a.sent.Load(), Retried: a.retried.Load(), BatchesFailed: a.failed.Load(),
 		DroppedQueueFull: int64(a.ring.dropped.Load()), DroppedQueueErrors: a.queueErrors.Load(), Rejected: a.rejected.Load(),
 		QueueLen: a.ring.len(), QueueCap: len(a.ring.buf), SpoolBatches: qs.Records, SpoolBytes: qs.Bytes,
 		PolicyVersion: a.policyVersion.Load(), PoliciesApplied: a.policiesApplied.Load(), BreakerOpen: a.breakerWait() > 0,
-		BansActive: a.bansActive.Load(), BansVersion: a.bansVersion.Load(), BanErrors: a.banErrors.Load()}
+		BansActive: a.bansActive.Load(), BansVersion: bansVersion, BanErrors: a.banErrors.Load()}
 	// The spool counts dropped batches; the events in them are not known without
 	// reading them, so batches are reported.
 	s.DroppedSpoolFull = qs.Dropped

@@ -127,7 +127,18 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		tempDelay = 0
+		// Add under the lock that stop takes, so that no handshake starts after
+		// Shutdown began waiting for them (a WaitGroup's Add from zero must happen
+		// before its Wait); a connection accepted as the listener closed is dropped.
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			<-slots
+			_ = raw.Close()
+			return ErrServerClosed
+		}
 		s.handling.Add(1)
+		s.mu.Unlock()
 		go func() {
 			defer s.handling.Done()
 			s.handshake(ctx, raw, cfg, timeout, slots)
@@ -238,7 +249,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	h1, h2 := s.stop()
 	var errs []error
 	if h1 != nil {
-		errs = append(errs, h1.Shutdown(ctx), h2.Shutdown(ctx))
+		errs = append(errs, h1.Shutdown(ctx), shutdownH2(ctx, h2))
 	}
 	done := make(chan struct{})
 	go func() { s.handling.Wait(); close(done) }()
@@ -248,6 +259,32 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errs = append(errs, ctx.Err())
 	}
 	return errors.Join(errs...)
+}
+
+// goAwayEvery is how often shutdownH2 tells late HTTP/2 connections to go away.
+const goAwayEvery = 100 * time.Millisecond
+
+// shutdownH2 is srv.Shutdown for the inner HTTP/2 server. net/http sends GOAWAY to
+// the HTTP/2 connections registered when its shutdown hook runs, once; a connection
+// accepted before the listener closed whose client preface arrives after that
+// registers later, is never told, and holds Shutdown until ctx ends. Each call to
+// Shutdown runs the hook again, so while the first call waits, shutdownH2 repeats it
+// with an ended context (which returns at once) for the stragglers.
+func shutdownH2(ctx context.Context, srv *http.Server) error {
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	t := time.NewTicker(goAwayEvery)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-t.C:
+			_ = srv.Shutdown(ended)
+		}
+	}
 }
 
 // Close stops accepting and closes every connection at once.

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+
 	"github.com/vigilhq/vigil/internal/selfsigned"
 	"github.com/vigilhq/vigil/internal/tlsfp"
 )
@@ -385,5 +387,75 @@ func TestUnobservedHTTP2StreamsDoNotPileUp(t *testing.T) {
 	}
 	if <-leftover {
 		t.Error("a stream of an unobserved request was still waiting on the tap")
+	}
+}
+
+// An HTTP/2 client that finishes its handshake but sends its preface only after
+// Shutdown began is still told to go away: net/http's HTTP/2 server sends GOAWAY to
+// the connections registered when its shutdown hook runs, and this one registers later.
+// Without the Server re-running the hook, Shutdown waits for the client until its
+// context ends.
+func TestShutdownTellsLateHTTP2ConnectionToGoAway(t *testing.T) {
+	cert, err := selfsigned.Certificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{HTTP: &http.Server{Handler: reportHandler(), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Leaf)
+	c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if p := c.ConnectionState().NegotiatedProtocol; p != "h2" {
+		t.Fatalf("negotiated %q, want h2", p)
+	}
+	// Let the inner server accept the connection; it now waits for the preface.
+	time.Sleep(100 * time.Millisecond)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	start := time.Now()
+	go func() { shut <- s.Shutdown(ctx) }()
+	time.Sleep(100 * time.Millisecond) // the shutdown hook has run
+
+	fr := http2.NewFramer(c, c)
+	if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(4 * time.Second))
+	goAway := false
+	for !goAway {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no GOAWAY before the connection ended: %v", err)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				_ = fr.WriteSettingsAck()
+			}
+		case *http2.GoAwayFrame:
+			goAway = true
+		}
+	}
+	c.Close()
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve returned %v, want ErrServerClosed", err)
 	}
 }

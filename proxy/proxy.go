@@ -81,8 +81,10 @@ type Config struct {
 	// own, configured like http.DefaultTransport except that it keeps up to
 	// UpstreamIdleConns idle connections to the upstream (http.DefaultTransport keeps
 	// 2 per host, so a proxy under more concurrent clients than that opened a new
-	// upstream connection for most requests); CloseIdleConnections closes its idle
-	// connections.
+	// upstream connection for most requests) and that it passes the client's
+	// Accept-Encoding as it is (DisableCompression); CloseIdleConnections closes its
+	// idle connections. A Transport of the caller's with compression on makes the
+	// upstream see "Accept-Encoding: gzip" for clients that asked for nothing.
 	Transport http.RoundTripper `json:"-" yaml:"-"`
 	// Logger receives upstream errors, with the request ID. Nil means they are
 	// discarded.
@@ -195,6 +197,10 @@ func New(g *vigil.Guard, cfg Config) (*Proxy, error) {
 	if transport == nil {
 		p.own = http.DefaultTransport.(*http.Transport).Clone()
 		p.own.MaxIdleConns, p.own.MaxIdleConnsPerHost = UpstreamIdleConns, UpstreamIdleConns
+		// A proxy passes the client's Accept-Encoding as it is: net/http's transport
+		// would otherwise ask for gzip when the client asked for nothing, then unpack
+		// the answer itself (CPU spent twice, and not the upstream's bytes).
+		p.own.DisableCompression = true
 		transport = p.own
 	}
 	rp := &httputil.ReverseProxy{

@@ -732,3 +732,52 @@ func TestUpstreamConnectionsReused(t *testing.T) {
 	}
 	t.Logf("%d upstream connections for %d requests", opened.Load(), clients*each)
 }
+
+// The upstream sees the client's Accept-Encoding, or none: the proxy's own transport
+// neither asks for gzip on a client's behalf nor unpacks what the upstream sends, so
+// the bytes and Content-Encoding the client gets are the upstream's.
+func TestAcceptEncodingPassedAsIs(t *testing.T) {
+	var got atomic.Value
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Values("Accept-Encoding"))
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "hello")
+	}))
+	defer up.Close()
+	fr := front(t, vigil.Config{}, proxy.Config{Upstream: up.URL})
+	client := &http.Transport{DisableCompression: true}
+	defer client.CloseIdleConnections()
+	for _, tc := range []struct {
+		name string
+		ae   string // the client's Accept-Encoding, "" for none
+	}{
+		{"none", ""},
+		{"identity", "identity"},
+		{"browser", "gzip, deflate, br"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", fr.URL+"/", nil)
+			browser(req)
+			req.Header.Del("Accept-Encoding")
+			if tc.ae != "" {
+				req.Header.Set("Accept-Encoding", tc.ae)
+			}
+			res, err := client.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || string(body) != "hello" {
+				t.Fatalf("status %d, body %q", res.StatusCode, body)
+			}
+			var want []string
+			if tc.ae != "" {
+				want = []string{tc.ae}
+			}
+			if diff := cmp.Diff(want, got.Load().([]string)); diff != "" {
+				t.Errorf("upstream's Accept-Encoding (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

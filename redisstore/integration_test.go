@@ -519,6 +519,8 @@ func TestOutageIdle(t *testing.T) {
 	} else {
 		t.Logf("idle instance degraded %v after Redis stopped", d.Round(time.Millisecond))
 	}
+	// The breaker opens (Stats().Degraded) a moment before the event is recorded.
+	waitFor(time.Second, func() bool { return len(events.list()) > 0 })
 	if n := len(events.list()); n != 1 {
 		t.Errorf("%d events, want 1", n)
 	}

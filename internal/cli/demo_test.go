@@ -37,7 +37,7 @@ func (l *lockedBuffer) String() string {
 // second start, and returns nil when the demo ends.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the demo twice for two seconds")
+		t.Skip("runs the demo twice for six seconds")
 	}
 	data := filepath.Join(t.TempDir(), "vigil-data")
 	urlRE := regexp.MustCompile(`Studio dashboard: (http://127\.0\.0\.1:\d+)/\n`)
@@ -46,7 +46,9 @@ func TestDemo(t *testing.T) {
 	for range 2 {
 		var stdout, stderr lockedBuffer
 		args := []string{"demo", "--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0", "--studio-listen", "127.0.0.1:0",
-			"--data", data, "--duration", "2s", "--interval", "500ms", "--rate", "100"}
+			// Long enough that the dashboard is still up for the login below when the
+			// start is slow (-race on a busy machine took over 2 s once).
+			"--data", data, "--duration", "6s", "--interval", "500ms", "--rate", "100"}
 		done := make(chan error, 1)
 		go func() { done <- run(context.Background(), args, &stdout, &stderr, noEnv) }()
 		var studio, password string

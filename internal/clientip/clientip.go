@@ -73,6 +73,7 @@ type Resolver struct {
 	trusted *ipset.Set // nil when no proxy is trusted
 	mode    mode
 	header  string // canonical key of the single-address header, for modeSingle
+	peers   peerMemo
 }
 
 // New validates cfg and returns a Resolver for it. The error names the offending
@@ -112,7 +113,12 @@ func New(cfg Config) (*Resolver, error) {
 // It is the zero netip.Addr only when req.RemoteAddr is not an IP address (for
 // example on a Unix socket).
 func (r *Resolver) ClientIP(req *http.Request) netip.Addr {
-	peer := parseRemoteAddr(req.RemoteAddr)
+	var peer netip.Addr
+	if r != nil {
+		peer = r.peer(req.RemoteAddr)
+	} else {
+		peer = parseRemoteAddr(req.RemoteAddr)
+	}
 	if r == nil || !peer.IsValid() || !r.trusted.Contains(peer) {
 		return peer
 	}
@@ -413,6 +419,22 @@ func validPort(s string, obf bool) bool {
 		n = n*10 + int(c-'0')
 	}
 	return n <= 0xffff
+}
+
+// peer is parseRemoteAddr through the Resolver's memo of recent IPv4 peers.
+func (r *Resolver) peer(s string) netip.Addr {
+	k, ok := makeMemoKey(s)
+	if !ok {
+		return parseRemoteAddr(s)
+	}
+	if ip, ok := r.peers.get(k, len(s)); ok {
+		return ip
+	}
+	ip := parseRemoteAddr(s)
+	if ip.Is4() {
+		r.peers.put(k, len(s), ip)
+	}
+	return ip
 }
 
 // parseRemoteAddr parses http.Request.RemoteAddr: "ip:port", "[ipv6]:port" or a

@@ -102,12 +102,14 @@ func checkCounts(t *testing.T, c Counts, output string) {
 	}
 }
 
-// TestRun runs the whole demo for three seconds: every benign request must be allowed,
+// TestRun runs the whole demo for six seconds: every benign request must be allowed,
 // every attack blocked and the flood rate-limited, the shop must answer manual requests
-// meanwhile, and nothing may be left running afterwards.
+// meanwhile, and nothing may be left running afterwards. Six, because a credential
+// stuffer needs DemoStuffingLimit+1 attempts, a few hundred milliseconds apart, before
+// one is blocked, and a starved -race run once got only five into three seconds.
 func TestRun(t *testing.T) {
 	before := runtime.NumGoroutine()
-	d, err := New(Config{Listen: "127.0.0.1:0", TLSListen: "127.0.0.1:0", Duration: 3 * time.Second})
+	d, err := New(Config{Listen: "127.0.0.1:0", TLSListen: "127.0.0.1:0", Duration: 6 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -220,10 +220,46 @@ type pathSet struct {
 	fold  bool                      // match ignoring ASCII case; index keys are lower case
 	first map[string][]glob.Pattern // by literal first segment
 	rest  []glob.Pattern            // patterns that start with a wildcard
+	// firstF holds the keys of first and restF the segment names of rest (when
+	// restSeg: every pattern in rest is one literal segment at any depth, as the
+	// default honeypots "/**/.env" and "/**/.git/" are), so that most paths are
+	// turned away without a map look-up or a pattern match.
+	firstF, restF segFilter
+	restSeg       bool
+}
+
+// segFilter is a 256-bit filter of path segments by length and first and last byte,
+// ASCII case ignored: it says for certain that a segment is none of the ones added.
+type segFilter [4]uint64
+
+func segBit(seg string) uint {
+	if seg == "" {
+		return 0
+	}
+	return (uint(len(seg))*131 + uint(seg[0]|0x20)*31 + uint(seg[len(seg)-1]|0x20)) & 255
+}
+
+func (f *segFilter) add(seg string) { b := segBit(seg); f[b>>6] |= 1 << (b & 63) }
+
+func (f *segFilter) has(seg string) bool { b := segBit(seg); return f[b>>6]&(1<<(b&63)) != 0 }
+
+// anySegment reports whether some segment of the path p, which starts with "/", may
+// be in f.
+func (f *segFilter) anySegment(p string) bool {
+	for rest := p[1:]; ; {
+		seg, after, more := strings.Cut(rest, "/")
+		if f.has(seg) {
+			return true
+		}
+		if !more {
+			return false
+		}
+		rest = after
+	}
 }
 
 func newPathSet(list []string, fold bool) (pathSet, error) {
-	ps := pathSet{fold: fold}
+	ps := pathSet{fold: fold, restSeg: true}
 	compile := glob.Compile
 	if fold {
 		compile = glob.CompileFold
@@ -236,12 +272,18 @@ func newPathSet(list []string, fold bool) (pathSet, error) {
 		first, ok := g.FirstSegment()
 		if !ok {
 			ps.rest = append(ps.rest, g)
+			if name, ok := g.Segment(); ok {
+				ps.restF.add(name)
+			} else {
+				ps.restSeg = false
+			}
 			continue
 		}
 		if ps.first == nil {
 			ps.first = make(map[string][]glob.Pattern)
 		}
 		ps.first[first] = append(ps.first[first], g)
+		ps.firstF.add(first)
 	}
 	return ps, nil
 }
@@ -251,31 +293,22 @@ func newPathSet(list []string, fold bool) (pathSet, error) {
 const maxFoldSegment = 64
 
 func (ps *pathSet) match(p string) bool {
-	if len(ps.first) > 0 && len(p) > 0 {
+	if len(p) == 0 || p[0] != '/' {
+		return false // a pattern matches only paths that start with "/"
+	}
+	if len(ps.first) > 0 {
 		seg, _, _ := strings.Cut(p[1:], "/")
-		var group []glob.Pattern
-		switch {
-		case !ps.fold || !hasUpper(seg):
-			group = ps.first[seg]
-		case len(seg) <= maxFoldSegment:
-			var buf [maxFoldSegment]byte
-			b := buf[:len(seg)]
-			for i := range len(seg) {
-				c := seg[i]
-				if 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
+		if ps.firstF.has(seg) {
+			group := ps.firstGroup(seg)
+			for i := range group {
+				if group[i].Match(p) {
+					return true
 				}
-				b[i] = c
-			}
-			group = ps.first[string(b)] // no allocation: map index by converted bytes
-		default:
-			group = ps.first[asciiLower(seg)]
-		}
-		for i := range group {
-			if group[i].Match(p) {
-				return true
 			}
 		}
+	}
+	if len(ps.rest) == 0 || ps.restSeg && !ps.restF.anySegment(p) {
+		return false
 	}
 	for i := range ps.rest {
 		if ps.rest[i].Match(p) {
@@ -283,6 +316,27 @@ func (ps *pathSet) match(p string) bool {
 		}
 	}
 	return false
+}
+
+// firstGroup returns the patterns whose first segment is seg.
+func (ps *pathSet) firstGroup(seg string) []glob.Pattern {
+	switch {
+	case !ps.fold || !hasUpper(seg):
+		return ps.first[seg]
+	case len(seg) <= maxFoldSegment:
+		var buf [maxFoldSegment]byte
+		b := buf[:len(seg)]
+		for i := range len(seg) {
+			c := seg[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[i] = c
+		}
+		return ps.first[string(b)] // no allocation: map index by converted bytes
+	default:
+		return ps.first[asciiLower(seg)]
+	}
 }
 
 // pathList is a list of path patterns compiled twice, as written and ignoring ASCII

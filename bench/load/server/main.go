@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil"
+	"github.com/vigilhq/vigil/bench/load/loadtarget"
 	"github.com/vigilhq/vigil/fingerprint"
 	"github.com/vigilhq/vigil/internal/selfsigned"
 	"github.com/vigilhq/vigil/policy"
@@ -68,17 +69,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := loadtarget.StartCPUProfile(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	if *memprofile != "" {
 		defer func() {
 			f, err := os.Create(*memprofile)
@@ -128,10 +123,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	var server interface {
-		Serve(net.Listener) error
-		Shutdown(context.Context) error
-	} = srv
+	var server loadtarget.Server = srv
 	if *useTLS || *capture {
 		cert, err := selfsigned.Certificate()
 		if err != nil {
@@ -145,27 +137,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "listening on %s, guard %v, tls %v, capture %v\n", ln.Addr(), *guard, *useTLS || *capture, *capture)
-	served := make(chan error, 1)
-	go func() { served <- server.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return server.Shutdown(sctx)
+	return loadtarget.Serve(ctx, server, ln)
 }
-
-// body is the fixed response.
-const body = "ok: a small fixed response from the load target\n"
 
 // handler returns the fixed-response handler, behind a guard when guard is set.
 func handler(guard bool, store vigil.Store) (http.Handler, error) {
-	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, body)
-	})
+	h := loadtarget.Handler()
 	if !guard {
 		return h, nil
 	}

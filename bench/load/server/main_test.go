@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigilhq/vigil/bench/load/loadtarget"
 )
 
 // browserRequest is the request of browser.lua.
@@ -55,7 +57,7 @@ func TestHandler(t *testing.T) {
 			for i := range 2000 {
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, browserRequest("/products?page=2&sort=price"))
-				if w.Code != http.StatusOK || w.Body.String() != body {
+				if w.Code != http.StatusOK || w.Body.String() != loadtarget.Body {
 					t.Fatalf("request %d: %d %q", i, w.Code, w.Body.String())
 				}
 			}

@@ -24,14 +24,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"syscall"
 	"time"
 
 	txhttp "github.com/corazawaf/coraza/v3/http"
 	"github.com/go-chi/httprate"
 
-	"github.com/vigilhq/vigil/bench/peers/internal/crs"
+	"github.com/vigilhq/vigil/bench/load/loadtarget"
+	"github.com/vigilhq/vigil/bench/peers/crs"
 )
 
 func main() {
@@ -44,9 +44,6 @@ func main() {
 	}
 }
 
-// body is the fixed response, as bench/load/server's.
-const body = "ok: a small fixed response from the load target\n"
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -56,17 +53,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := loadtarget.StartCPUProfile(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	h, err := handler(*peer)
 	if err != nil {
 		return err
@@ -77,29 +68,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(stdout, "listening on %s, peer %s\n", ln.Addr(), *peer)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return loadtarget.Serve(ctx, srv, ln)
 }
 
 // handler returns the fixed-response handler behind the named peer.
 func handler(peer string) (http.Handler, error) {
-	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, body)
-	})
+	h := loadtarget.Handler()
 	switch peer {
 	case "bare":
 		return h, nil
 	case "httprate":
-		return httprate.LimitByIP(100_000_000, time.Second)(h), nil
+		// Keyed as LimitByIP (deprecated in v0.16 for its implicit trust model)
+		// keyed: the TCP peer, IPv6 by /64 — right here, with no proxy in front.
+		return httprate.LimitBy(100_000_000, time.Second, keyByPeer)(h), nil
 	case "coraza":
 		waf, err := crs.WAF()
 		if err != nil {
@@ -108,4 +89,14 @@ func handler(peer string) (http.Handler, error) {
 		return txhttp.WrapHandler(waf, h), nil
 	}
 	return nil, fmt.Errorf("-peer %q: want coraza, httprate or bare", peer)
+}
+
+// keyByPeer keys a request by its TCP peer's address, canonicalised by httprate
+// (IPv6 by /64).
+func keyByPeer(r *http.Request) (string, error) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return "", err
+	}
+	return httprate.CanonicalizeIP(host), nil
 }

@@ -133,6 +133,19 @@ var benignValues = []struct {
 	{"ruby_constant", "Net::HTTP.get(uri)"},
 	{"escaped_quote_json_text", `{"msg":"he said \"or else\" twice"}`},
 	{"prose_true_or_false", "true or false: the earth is flat"},
+	// URL paths as redirect targets, and paths that are not a server's files.
+	{"redirect_path", "/account/settings"},
+	{"redirect_home", "/home"},
+	{"redirect_home_page", "/home/welcome"},
+	{"redirect_well_known", "/.well-known/openid-configuration"},
+	{"docs_path_nginx", "/nginx/install"},
+	{"docs_path_conf", "/docs/nginx/conf"},
+	{"browser_fakepath", `C:\fakepath\holiday.jpg`},
+	{"windows_program_path", `C:\Windows\System32\ls`}, // CRS's benign row 932250-19
+	{"windows_documents", `D:\Users\anna\Documents\report.docx`},
+	{"prices_in_braces", "sizes {small: $5, large: $8}"},
+	{"template_placeholder", "Hello {$name}, your total is {$total}"},
+	{"illustrator_svg_entities", `<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd" [<!ENTITY ns_extend "http://ns.adobe.com/Extensibility/1.0/">]><svg/>`},
 }
 
 // attackValues are payloads each detector must catch at blocking strength when they
@@ -180,6 +193,17 @@ var attackValues = []struct {
 	{"traversal_encoded", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", CodePathTraversal},
 	{"traversal_backslash", `..\..\windows\win.ini`, CodePathTraversal},
 	{"traversal_overlong", "%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd", CodePathTraversal},
+	// Absolute paths to a server's own files, without "../".
+	{"lfi_var_log", "/var/log/httpd/access_log", CodePathTraversal},
+	{"lfi_usr_local", "/usr/local/etc/apache22/httpd.conf", CodePathTraversal},
+	{"lfi_boot", "/boot/grub/grub.conf", CodePathTraversal},
+	{"lfi_root_dotfile", "/.bash_history", CodePathTraversal},
+	{"lfi_home_dotfile", "/home/anna/.ssh/id_rsa", CodePathTraversal},
+	{"lfi_opt_logs", "/opt/lampp/logs/error_log", CodePathTraversal},
+	{"lfi_apache_logs", "/apache/logs/access.log", CodePathTraversal},
+	{"lfi_windows_webroot", `C:\inetpub\wwwroot\global.asa`, CodePathTraversal},
+	{"lfi_windows_log", `c:\apache\logs\error.log`, CodePathTraversal},
+	{"lfi_file_url_drive", "/C:/inetpub/ftproot/", CodePathTraversal},
 	{"lfi_absolute", "/etc/shadow", CodePathTraversal},
 	{"lfi_proc", "/proc/self/environ", CodePathTraversal},
 	{"lfi_php_filter", "php://filter/convert.base64-encode/resource=index.php", CodePathTraversal},
@@ -222,8 +246,13 @@ var attackValues = []struct {
 	{"ssti_jinja", "{{''.__class__.__mro__[1].__subclasses__()}}", CodeCodeInjection},
 	{"node_child_process", "require('child_process').exec('id')", CodeCodeInjection},
 	{"xxe", `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x>&xxe;</x>`, CodeXXE},
+	{"xxe_internal_entity", `<!DOCTYPE xxe [<!ENTITY foo "aaaaaa">]><root>&foo;</root>`, CodeXXE},
 	{"crlf_injection", "x%0d%0aSet-Cookie:%20admin=1", CodeProtocol},
 	{"nul_byte", "report.pdf\x00.php", CodeProtocol},
 	{"nosql_operator", "user[$ne]", CodeSQLi},
+	{"nosql_object", "{ $ne: 1 }", CodeSQLi},
+	{"nosql_object_json", `{"$gt": ""}`, CodeSQLi},
+	{"nosql_breakout_or", "', $or: [ {}, { 'a':'a", CodeSQLi},
+	{"nosql_comment", "' } ], $comment:'successful MongoDB injection'", CodeSQLi},
 	{"ldap_injection", "*)(uid=*))(|(uid=*", CodeLDAPInjection},
 }

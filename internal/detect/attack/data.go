@@ -184,7 +184,7 @@ func keywords() []keyword {
 	add(gNoSQL, 0, "$ne", "$eq", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$or",
 		"$and", "$not", "$nor", "$exists", "$type", "$regex", "$where", "$expr",
 		"$text", "$search", "$elemmatch", "$all", "$size", "$mod", "$jsonschema",
-		"$function", "$accumulator")
+		"$function", "$accumulator", "$comment")
 	return kws
 }
 
@@ -260,7 +260,8 @@ func backupSuffixes() []string {
 		".mdf", ".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".kdbx", ".ovpn",
 		".rdp", ".log", ".inc", ".cfg", ".conf", ".ini", ".env", ".yml.bak", ".php~",
 		".php.bak", ".php.old", ".php.save", ".php.swp", ".php.orig", ".php.dist",
-		".copy", ".tar", ".tar.gz", ".tgz",
+		".copy", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.bzip2", ".tar.gzip", ".tar.xz", ".tbz2",
+		".sql.7z", ".sql.rar", ".sql.xz", ".sql.tgz",
 	}
 }
 

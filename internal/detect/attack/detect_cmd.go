@@ -189,11 +189,35 @@ func (s *Scanner) detectCmdi(v *value, res *result) {
 		default:
 			continue
 		}
+		if t[i] == ';' && v.kind == kindUA && productToken(t[start:]) {
+			// "(…; java 1.8.0_77; …)": a User-Agent comment lists products
+			// with their versions between semicolons.
+			continue
+		}
 		if sc, ok := s.commandAt(t, start, t[i], strong); ok {
 			res.add(CodeCmdi, sc, excerptAt(t, i))
 			return
 		}
 	}
+}
+
+// productToken reports whether s starts with a product name and a dotted version, as
+// a User-Agent comment's entries do: " java 12.0.2", " Python 3.9.7".
+func productToken(s string) bool {
+	s = strings.TrimLeft(s, " ")
+	name := 0
+	for name < len(s) && (isLetter(s[name]) || s[name] == '_' || s[name] == '-') {
+		name++
+	}
+	if name == 0 || name == len(s) || s[name] != ' ' && s[name] != '/' {
+		return false
+	}
+	v := s[name+1:]
+	n := 0
+	for n < len(v) && ('0' <= v[n] && v[n] <= '9' || v[n] == '.' || v[n] == '_') {
+		n++
+	}
+	return n > 2 && v[0] >= '0' && v[0] <= '9' && strings.IndexByte(v[:n], '.') > 0
 }
 
 // commandAt reads the shell word at t[start:] and reports whether it is a command
@@ -202,6 +226,14 @@ func (s *Scanner) detectCmdi(v *value, res *result) {
 func (s *Scanner) commandAt(t string, start int, sep byte, strongSep bool) (int, bool) {
 	class, next, evaded := s.commandWordEv(t, start)
 	if class == 0 {
+		return 0, false
+	}
+	if sep == '{' {
+		// Brace expansion needs a comma right after the command: {cat,/etc/passwd}.
+		// Judged before quoting tricks, as {"id":"x"} is JSON, not c"a"t.
+		if next < len(t) && t[next] == ',' {
+			return 90, true
+		}
 		return 0, false
 	}
 	if evaded {
@@ -218,13 +250,6 @@ func (s *Scanner) commandAt(t string, start int, sep byte, strongSep bool) (int,
 		class, next, prefixed = c2, n2, true
 	}
 	class &^= cmdPrefix
-	if sep == '{' {
-		// Brace expansion needs a comma right after the command.
-		if next < len(t) && t[next] == ',' {
-			return 90, true
-		}
-		return 0, false
-	}
 	args := t[next:]
 	if sep == 0 {
 		// The value starts with the command: the text must read as a command line.

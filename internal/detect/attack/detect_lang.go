@@ -395,6 +395,15 @@ func (s *Scanner) detectXXE(v *value, res *result) {
 			res.add(CodeXXE, 95, excerptAt(t, i))
 			return
 		}
+		if v.kind == kindParam && !strings.Contains(rest, `"http`) {
+			// An internal entity in a form or query value: no form asks for a DTD;
+			// entity expansion ("billion laughs") needs none of SYSTEM or PUBLIC.
+			// Namespace entities ("http://ns.adobe.com/…", as Illustrator's SVGs
+			// declare) stay below blocking.
+			res.add(CodeXXE, 85, excerptAt(t, i))
+			return
+		}
+		// In an XML body an internal DTD may be the document's own.
 		res.add(CodeXXE, 70, excerptAt(t, i))
 		return
 	}

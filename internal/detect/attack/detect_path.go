@@ -35,19 +35,21 @@ func (s *Scanner) detectTraversal(v *value, res *result) {
 			return
 		}
 	}
-	if v.hits.groups&gFile == 0 {
-		return
-	}
-	if at, ok := sensitiveFile(t, v.kind); ok {
-		res.add(CodePathTraversal, 90, excerptAt(t, at))
-		return
-	}
-	for _, w := range []string{"php://filter", "php://fd", "php://memory", "php://temp", "php://stdin", "zip://", "phar://",
-		"glob://", "compress.zlib://", "compress.bzip2://", "zlib:"} {
-		if i := indexFold(t, w); i >= 0 {
-			res.add(CodePathTraversal, 95, excerptAt(t, i))
+	if v.hits.groups&gFile != 0 {
+		if at, ok := sensitiveFile(t, v.kind); ok {
+			res.add(CodePathTraversal, 90, excerptAt(t, at))
 			return
 		}
+		for _, w := range []string{"php://filter", "php://fd", "php://memory", "php://temp", "php://stdin", "zip://", "phar://",
+			"glob://", "compress.zlib://", "compress.bzip2://", "zlib:"} {
+			if i := indexFold(t, w); i >= 0 {
+				res.add(CodePathTraversal, 95, excerptAt(t, i))
+				return
+			}
+		}
+	}
+	if v.kind == kindParam && systemPath(t) {
+		res.add(CodePathTraversal, 85, excerptAt(t, 0))
 	}
 }
 
@@ -176,6 +178,106 @@ func sensitiveFile(t string, k kind) (int, bool) {
 	return 0, false
 }
 
+// systemPath reports whether a parameter value is an absolute file-system path into
+// the server's own system directories: "/var/log/httpd/access_log",
+// "/usr/local/etc/php.ini", "/boot/grub/grub.conf", "/.bash_history",
+// `C:\inetpub\wwwroot\global.asa`. Applications take relative names or URL paths
+// in parameters ("/account/settings" as a redirect target), not paths from the root
+// of the server's disk, so a value naming one is a file-inclusion attempt even
+// without "../". Only directories no site's URL space uses are listed; "/home" alone
+// is a page, and a home directory counts only with a hidden file in it.
+func systemPath(t string) bool {
+	var rest string
+	switch {
+	case len(t) > 4 && t[0] == '/' && isLetter(t[1]) && t[2] == ':' && (t[3] == '/' || t[3] == '\\'):
+		return windowsFile(t[4:]) // "/C:/inetpub/…", as a file: URL's path has it
+	case len(t) > 1 && t[0] == '/':
+		rest = t[1:]
+	case len(t) > 3 && isLetter(t[0]) && t[1] == ':' && (t[2] == '/' || t[2] == '\\'):
+		// A drive letter: a file to read (a log, a configuration, the web
+		// root's files), not a program's path, which is a command's business
+		// (CRS counts "C:\Windows\System32\ls" in a form as benign).
+		return windowsFile(t[3:])
+	default:
+		return false
+	}
+	first, tail, more := cutSeparator(rest)
+	if first == "" {
+		return false
+	}
+	if first[0] == '.' && strings.Trim(first, ".") != "" {
+		// A hidden file at the root (/.bash_history, /.ssh/…), but not the
+		// one URL space every site has there.
+		return !strings.EqualFold(first, ".well-known")
+	}
+	if !more || tail == "" {
+		return false
+	}
+	switch strings.ToLower(first) {
+	case "etc", "var", "usr", "proc", "boot", "root", "bin", "sbin", "lib64", "windows", "winnt", "inetpub",
+		"xampp", "wamp", "wamp64", "appserv":
+		return true
+	case "apache", "apache2", "httpd", "nginx":
+		// A documentation site may have /nginx/install; a server's own
+		// directory holds its logs and configuration.
+		low := strings.ToLower(tail)
+		return strings.Contains(low, "log") || strings.Contains(low, "conf") || strings.Contains(low, ".ini")
+	case "home", "users":
+		// A hidden file or directory in a user's home: /home/u/.ssh/id_rsa.
+		if strings.Contains(tail, "/.") || strings.Contains(tail, "\\.") {
+			return true
+		}
+	}
+	// Under any other directory, a server's log or configuration file by name:
+	// /opt/lampp/logs/error_log, /home/apache/conf/httpd.conf.
+	return serverFile(tail)
+}
+
+// serverFile reports whether the last component of path p is named like a server's
+// log, configuration or password file.
+func serverFile(p string) bool {
+	name := strings.ToLower(p[strings.LastIndexAny(p, `/\`)+1:])
+	switch name {
+	case "access_log", "error_log", "accesslog", "errorlog", "passwd", "master.passwd", "shadow", ".htpasswd":
+		return true
+	}
+	for _, suf := range []string{".conf", ".ini", ".cnf", ".log", "_log", "-log"} {
+		if len(name) > len(suf) && strings.HasSuffix(name, suf) {
+			return true
+		}
+	}
+	return false
+}
+
+// windowsFile reports whether p, a path after a drive letter, names a server file an
+// attacker reads: under the web root or a server's own directory, or a log,
+// configuration or database file anywhere.
+func windowsFile(p string) bool {
+	low := strings.ToLower(p)
+	for _, dir := range []string{"inetpub", "apache", "xampp", "wamp", "appserv", "nginx", "mysql", "php", "program files"} {
+		if strings.HasPrefix(low, dir) {
+			return true
+		}
+	}
+	if i := strings.LastIndexByte(low, '.'); i >= 0 && !strings.ContainsAny(low[i:], `/\`) {
+		switch low[i:] {
+		case ".ini", ".log", ".conf", ".cfg", ".config", ".asa", ".xml", ".bak", ".sql", ".db", ".mdb", ".sam", ".inf":
+			return true
+		}
+	}
+	return false
+}
+
+// cutSeparator splits s at its first slash or backslash.
+func cutSeparator(s string) (before, after string, found bool) {
+	if i := strings.IndexAny(s, "/\\"); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
 // detectPath reports what only the URL path reveals: requests for files and
 // directories no site serves (.git/, .env, backups), by exact path segment and by
 // file-name suffix.
@@ -239,7 +341,31 @@ func (s *Scanner) probeSegment(seg string, last bool) int {
 			return 85
 		}
 	}
+	if databaseArchive(string(ls)) {
+		return 85
+	}
 	return 0
+}
+
+// databaseArchive reports a compressed database dump by its conventional names:
+// "db_backup.rar", "mysql.zip", "dump.gz" (name is lower case). Other archives are
+// downloads a site may well serve ("report.zip").
+func databaseArchive(name string) bool {
+	dot := strings.IndexByte(name, '.')
+	if dot <= 0 {
+		return false
+	}
+	switch name[dot:] {
+	case ".7z", ".rar", ".zip", ".gz", ".bz2", ".bzip2", ".gzip", ".xz":
+	default:
+		return false
+	}
+	switch name[:dot] {
+	case "db", "dbase", "database", "db_backup", "db-backup", "dbbackup", "dbdump", "db_dump", "dump",
+		"mysql", "mysqldump", "sql", "pgdump", "pg_dump", "postgres", "backup", "site_backup", "sitebackup":
+		return true
+	}
+	return false
 }
 
 // isServedDotSegment reports hidden path segments that sites serve on purpose.

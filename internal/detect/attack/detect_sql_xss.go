@@ -690,7 +690,8 @@ func (s *Scanner) detectNoSQL(v *value, res *result) {
 		for j < len(t) && (t[j] >= 'a' && t[j] <= 'z' || t[j] >= 'A' && t[j] <= 'Z') {
 			j++
 		}
-		if j > i+1 && (i == 0 || t[i-1] == '[') && (j == len(t) || t[j] == ']') && isMongoOperator(strings.ToLower(t[i+1:j])) {
+		if j > i+1 && isMongoOperator(strings.ToLower(t[i+1:j])) &&
+			((i == 0 || t[i-1] == '[') && (j == len(t) || t[j] == ']') || operatorKey(t, i, j)) {
 			res.add(CodeSQLi, 85, excerptAt(t, i))
 			return
 		}
@@ -702,11 +703,34 @@ func (s *Scanner) detectNoSQL(v *value, res *result) {
 	}
 }
 
+// operatorKey reports whether the operator at t[i:j] is a key of an object written
+// in the value, quoted or not: `{ $ne: 1 }`, `{"$gt": ""}`, `', $or: [ {}, …`. A
+// value holding a query object is injection into a query that embeds it.
+func operatorKey(t string, i, j int) bool {
+	b := i - 1
+	if b >= 0 && (t[b] == '"' || t[b] == '\'') {
+		b--
+	}
+	for b >= 0 && (t[b] == ' ' || t[b] == '\t') {
+		b--
+	}
+	if b < 0 || t[b] != '{' && t[b] != ',' {
+		return false
+	}
+	if j < len(t) && (t[j] == '"' || t[j] == '\'') {
+		j++
+	}
+	for j < len(t) && (t[j] == ' ' || t[j] == '\t') {
+		j++
+	}
+	return j < len(t) && t[j] == ':'
+}
+
 func isMongoOperator(op string) bool {
 	switch op {
 	case "ne", "eq", "gt", "gte", "lt", "lte", "in", "nin", "or", "and", "not", "nor",
 		"exists", "type", "regex", "where", "expr", "text", "search", "elemmatch", "all",
-		"size", "mod", "jsonschema", "function", "accumulator":
+		"size", "mod", "jsonschema", "function", "accumulator", "comment":
 		return true
 	}
 	return false

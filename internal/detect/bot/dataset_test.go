@@ -187,7 +187,7 @@ func TestUADataset(t *testing.T) {
 	}
 	check("Crawler-Detect recall", m.jayBizzle.pct(), 80.4, true)
 	check("current browsers classified Browser", m.currentKind.pct(), 98.3, true)
-	check("devices-2018 false positives", 100-m.devices.pct(), 0.03, false)
+	check("devices-2018 false positives", 100-m.devices.pct(), 0.02, false) // 0.014 % (3 of 21,618)
 	if len(tags) != 12 {
 		t.Errorf("%d crawler-user-agents tags in the data, want 12", len(tags))
 	}

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/headers"
@@ -46,7 +47,7 @@ func finding(code string, score int, detail string) detect.Finding {
 // inconsistencies.
 func (d *Detector) Inspect(dst []detect.Finding, r *http.Request, hs *headers.Set, c Class) []detect.Finding {
 	ua, _ := hs.Get(headers.UserAgent)
-	if strings.TrimSpace(ua) == "" {
+	if blank(ua) {
 		return append(dst, finding("ua_missing", scoreMissing, "no user-agent"))
 	}
 	switch {
@@ -135,18 +136,27 @@ func (d *Detector) inconsistencies(dst []detect.Finding, r *http.Request, h *hea
 
 // first returns the first non-blank value of header n.
 func first(h *headers.Set, n headers.Name) (string, bool) {
-	if v, ok := h.Get(n); !ok || strings.TrimSpace(v) != "" {
+	if v, ok := h.Get(n); !ok || !blank(v) {
 		return v, ok
 	}
 	if !h.Multiple(n) {
 		return "", false
 	}
 	for _, v := range h.Values(n) {
-		if strings.TrimSpace(v) != "" {
+		if !blank(v) {
 			return v, true
 		}
 	}
 	return "", false
+}
+
+// blank reports whether v is empty or white space only, as strings.TrimSpace sees it.
+// Almost every value starts with a printable ASCII byte, which settles it at once.
+func blank(v string) bool {
+	if v != "" && v[0] > ' ' && v[0] < utf8.RuneSelf {
+		return false
+	}
+	return strings.TrimSpace(v) == ""
 }
 
 // hasToken reports whether the comma-separated list v (parameters after ";" ignored)

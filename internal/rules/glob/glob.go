@@ -218,6 +218,16 @@ func (p *Pattern) FirstSegment() (string, bool) {
 	return first, true
 }
 
+// Segment returns the name that some segment of every path p matches must equal, for a
+// pattern that is one literal segment at any depth ("/**/.env", "/**/.git/"), and false
+// for any other pattern. The name is lower case for a pattern from CompileFold.
+func (p *Pattern) Segment() (string, bool) {
+	if !p.valid || (p.kind != kindLastSeg && p.kind != kindAnySeg) || strings.Contains(p.lit[1:], "/") {
+		return "", false
+	}
+	return p.lit[1:], true
+}
+
 // Match reports whether path matches p. Path should be a cleaned path starting with "/";
 // a path that does not start with "/" matches nothing.
 func (p *Pattern) Match(path string) bool {

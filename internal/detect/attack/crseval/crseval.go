@@ -353,6 +353,25 @@ func LoadPayloads(rd io.Reader) ([]Payload, error) {
 	return ps, sc.Err()
 }
 
+// DistinctPayloads returns the payloads a detector is measured on: each category's
+// distinct payload strings once, in the order they first appear, without the
+// whole-document payloads (Form "document"), and with the {FILE} placeholder of path
+// templates filled in as etc/passwd.
+func DistinctPayloads(ps []Payload) []Payload {
+	var out []Payload
+	seen := map[[2]string]bool{}
+	for _, p := range ps {
+		key := [2]string{p.Category, p.Payload}
+		if p.Form == "document" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		p.Payload = strings.ReplaceAll(p.Payload, "{FILE}", "etc/passwd")
+		out = append(out, p)
+	}
+	return out
+}
+
 // PayloadReport is the detection rate per category over distinct payload strings,
 // in two placements.
 type PayloadReport struct {
@@ -361,22 +380,12 @@ type PayloadReport struct {
 	Misses map[string][]string
 }
 
-// EvaluatePayloads injects each distinct payload (templates' {FILE} replaced by
-// etc/passwd) into a query parameter and into a JSON body, and counts how many a
-// finding of at least BlockScore catches. Whole-document payloads are skipped.
+// EvaluatePayloads injects each of DistinctPayloads into a query parameter and into a
+// JSON body, and counts how many a finding of at least BlockScore catches.
 func EvaluatePayloads(s *attack.Scanner, ps []Payload) PayloadReport {
 	rep := PayloadReport{Query: map[string]Counts{}, JSON: map[string]Counts{}, Misses: map[string][]string{}}
-	seen := map[[2]string]bool{}
-	for _, p := range ps {
-		if p.Form == "document" {
-			continue
-		}
-		key := [2]string{p.Category, p.Payload}
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		payload := strings.ReplaceAll(p.Payload, "{FILE}", "etc/passwd")
+	for _, p := range DistinctPayloads(ps) {
+		payload := p.Payload
 
 		q := rep.Query[p.Category]
 		q.Total++

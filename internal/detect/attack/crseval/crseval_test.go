@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"net/http"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/vigilhq/vigil/internal/detect/attack"
@@ -127,5 +128,24 @@ func TestReplayRefusals(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestDistinctPayloads(t *testing.T) {
+	ps := []Payload{
+		{Payload: "../{FILE}", Category: "lfi"},
+		{Payload: "../{FILE}", Category: "lfi"},            // the same again
+		{Payload: "../{FILE}", Category: "path-traversal"}, // another category's
+		{Payload: "<!DOCTYPE x>", Category: "xxe", Form: "document"},
+		{Payload: "' OR 1=1--", Category: "sqli"},
+	}
+	got := DistinctPayloads(ps)
+	want := []Payload{
+		{Payload: "../etc/passwd", Category: "lfi"},
+		{Payload: "../etc/passwd", Category: "path-traversal"},
+		{Payload: "' OR 1=1--", Category: "sqli"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("DistinctPayloads = %+v, want %+v", got, want)
 	}
 }

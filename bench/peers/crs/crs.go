@@ -1,5 +1,5 @@
-// Package crs builds the Coraza WAF the peers' programs share: the embedded OWASP Core
-// Rule Set as its project recommends.
+// Package crs builds the Coraza WAF that the peers' server and the detection report
+// (eval/) share: the embedded OWASP Core Rule Set as its project recommends.
 package crs
 
 import (

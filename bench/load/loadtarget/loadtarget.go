@@ -1,0 +1,67 @@
+// Package loadtarget is what every load-harness server has in common, so that the
+// guard's target (bench/load/server) and the peers' (bench/peers/server) differ only
+// in what stands in front of the handler: the fixed response, the CPU profile of a
+// whole run, and serving until the run ends.
+package loadtarget
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"time"
+)
+
+// Body is the fixed response.
+const Body = "ok: a small fixed response from the load target\n"
+
+// Handler answers every request 200 with Body.
+func Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, Body)
+	})
+}
+
+// StartCPUProfile profiles the process into the file path until stop is called. An
+// empty path profiles nothing.
+func StartCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+// Server is an http.Server or a fingerprint.Server.
+type Server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
+// Serve serves ln until ctx ends, then shuts srv down within five seconds. It returns
+// the error that stopped serving early, or Shutdown's.
+func Serve(ctx context.Context, srv Server, ln net.Listener) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

@@ -15,7 +15,13 @@
 //
 // Usage:
 //
-//	server [-addr 127.0.0.1:8088] [-guard] [-tls | -capture] [-redis URL [-redis-mode M]] [-cpuprofile FILE] [-memprofile FILE]
+//	server [-addr 127.0.0.1:8088] [-guard [-exclude PATTERN]] [-tls | -capture] [-redis URL [-redis-mode M]] [-cpuprofile FILE] [-memprofile FILE]
+//
+// With -exclude the guard's policy excludes the paths matching PATTERN (policy
+// ExcludePaths): requests to them pass through the guard's handler, get a request ID
+// and their response headers, but skip every check. Set beside -guard alone (see
+// ab.sh) it splits the guard's cost into what any middleware of its shape pays and
+// what its checks add.
 //
 // With -redis the guard keeps its state in Redis through redisstore (local-first by
 // default), under a key prefix of its own that it removes on exit.
@@ -60,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8088", "address to listen on")
 	guard := fs.Bool("guard", false, "put a Vigil guard (default configuration, per-IP limit raised) in front of the handler")
+	exclude := fs.String("exclude", "", "with -guard, exclude the paths matching this `pattern` from every check")
 	useTLS := fs.Bool("tls", false, "serve HTTPS (self-signed) through a plain http.Server")
 	capture := fs.Bool("capture", false, "serve HTTPS (self-signed) through a fingerprint.Server that observes every connection")
 	redisURL := fs.String("redis", "", "keep the guard's state in Redis at this `URL` (with -guard)")
@@ -114,7 +121,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}()
 		store = rs
 	}
-	h, err := handler(*guard, store)
+	if *exclude != "" && !*guard {
+		return fmt.Errorf("-exclude needs -guard")
+	}
+	h, err := handler(*guard, store, *exclude)
 	if err != nil {
 		return err
 	}
@@ -141,13 +151,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // handler returns the fixed-response handler, behind a guard when guard is set.
-func handler(guard bool, store vigil.Store) (http.Handler, error) {
+func handler(guard bool, store vigil.Store, exclude string) (http.Handler, error) {
 	h := loadtarget.Handler()
 	if !guard {
 		return h, nil
 	}
 	p := policy.Default()
 	p.RateLimit.PerIP = policy.Limit{Rate: 100_000_000, Period: policy.Duration(time.Second)}
+	if exclude != "" {
+		p.ExcludePaths = []string{exclude}
+	}
 	g, err := vigil.New(vigil.Config{Policy: p, Store: store})
 	if err != nil {
 		return nil, err

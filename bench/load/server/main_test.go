@@ -39,18 +39,24 @@ func browserRequest(target string) *http.Request {
 
 // TestHandler checks what the harness relies on: the guarded handler allows the
 // benchmark request again and again from one address (the raised per-IP limit), and is a
-// real guard (it blocks a bait path); the bare handler answers everything.
+// real guard (it blocks a bait path and an injection); the bare handler answers
+// everything; with -exclude the guard still answers with its headers but checks
+// nothing on the excluded path.
 func TestHandler(t *testing.T) {
+	const attack = "/products?id=1%27%20OR%201=1--"
 	for _, tc := range []struct {
-		name       string
-		guard      bool
-		baitStatus int
+		name         string
+		guard        bool
+		exclude      string
+		baitStatus   int
+		attackStatus int
 	}{
-		{"bare", false, http.StatusOK},
-		{"guard", true, http.StatusForbidden},
+		{"bare", false, "", http.StatusOK, http.StatusOK},
+		{"guard", true, "", http.StatusForbidden, http.StatusForbidden},
+		{"guard-exclude", true, "/products", http.StatusForbidden, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h, err := handler(tc.guard, nil)
+			h, err := handler(tc.guard, nil, tc.exclude)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,8 +66,16 @@ func TestHandler(t *testing.T) {
 				if w.Code != http.StatusOK || w.Body.String() != loadtarget.Body {
 					t.Fatalf("request %d: %d %q", i, w.Code, w.Body.String())
 				}
+				if got := w.Header().Get("X-Request-Id") != ""; got != tc.guard {
+					t.Fatalf("request %d: X-Request-Id present %v, want %v", i, got, tc.guard)
+				}
 			}
 			w := httptest.NewRecorder()
+			h.ServeHTTP(w, browserRequest(attack))
+			if w.Code != tc.attackStatus {
+				t.Errorf("GET %s: %d, want %d", attack, w.Code, tc.attackStatus)
+			}
+			w = httptest.NewRecorder()
 			h.ServeHTTP(w, browserRequest("/.env"))
 			if w.Code != tc.baitStatus {
 				t.Errorf("GET /.env: %d, want %d", w.Code, tc.baitStatus)

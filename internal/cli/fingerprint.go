@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/fingerprint"
+	"github.com/vigilhq/vigil/internal/graceful"
 	"github.com/vigilhq/vigil/internal/selfsigned"
 	"github.com/vigilhq/vigil/policy"
 )
@@ -171,10 +172,7 @@ func serveFingerprints(ctx context.Context, ln net.Listener, cert *tls.Certifica
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	var server interface {
-		Serve(net.Listener) error
-		Shutdown(context.Context) error
-	}
+	var server graceful.Server
 	if cert != nil {
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}}
 		server = &fingerprint.Server{HTTP: srv, Logger: log}
@@ -185,18 +183,5 @@ func serveFingerprints(ctx context.Context, ln net.Listener, cert *tls.Certifica
 		ln = fingerprint.WrapListener(ln)
 		server = srv
 	}
-	served := make(chan error, 1)
-	go func() { served <- server.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := server.Shutdown(sctx)
-	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
-	}
-	return err
+	return graceful.Serve(ctx, server, ln, 5*time.Second)
 }

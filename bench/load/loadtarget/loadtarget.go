@@ -12,6 +12,8 @@ import (
 	"os"
 	"runtime/pprof"
 	"time"
+
+	"github.com/vigilhq/vigil/internal/graceful"
 )
 
 // Body is the fixed response.
@@ -46,22 +48,10 @@ func StartCPUProfile(path string) (stop func(), err error) {
 }
 
 // Server is an http.Server or a fingerprint.Server.
-type Server interface {
-	Serve(net.Listener) error
-	Shutdown(context.Context) error
-}
+type Server = graceful.Server
 
-// Serve serves ln until ctx ends, then shuts srv down within five seconds. It returns
-// the error that stopped serving early, or Shutdown's.
+// Serve serves ln until ctx ends, then shuts srv down within five seconds (see
+// graceful.Serve).
 func Serve(ctx context.Context, srv Server, ln net.Listener) error {
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return graceful.Serve(ctx, srv, ln, 5*time.Second)
 }

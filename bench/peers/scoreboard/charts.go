@@ -32,10 +32,23 @@ func chartRows(rows []row) []row {
 	return out
 }
 
-// chartSize is the width and height of a chart with n rows: small enough to keep the
-// PNG modest, tall enough for the labels.
-func chartSize(n int) (vg.Length, vg.Length) {
-	return 7 * vg.Inch, vg.Length(1.1+0.3*float64(n)) * vg.Inch
+// newRowChart starts a chart with one row per entry: its title, the value axis's
+// label and a grid along that axis.
+func newRowChart(title, xLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font.Size = vg.Points(10)
+	p.X.Label.Text = xLabel
+	p.Add(verticalGrid())
+	return p
+}
+
+// saveRowChart names the rows on the vertical axis and saves the chart as a PNG, small
+// enough to keep the file modest and tall enough for the labels.
+func saveRowChart(p *plot.Plot, labels []string, file string) error {
+	p.NominalY(labels...)
+	padRows(p, len(labels))
+	return p.Save(7*vg.Inch, vg.Length(1.1+0.3*float64(len(labels)))*vg.Inch, file)
 }
 
 // throughputChart draws each row's median ratio to its baseline as a bar, with the
@@ -45,12 +58,9 @@ func throughputChart(rows []row, file string) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	p := plot.New()
-	p.Title.Text = "Throughput as a share of the baseline's (Vigil in blue; whiskers: min–max over rounds)"
-	p.Title.TextStyle.Font.Size = vg.Points(10)
-	p.X.Label.Text = "req/s ÷ baseline req/s in the same round (TLS rows ÷ bare net/http over TLS)"
+	p := newRowChart("Throughput as a share of the baseline's (Vigil in blue; whiskers: min–max over rounds)",
+		"req/s ÷ baseline req/s in the same round (TLS rows ÷ bare net/http over TLS)")
 	p.X.Min = 0
-	p.Add(verticalGrid())
 	var labels []string
 	var tips plotter.XYs
 	var tipText []string
@@ -102,10 +112,7 @@ func throughputChart(rows []row, file string) error {
 	lbl.Offset = vg.Point{X: vg.Points(5)}
 	p.Add(lbl)
 	p.X.Max = top * 1.15
-	p.NominalY(labels...)
-	padRows(p, len(rows))
-	w, h := chartSize(len(rows))
-	return p.Save(w, h, file)
+	return saveRowChart(p, labels, file)
 }
 
 // latencyChart draws each row's median p50 and p99 on a logarithmic axis and saves it
@@ -115,13 +122,10 @@ func latencyChart(rows []row, file string) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	p := plot.New()
-	p.Title.Text = "Latency under load: p50 (dot) to p99 (triangle), medians over rounds; Vigil's rows in blue"
-	p.Title.TextStyle.Font.Size = vg.Points(10)
-	p.X.Label.Text = "milliseconds (logarithmic)"
+	p := newRowChart("Latency under load: p50 (dot) to p99 (triangle), medians over rounds; Vigil's rows in blue",
+		"milliseconds (logarithmic)")
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = logTicks{}
-	p.Add(verticalGrid())
 	var labels []string
 	var p50, p99 plotter.XYs
 	for i, r := range rows {
@@ -161,10 +165,7 @@ func latencyChart(rows []row, file string) error {
 		lo, hi = math.Min(lo, p50[i].X), math.Max(hi, p99[i].X)
 	}
 	p.X.Min, p.X.Max = lo/1.5, hi*1.5 // room for the glyphs at both ends
-	p.NominalY(labels...)
-	padRows(p, len(rows))
-	w, h := chartSize(len(rows))
-	return p.Save(w, h, file)
+	return saveRowChart(p, labels, file)
 }
 
 // verticalGrid is a grid of the value axis only: horizontal lines would run through

@@ -22,7 +22,6 @@ CONNECTIONS=${CONNECTIONS:-32} # wrk -c
 SERVER_CPU=${SERVER_CPU:-0}
 WRK_CPU=${WRK_CPU:-1}
 ADDR=${ADDR:-127.0.0.1:18095}
-NICE=${NICE:--10}
 
 [ $# -eq 2 ] || { echo "usage: ab.sh \"server command A\" \"server command B\"" >&2; exit 2; }
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "ab.sh: ROUNDS must be a positive number" >&2; exit 2; }
@@ -30,15 +29,8 @@ command -v wrk >/dev/null 2>&1 || { echo "ab.sh: wrk not found (apt-get install 
 [ -r /proc/self/stat ] || { echo "ab.sh: needs /proc (Linux) for the server's CPU time" >&2; exit 2; }
 
 here=$(cd "$(dirname "$0")" && pwd)
-if [ "$NICE" != 0 ] && [ "$(nice -n "$NICE" nice 2>/dev/null)" != "$(($(nice) + NICE))" ]; then
-	NICE=0
-fi
-pin_server=(nice -n "$NICE")
-pin_wrk=(nice -n "$NICE")
-if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
-	pin_server+=(taskset -c "$SERVER_CPU")
-	pin_wrk+=(taskset -c "$WRK_CPU")
-fi
+# shellcheck source=pin.sh
+source "$here/pin.sh" ab.sh
 tck=$(getconf CLK_TCK)
 results=$(mktemp)
 pid=""

@@ -77,24 +77,8 @@ if ! command -v wrk >/dev/null 2>&1; then
 		die "could not install wrk"
 fi
 
-# Both sides run at a raised priority when that is allowed (root), so that other work on
-# the machine disturbs the measurement less. NICE=0 turns that off.
-NICE=${NICE:--10}
-# GNU nice runs the command even when it cannot change the priority, so ask the
-# command what niceness it got.
-if [ "$NICE" != 0 ] && [ "$(nice -n "$NICE" nice 2>/dev/null)" != "$(($(nice) + NICE))" ]; then
-	echo "run.sh: warning: cannot run at nice $NICE (not root?); running at normal priority" >&2
-	NICE=0
-fi
-
-pin_server=(nice -n "$NICE")
-pin_wrk=(nice -n "$NICE")
-if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
-	pin_server+=(taskset -c "$SERVER_CPU")
-	pin_wrk+=(taskset -c "$WRK_CPU")
-else
-	echo "run.sh: warning: fewer than two CPUs or no taskset; server and wrk share the CPUs" >&2
-fi
+# shellcheck source=pin.sh
+source "$here/pin.sh" run.sh
 
 (cd "$root" && go build -o "$work/server" ./bench/load/server) || die "cannot build bench/load/server"
 case "$PAIR" in

@@ -15,13 +15,22 @@
 //
 // Usage:
 //
-//	server [-addr 127.0.0.1:8088] [-guard [-exclude PATTERN]] [-tls | -capture] [-redis URL [-redis-mode M]] [-cpuprofile FILE] [-memprofile FILE]
+//	server [-addr 127.0.0.1:8088] [-guard [-exclude PATTERN] [-disable DETECTORS]] [-spin DURATION] [-tls | -capture] [-redis URL [-redis-mode M]] [-cpuprofile FILE] [-memprofile FILE]
 //
 // With -exclude the guard's policy excludes the paths matching PATTERN (policy
 // ExcludePaths): requests to them pass through the guard's handler, get a request ID
 // and their response headers, but skip every check. Set beside -guard alone (see
 // ab.sh) it splits the guard's cost into what any middleware of its shape pays and
 // what its checks add.
+//
+// With -disable the guard's policy gets one route over every path that turns the named
+// detectors off (policy Route.Disable), so a run with "-disable
+// bot,behaviour,fingerprint,attack" measures the guard's pipeline without its
+// detectors: client IP, request ID, header set, DNA, bans, rules and rate limits.
+//
+// With -spin D the handler first computes for about D (register arithmetic, no memory):
+// beside the bare server it shows what D of plain computation per request costs the
+// ratio.
 //
 // With -redis the guard keeps its state in Redis through redisstore (local-first by
 // default), under a key prefix of its own that it removes on exit.
@@ -39,6 +48,8 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -67,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8088", "address to listen on")
 	guard := fs.Bool("guard", false, "put a Vigil guard (default configuration, per-IP limit raised) in front of the handler")
 	exclude := fs.String("exclude", "", "with -guard, exclude the paths matching this `pattern` from every check")
+	disable := fs.String("disable", "", "with -guard, turn these `detectors` (comma-separated: bot, behaviour, fingerprint, attack, …) off on every path")
+	spin := fs.Duration("spin", 0, "burn this much CPU in the handler before it answers (calibrates what pure computation costs the ratio)")
 	useTLS := fs.Bool("tls", false, "serve HTTPS (self-signed) through a plain http.Server")
 	capture := fs.Bool("capture", false, "serve HTTPS (self-signed) through a fingerprint.Server that observes every connection")
 	redisURL := fs.String("redis", "", "keep the guard's state in Redis at this `URL` (with -guard)")
@@ -121,10 +134,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}()
 		store = rs
 	}
-	if *exclude != "" && !*guard {
-		return fmt.Errorf("-exclude needs -guard")
+	if (*exclude != "" || *disable != "") && !*guard {
+		return fmt.Errorf("-exclude and -disable need -guard")
 	}
-	h, err := handler(*guard, store, *exclude)
+	o := options{guard: *guard, store: store, exclude: *exclude, spin: *spin}
+	if *disable != "" {
+		o.disable = strings.Split(*disable, ",")
+	}
+	h, err := handler(o)
 	if err != nil {
 		return err
 	}
@@ -150,20 +167,64 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return loadtarget.Serve(ctx, server, ln)
 }
 
-// handler returns the fixed-response handler, behind a guard when guard is set.
-func handler(guard bool, store vigil.Store, exclude string) (http.Handler, error) {
+// options are the handler's flags.
+type options struct {
+	guard   bool
+	store   vigil.Store   // the guard's store; nil for memory
+	exclude string        // a path pattern the guard's policy excludes
+	disable []string      // detectors the guard's policy turns off on every path
+	spin    time.Duration // CPU the handler burns before answering
+}
+
+// handler returns the fixed-response handler, behind a guard when o.guard is set.
+func handler(o options) (http.Handler, error) {
 	h := loadtarget.Handler()
-	if !guard {
+	if o.spin > 0 {
+		h = spinning(h, o.spin)
+	}
+	if !o.guard {
 		return h, nil
 	}
 	p := policy.Default()
 	p.RateLimit.PerIP = policy.Limit{Rate: 100_000_000, Period: policy.Duration(time.Second)}
-	if exclude != "" {
-		p.ExcludePaths = []string{exclude}
+	if o.exclude != "" {
+		p.ExcludePaths = []string{o.exclude}
 	}
-	g, err := vigil.New(vigil.Config{Policy: p, Store: store})
+	if len(o.disable) > 0 {
+		p.Routes = append(p.Routes, policy.Route{Name: "load-disable", Paths: []string{"/**"}, Disable: o.disable})
+	}
+	g, err := vigil.New(vigil.Config{Policy: p, Store: o.store})
 	if err != nil {
 		return nil, err
 	}
 	return g.Handler(h), nil
+}
+
+// spinning returns next behind a loop that computes for about d per request: pure
+// arithmetic on registers, touching no memory, so that a run of -spin D against the bare
+// server shows what D of plain computation costs the ratio, beside what the guard's
+// code (which also touches memory and evicts caches) costs. The loop is calibrated once,
+// at start.
+func spinning(next http.Handler, d time.Duration) http.Handler {
+	const calibrate = 20_000_000
+	start := time.Now()
+	spinSink.Add(spinFor(calibrate))
+	perIter := float64(time.Since(start)) / calibrate
+	n := int(float64(d) / perIter)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		spinSink.Add(spinFor(n))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// spinSink keeps the compiler from removing the loop.
+var spinSink atomic.Uint64
+
+// spinFor runs n steps of a linear congruential generator.
+func spinFor(n int) uint64 {
+	x := uint64(n)
+	for range n {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	return x
 }

@@ -48,15 +48,21 @@ func TestHandler(t *testing.T) {
 		name         string
 		guard        bool
 		exclude      string
+		disable      []string
+		spin         time.Duration
 		baitStatus   int
 		attackStatus int
 	}{
-		{"bare", false, "", http.StatusOK, http.StatusOK},
-		{"guard", true, "", http.StatusForbidden, http.StatusForbidden},
-		{"guard-exclude", true, "/products", http.StatusForbidden, http.StatusOK},
+		{"bare", false, "", nil, 0, http.StatusOK, http.StatusOK},
+		{"bare-spin", false, "", nil, time.Microsecond, http.StatusOK, http.StatusOK},
+		{"guard", true, "", nil, 0, http.StatusForbidden, http.StatusForbidden},
+		{"guard-exclude", true, "/products", nil, 0, http.StatusForbidden, http.StatusOK},
+		// Without the attack detector the injection passes; the honeypot is a gate,
+		// not a detector, so the bait path still bans.
+		{"guard-disable", true, "", []string{"bot", "behaviour", "fingerprint", "attack"}, 0, http.StatusForbidden, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h, err := handler(tc.guard, nil, tc.exclude)
+			h, err := handler(options{guard: tc.guard, exclude: tc.exclude, disable: tc.disable, spin: tc.spin})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +132,33 @@ func TestRun(t *testing.T) {
 }
 
 func TestRunBadFlag(t *testing.T) {
-	if err := run(context.Background(), []string{"-nope"}, io.Discard, io.Discard); err == nil {
-		t.Error("run with an unknown flag: no error")
+	for _, args := range [][]string{
+		{"-nope"},
+		{"-disable", "bot"}, // needs -guard
+	} {
+		// A run that wrongly starts serving ends with the context instead of hanging.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := run(ctx, append(args, "-addr", "127.0.0.1:0"), io.Discard, io.Discard)
+		cancel()
+		if err == nil {
+			t.Errorf("run %q: no error", args)
+		}
+	}
+}
+
+// TestSpinning checks that -spin makes the handler take about its duration: at least
+// half of it (the calibration may not be exact), so that a loop the compiler removed
+// would fail.
+func TestSpinning(t *testing.T) {
+	const d = 2 * time.Millisecond
+	h := spinning(loadtarget.Handler(), d)
+	best := time.Hour
+	for range 5 {
+		start := time.Now()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+		best = min(best, time.Since(start))
+	}
+	if best < d/2 {
+		t.Errorf("a request took %v with -spin %v", best, d)
 	}
 }

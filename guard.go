@@ -259,7 +259,9 @@ func (d *decision) clientKey() []byte {
 // request ID is written to id, which must live as long as v.
 func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict, id *idBuf) (d decision) {
 	st := g.state.Load()
-	*v = Verdict{RequestID: g.requestID(r, now, id), ClientIP: g.ips.ClientIP(r), Action: ActionAllow, WouldBe: ActionAllow}
+	// v is zero: set what is not (a composite literal would zero all of it again).
+	v.RequestID, v.ClientIP = g.requestID(r, now, id), g.ips.ClientIP(r)
+	v.Action, v.WouldBe = ActionAllow, ActionAllow
 	if len(g.cfg.TrustedProxies) > 0 {
 		if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 			v.ViaTrustedProxy = g.ips.Trusted(peer.Addr())
@@ -344,20 +346,19 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict, id *idBuf) 
 		d.monitor = route.Mode == policy.ModeMonitor
 	}
 
-	// Rules, then detectors. Findings go to a stack buffer; the verdict gets a copy
-	// only when there are any.
-	var buf [8]detect.Finding
+	// Rules, then detectors. Findings go to a stack buffer (a clean request has none
+	// or one or two); the verdict gets a copy only when there are any.
+	var buf [4]detect.Finding
 	fs := buf[:0]
-	in := rules.Input{Method: r.Method, Path: p, IP: ip, Country: v.Enrichment.Country, ASN: v.Enrichment.ASN,
-		DNAFamily: class.Name, DNAKind: kind, BotCategory: class.Category, Request: r}
-	fs, ruleAction, rule := st.rules.Eval(&in, fs)
-	if rule != nil && rule.Score == 0 && ruleAction != policy.ActionRateLimit {
-		// A rule that decides without scoring still says why in the verdict.
-		fs = append(fs, detect.Finding{Detector: "rule", Code: "rule:" + rule.Name, Detail: "rule " + rule.Name + " decided " + string(ruleAction)})
-	}
-	if ruleAction == policy.ActionAllow {
-		g.settleFindings(&d, fs, ActionAllow)
-		return d
+	var (
+		ruleAction policy.Action
+		rule       *rules.Rule
+	)
+	if st.rules.HasRules() {
+		if fs, ruleAction, rule = g.evalRules(st, r, p, v, fs); ruleAction == policy.ActionAllow {
+			g.settleFindings(&d, fs, ActionAllow)
+			return d
+		}
 	}
 	if !disabled(route, "bot") {
 		fs = g.bots.Inspect(fs, r, &hs, class)
@@ -420,7 +421,7 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict, id *idBuf) 
 			action = ActionChallenge
 		}
 	default:
-		if g.rateLimit(r, now, &d, &in, route, rule) {
+		if g.rateLimit(r, now, &d, p, route, rule) {
 			action = ActionRateLimit
 			if d.failClosed {
 				action = ActionBlock
@@ -429,6 +430,28 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict, id *idBuf) 
 	}
 	g.settleFindings(&d, fs, action)
 	return d
+}
+
+// ruleInput is what policy rules match a request against. The client's
+// classification comes from v's enrichment, so v must have it.
+func ruleInput(r *http.Request, p rules.Path, v *Verdict) rules.Input {
+	e := &v.Enrichment
+	return rules.Input{Method: r.Method, Path: p, IP: v.ClientIP, Country: e.Country, ASN: e.ASN,
+		DNAFamily: e.Client, DNAKind: e.ClientKind, BotCategory: e.BotCategory, Request: r}
+}
+
+// evalRules runs the policy's custom rules over the request and appends their
+// findings to fs (see rules.Set.Eval). It is a call of its own, made only when the
+// policy has rules, so that a request under a policy without any walks none of its
+// code.
+func (g *Guard) evalRules(st *state, r *http.Request, p rules.Path, v *Verdict, fs []detect.Finding) ([]detect.Finding, policy.Action, *rules.Rule) {
+	in := ruleInput(r, p, v)
+	fs, action, rule := st.rules.Eval(&in, fs)
+	if rule != nil && rule.Score == 0 && action != policy.ActionRateLimit {
+		// A rule that decides without scoring still says why in the verdict.
+		fs = append(fs, detect.Finding{Detector: "rule", Code: "rule:" + rule.Name, Detail: "rule " + rule.Name + " decided " + string(action)})
+	}
+	return fs, action, rule
 }
 
 // requestDNA assembles the request's DNA: from its headers, and from what its
@@ -732,61 +755,32 @@ func (g *Guard) botPolicy(fs []detect.Finding, st *state, ip netip.Addr, c bot.C
 // denies it: the per-IP limit (or the route's own, which replaces it), the per-DNA limit
 // and the limit of a matching ratelimit rule. Limits are scaled down for clients with a
 // raised score.
-func (g *Guard) rateLimit(r *http.Request, now time.Time, d *decision, in *rules.Input, route *rules.Route, rule *rules.Rule) bool {
+func (g *Guard) rateLimit(r *http.Request, now time.Time, d *decision, p rules.Path, route *rules.Route, rule *rules.Rule) bool {
 	st, v := d.st, d.v
 	factor := 1.0
 	if st.adaptive && v.Score >= st.adaptiveScore {
 		factor = st.adaptiveFactor
 	}
 	var kb [128]byte
-	check := func(name string, key []byte, l Limit) bool {
-		if l.Rate <= 0 {
-			return false
-		}
-		if factor < 1 {
-			l = Limit(ratelimit.Limit(l).Scale(factor))
-		}
-		var (
-			q   Quota
-			err error
-		)
-		if g.mem != nil {
-			// The memory store directly: no error, the request's clock reading, and
-			// the key converted on the stack (the store copies the keys it keeps).
-			q = g.mem.allow(string(key), now, l)
-		} else {
-			q, err = g.store.Allow(r.Context(), string(key), l, 1)
-		}
-		if err != nil {
-			g.fault(r, d, "rate limit", err)
-			d.failClosed = g.cfg.FailClosed
-			return d.failClosed
-		}
-		if q.Allowed {
-			return false
-		}
-		d.quota, d.limit, d.limitName = q, l, name
-		v.Signals = append(v.Signals, Signal{Detector: "ratelimit", Code: "rate_limited", Detail: name + " limit " + limitString(l) + " exceeded"})
-		return true
-	}
 	ip := v.ClientIP
 	if ip.IsValid() {
 		if route != nil && !route.RateLimit.IsZero() {
 			key := append(append(append(strconv.AppendInt(append(kb[:0], "rl:route:"...), int64(route.Index), 10), ':'), route.Name...), d.clientKey()...)
-			if check("route", key, limitOf(route.RateLimit)) {
+			if g.checkLimit(r, now, d, factor, "route", key, limitOf(route.RateLimit)) {
 				return true
 			}
-		} else if check("ip", append(append(kb[:0], "rl:ip:"...), d.clientKey()...), st.perIP) {
+		} else if g.checkLimit(r, now, d, factor, "ip", append(append(kb[:0], "rl:ip:"...), d.clientKey()...), st.perIP) {
 			return true
 		}
 	}
-	if v.DNA.ID != "" && check("dna", append(append(kb[:0], "rl:dna:"...), v.DNA.ID...), st.perDNA) {
+	if v.DNA.ID != "" && g.checkLimit(r, now, d, factor, "dna", append(append(kb[:0], "rl:dna:"...), v.DNA.ID...), st.perDNA) {
 		return true
 	}
 	if rule != nil && rule.Action == policy.ActionRateLimit {
 		key := append(append(strconv.AppendInt(append(kb[:0], "rl:rule:"...), int64(rule.Index), 10), ':'), rule.Name...)
 		key = append(key, ':')
-		switch val, ok := rule.Key.Value(in); {
+		in := ruleInput(r, p, v)
+		switch val, ok := rule.Key.Value(&in); {
 		case ok:
 			key = appendKeyValue(append(key, byte('0'+rule.Key.Kind), ':'), val)
 		case rule.Key.Kind == rules.KeyDNA && v.DNA.ID != "":
@@ -794,11 +788,45 @@ func (g *Guard) rateLimit(r *http.Request, now time.Time, d *decision, in *rules
 		default:
 			key = append(append(key, "ip:"...), d.clientKey()...)
 		}
-		if check("rule-"+strconv.Itoa(rule.Index), key, limitOf(rule.RateLimit)) {
+		if g.checkLimit(r, now, d, factor, "rule-"+strconv.Itoa(rule.Index), key, limitOf(rule.RateLimit)) {
 			return true
 		}
 	}
 	return false
+}
+
+// checkLimit counts the request against the limit l on key, scaled by factor, and
+// reports whether the limit denies it; then d holds the quota for the 429's headers and
+// the verdict a ratelimit signal. A store fault fails open unless FailClosed is set.
+func (g *Guard) checkLimit(r *http.Request, now time.Time, d *decision, factor float64, name string, key []byte, l Limit) bool {
+	if l.Rate <= 0 {
+		return false
+	}
+	if factor < 1 {
+		l = Limit(ratelimit.Limit(l).Scale(factor))
+	}
+	var (
+		q   Quota
+		err error
+	)
+	if g.mem != nil {
+		// The memory store directly: no error, the request's clock reading, and
+		// the key converted on the stack (the store copies the keys it keeps).
+		q = g.mem.allow(string(key), now, l)
+	} else {
+		q, err = g.store.Allow(r.Context(), string(key), l, 1)
+	}
+	if err != nil {
+		g.fault(r, d, "rate limit", err)
+		d.failClosed = g.cfg.FailClosed
+		return d.failClosed
+	}
+	if q.Allowed {
+		return false
+	}
+	d.quota, d.limit, d.limitName = q, l, name
+	d.v.Signals = append(d.v.Signals, Signal{Detector: "ratelimit", Code: "rate_limited", Detail: name + " limit " + limitString(l) + " exceeded"})
+	return true
 }
 
 // appendKeyValue appends a client-chosen key value (a header, cookie or query value):

@@ -273,6 +273,10 @@ func (k Key) Value(in *Input) (string, bool) {
 	return v, v != ""
 }
 
+// HasRules reports whether the policy has custom rules: when it has none, Eval has
+// nothing to do and a caller need not build its Input.
+func (s *Set) HasRules() bool { return len(s.rules) > 0 }
+
 // Eval appends to dst the finding of every rule that matches in, and returns the
 // action of the first matching rule that has one, with that rule (nil and "" when no
 // matching rule has an action). Rules are evaluated in policy order; a later matching

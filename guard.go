@@ -360,6 +360,10 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict, id *idBuf) 
 			return d
 		}
 	}
+	if !st.methodAllowed(r.Method) && !disabled(route, "attack") {
+		fs = append(fs, detect.Finding{Detector: "attack", Code: CodeMethodNotAllowed, Score: 90,
+			Detail: "method " + strconv.Quote(truncate(r.Method, 32)) + " is not among the policy's methods"})
+	}
 	if !disabled(route, "bot") {
 		fs = g.bots.Inspect(fs, r, &hs, class)
 		fs = g.botPolicy(fs, st, ip, class, v)
@@ -431,6 +435,10 @@ func (g *Guard) evaluate(r *http.Request, now time.Time, v *Verdict, id *idBuf) 
 	g.settleFindings(&d, fs, action)
 	return d
 }
+
+// CodeMethodNotAllowed is the signal of a request whose method the policy does not
+// list (policy.Policy.Methods).
+const CodeMethodNotAllowed = "method_not_allowed"
 
 // ruleInput is what policy rules match a request against. The client's
 // classification comes from v's enrichment, so v must have it.

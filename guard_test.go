@@ -567,6 +567,31 @@ func TestGuardRules(t *testing.T) {
 	})
 }
 
+// TestGuardMethods: a method the policy does not list is blocked (TRACE, CONNECT and
+// made-up ones by default; the REST methods pass), a policy can list its own (a WebDAV
+// server's PROPFIND), and a route can disable the signal.
+func TestGuardMethods(t *testing.T) {
+	g, sk := newGuard(t, policy.Default(), nil)
+	run(t, g, sk, []step{
+		{name: "get", method: "GET", target: "/items", ip: "192.0.2.10", wantStatus: 200, wantAction: "allow"},
+		{name: "delete", method: "DELETE", target: "/items/1", ip: "192.0.2.11", wantStatus: 200, wantAction: "allow"},
+		{name: "options", method: "OPTIONS", target: "/items", ip: "192.0.2.12", wantStatus: 200, wantAction: "allow"},
+		{name: "trace", method: "TRACE", target: "/items", ip: "192.0.2.13", wantStatus: 403, wantAction: "block", wantSignal: vigil.CodeMethodNotAllowed},
+		{name: "made_up", method: "FOO", target: "/items", ip: "192.0.2.14", wantStatus: 403, wantAction: "block", wantSignal: vigil.CodeMethodNotAllowed},
+		{name: "lower_case_get", method: "get", target: "/items", ip: "192.0.2.15", wantStatus: 403, wantAction: "block", wantSignal: vigil.CodeMethodNotAllowed},
+	})
+
+	p := policy.Default()
+	p.Methods = []string{"GET", "PROPFIND"}
+	p.Routes = []policy.Route{{Name: "debug", Paths: []string{"/debug/**"}, Disable: []string{vigil.CodeMethodNotAllowed}}}
+	g, sk = newGuard(t, p, nil)
+	run(t, g, sk, []step{
+		{name: "listed", method: "PROPFIND", target: "/dav/a", ip: "192.0.2.20", wantStatus: 200, wantAction: "allow"},
+		{name: "not_listed", method: "POST", target: "/dav/a", ip: "192.0.2.21", wantStatus: 403, wantAction: "block", wantSignal: vigil.CodeMethodNotAllowed},
+		{name: "route_disables", method: "TRACE", target: "/debug/x", ip: "192.0.2.22", wantStatus: 200, wantAction: "allow"},
+	})
+}
+
 func TestGuardCheckReportsBans(t *testing.T) {
 	g, sk := newGuard(t, policy.Default(), nil)
 	if v := g.Check(step{target: "/.git/config", ip: "203.0.113.70"}.request()); v.Action != vigil.ActionBlock {

@@ -2,6 +2,7 @@ package vigil
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,8 @@ type state struct {
 	geo *geoState // nil without country rules
 
 	logins *loginState // nil when no login path is protected
+
+	methods []string // the policy's methods; nil for policy.DefaultMethods
 
 	signups      []glob.Pattern // signup paths, matched ignoring ASCII case
 	signupFields []string
@@ -84,6 +87,9 @@ func compile(p policy.Policy) (*state, error) {
 		clients:        clients,
 		geo:            compileGeo(eff.Geo),
 	}
+	if len(eff.Methods) > 0 {
+		st.methods = eff.Methods
+	}
 	for _, pat := range eff.Signups.Paths {
 		g, err := glob.CompileFold(pat)
 		if err != nil {
@@ -133,4 +139,16 @@ func lowerSet(list []string) map[string]bool {
 		m[strings.ToLower(s)] = true
 	}
 	return m
+}
+
+// methodAllowed reports whether the policy allows method (see policy.Policy.Methods).
+func (st *state) methodAllowed(method string) bool {
+	if st.methods == nil {
+		switch method {
+		case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+			return true
+		}
+		return false
+	}
+	return slices.Contains(st.methods, method)
 }

@@ -116,6 +116,13 @@ type Policy struct {
 	// static assets. Only canonical paths that match in exact case are excluded (see
 	// the package doc): "/HEALTHZ" is not excluded by "/healthz". Empty excludes nothing.
 	ExcludePaths []string `json:"exclude_paths,omitempty" yaml:"exclude_paths,omitempty"`
+	// Methods lists the request methods the application serves, in exact case
+	// ("PROPFIND" for a WebDAV server). A request with any other method gets the
+	// attack signal method_not_allowed (score 90, so it is blocked at the default
+	// threshold); a route can disable the code. Empty means DefaultMethods: GET, HEAD,
+	// POST, PUT, PATCH, DELETE and OPTIONS — not TRACE (cross-site tracing), CONNECT
+	// (tunnels, which no application behind Vigil serves) or made-up methods.
+	Methods []string `json:"methods,omitempty" yaml:"methods,omitempty"`
 	// Allow lists IP addresses and CIDR prefixes ("203.0.113.7", "10.0.0.0/8") that skip
 	// every check. It is checked before Deny, so an address in both is allowed, and
 	// Validate rejects a Deny entry that lies inside an Allow entry because it could
@@ -539,6 +546,11 @@ func Default() Policy {
 // WithDefaults returns a copy of p in which every zero field that has a default holds it,
 // so code that reads the policy need not know the defaults. It does not change what p
 // means; Validate accepts the result whenever it accepts p.
+// DefaultMethods are the request methods a policy without Methods allows.
+func DefaultMethods() []string {
+	return []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+}
+
 func (p Policy) WithDefaults() Policy {
 	if p.Mode == "" {
 		p.Mode = ModeBlock

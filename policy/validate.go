@@ -44,6 +44,11 @@ func (p Policy) Validate() error {
 	for i, s := range p.ExcludePaths {
 		v.pattern(index("exclude_paths", i), s)
 	}
+	for i, m := range p.Methods {
+		if !isToken(m) {
+			v.add(index("methods", i), "%q is not a method (an HTTP token: letters, digits and !#$%%&'*+-.^_`|~)", m)
+		}
+	}
 	allow := v.prefixes("allow", p.Allow)
 	deny := v.prefixes("deny", p.Deny)
 	for i, d := range deny {

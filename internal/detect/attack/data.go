@@ -170,7 +170,8 @@ func keywords() []keyword {
 		"freemarker", "?new(", "new()", ".exec(", "$class", "#set(", "#foreach",
 		"velocity", "@(", "#{7", "${7", "{{7", "this.constructor", "function(",
 		"=>", "while(", "while (", "while\t", "for(;", "for (;", "import os", "compile(", "range(",
-		"@{", "_$$nd_func$$_", "require.", "._load", "new function", ".spawn(")
+		"@{", "_$$nd_func$$_", "require.", "._load", "new function", ".spawn(",
+		"db.", ";return", "; return", "do{", "do {")
 	add(gXXE, 0, "<!doctype", "<!entity", "<!element", "<!attlist", "system \"",
 		"system '", "public \"", "%xxe", "xinclude", "<xi:include")
 	add(gCRLF, 0, "set-cookie", "location:", "content-type", "content-length",

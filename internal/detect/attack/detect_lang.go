@@ -357,6 +357,11 @@ func (s *Scanner) detectCodeInjection(v *value, res *result) {
 		res.add(CodeCodeInjection, 85, excerptAt(t, loc[0]))
 		return
 	}
+	if loc := s.re.jsInject.FindStringIndex(t); loc != nil {
+		// Server-side JavaScript injection into a MongoDB query ($where, mapReduce).
+		res.add(CodeCodeInjection, 85, excerptAt(t, loc[0]))
+		return
+	}
 	for _, p := range []string{"require.main", ".constructor._load", "new function(", "new function (", "process.spawn(", "module.constructor", "this.constructor.constructor", "module.exports="} {
 		if i := indexFold(t, p); i >= 0 {
 			res.add(CodeCodeInjection, 85, excerptAt(t, i))

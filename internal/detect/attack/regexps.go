@@ -36,6 +36,11 @@ func (re *regexps) compile() error {
 		// Java.
 		{&re.javaFQCN, `(?i)\b(?:java|javax|jdk|sun|com\.sun|org\.apache|org\.springframework|org\.codehaus|org\.omg|com\.opensymphony|bsh|groovy)(?:\s*\.\s*[a-z_$][\w$]*)+`},
 		{&re.jsLoop, `(?i)\bwhile\s*\(\s*(?:!\s*(?:false|[-+]?0|""|''|` + "``" + `|null|undefined|nan|\[\s*\]|\{\s*\})|true|[-+]?infinity|[-+]?[1-9]\d*|\[\s*\]|\{\s*\}|!!\s*\[\s*\])\s*\)|\bfor\s*\(\s*;\s*;\s*\)`},
+		// Server-side JavaScript, as MongoDB's $where, mapReduce and eval run it: a
+		// shell call on a collection, a string or number closed and followed by a
+		// return of a constant or comparison, a do…while whose body is code (a busy
+		// wait).
+		{&re.jsInject, `(?i)(?:^|[^\w.$])db\s*\.\s*[\w$]+\s*\.\s*(?:insert|insertone|insertmany|find|findone|findandmodify|remove|update|updateone|updatemany|deleteone|deletemany|drop|mapreduce|aggregate|save|replaceone)\s*\(|(?:^\s*[-+]?\d+|['"\x60])\s*;\s*return\s*(?:\(|true\b|false\b|1\b|['"\x60]|this\b|\w+\s*[=!]=)|\bdo\s*\{[^}]*[;=(][^}]*\}\s*while\s*\(`},
 		{&re.phpConcatCall, `['"]\w{1,8}['"]\s*\.\s*['"]\w{1,8}['"][^;]{0,60}[;)]\s*(?:\$\w+|\(\s*\$?\w+\s*\)|\w+)?\s*(?:/\*.*?\*/\s*)?(?:\[[^\]]*\]\s*)*\(\s*['"\w]|\(\s*\w+\s*\.\s*\(\s*\w+\s*\)\s*\.\s*\w+\s*\)\s*\(`},
 		{&re.perlInterp, `@\{\s*\[[^\]]*\]`},
 		{&re.ldapInj, `^[^(]*\)\s*\(\s*[|&!]?\s*\(?\s*[a-zA-Z][\w.;-]*\s*[~<>]?=|\*\s*\)\s*\(\s*[|&!]\s*\(`},

@@ -148,6 +148,7 @@ type regexps struct {
 	phpOpenTag      *regexp.Regexp
 	perlInterp      *regexp.Regexp
 	jsLoop          *regexp.Regexp
+	jsInject        *regexp.Regexp
 	phpConcatCall   *regexp.Regexp
 	ldapInj         *regexp.Regexp
 	winFor          *regexp.Regexp

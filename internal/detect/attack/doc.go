@@ -125,7 +125,9 @@
 //	code_injection    95 Node child_process, Python __globals__/__builtins__; 90
 //	                  template injection ({{…__class__…}}, <%= … %>), prototype
 //	                  pollution, Perl @{[…]}, require('fs'); 85 process.* access,
-//	                  infinite loops; also server-side includes (<!--#exec)
+//	                  infinite loops, server-side JavaScript in MongoDB queries
+//	                  (db.x.insert(…), "';return 'a'=='a'", do{…}while(…)); also
+//	                  server-side includes (<!--#exec)
 //	xxe               95 external or parameter entities; 90 XInclude; 85 DOCTYPE
 //	                  with an internal subset or SYSTEM id; 70 a bare <!ENTITY
 //	ldap_injection    85 a value that closes an LDAP filter and opens another

@@ -1,11 +1,12 @@
 package attack
 
 import (
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/corazawaf/libinjection-go"
+
+	"github.com/vigilhq/vigil/internal/nfa"
 )
 
 // sqlStructure are the classes an SQL injection needs besides words when it has no
@@ -206,7 +207,7 @@ func (s *Scanner) sqlCore(v *value, res *result, derived bool) bool {
 // findNotMethod returns the start of the first match of re in t[from:] that is not a
 // method or member call ("time.sleep(1)", "$db->sleep(", "Foo::sleep("): SQL functions
 // are called bare.
-func findNotMethod(re *regexp.Regexp, t string, from int) (int, bool) {
+func findNotMethod(re *nfa.Regexp, t string, from int) (int, bool) {
 	for n := 0; from <= len(t) && n < 8; n++ {
 		loc := re.FindStringIndex(t[from:])
 		if loc == nil {

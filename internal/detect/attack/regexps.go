@@ -1,14 +1,19 @@
 package attack
 
-import "regexp"
+import "github.com/vigilhq/vigil/internal/nfa"
 
-// compile builds every expression. All are RE2 (linear time), case-insensitive, and
-// run only on values that already passed a keyword or character-class gate.
-func (re *regexps) compile() error {
-	for _, e := range []struct {
-		dst **regexp.Regexp
-		src string
-	}{
+// expr is one of the scanner's expressions and where its compiled form goes.
+type expr struct {
+	dst **nfa.Regexp
+	src string
+}
+
+// exprs lists every expression. All are RE2 (linear time), case-insensitive, and run
+// only on values that already passed a keyword or character-class gate. Package nfa
+// runs them: the standard library's results from a program the garbage collector does
+// not scan (see its package documentation).
+func (re *regexps) exprs() []expr {
+	return []expr{
 		// SQL.
 		{&re.unionSelect, `(?i)\bunion\b(?:[\s/*()!+\-.]|\bdistinctrow\b|\bdistinct\b|\ball\b|/\*.*?\*/)*\bselect\b\s*(?:[\d*@('"\x60(/+-]|null\b|all\b|distinct|top\b|[\w.$]+\s*(?:,|\bfrom\b|--|#|/\*|\(|\)|;|\bas\b))`},
 		{&re.sqlStacked, `(?i);\s*(?:drop\s+(?:table|database|schema|user|view|index|procedure|function)\b|insert\s+(?:/\*.*?\*/\s*)?into\b|delete\s+from\b|update\s+[\w.` + "`" + `"\[\]]+\s+set\b|truncate\s+table\b|create\s+(?:table|user|database|procedure|function|login)\b|alter\s+(?:table|user|database|login)\b|exec(?:ute)?\s*(?:\(|@|master\.|xp_|sp_)|declare\s+@|shutdown\b|grant\s+\w+|revoke\s+\w+|select\b.{0,80}\bfrom\b|select\s*(?:\*|@@|\(|\d)|waitfor\s+(?:delay|time)\b|replace\b.{0,40}\bvalues\b|set\s+@)`},
@@ -52,8 +57,13 @@ func (re *regexps) compile() error {
 		{&re.crlfHeader, `(?i)[\r\n][ \t]*(?:set-cookie|location|content-type|content-length|refresh|x-xss-protection|access-control-[\w-]+|transfer-encoding|host|cache-control|content-security-policy|link|x-forwarded-[\w-]+|content-disposition|connection|cookie|upgrade)[ \t]*:|\r?\n\r?\n\s*(?:<|http/\d)|[\r\n]\s*http/\d\.\d\s+\d{3}`},
 		// Code injection.
 		{&re.ssti, `(?i)\{\{[^}]*(?:__\w+__|\bconfig\b|\brequest\b|\bself\b|\blipsum\b|\bcycler\b|\bjoiner\b|\bnamespace\b|\bget_flashed_messages\b|\burl_for\b|\d+\s*[*+/-]\s*\d+|\|\s*attr\b)[^}]*\}\}|\{%[^%]*\b(?:import|for|if|set|include|extends|debug)\b[^%]*(?:__\w+__|os\b|popen|system|subprocess|config)[^%]*%\}|<%=?[^%]*(?:\bsystem\b|\bexec\b|\bIO\.popen|\bFile\.|` + "`" + `|\bRuntime\b|\bprocess\b|\brequire\b|\d+\s*[*+]\s*\d+)[^%]*%>|[$#*@]\{[^}]*(?:\bT\s*\(|\bnew\s+java|getclass|getruntime|forname|\.exec\s*\(|\d+\s*[*+]\s*\d+)[^}]*\}|\$\{\{|#set\s*\(\s*\$\w+\s*=|\bfreemarker\.template\.utility\.execute|\?new\s*\(\s*\)`},
-	} {
-		r, err := regexp.Compile(e.src)
+	}
+}
+
+// compile builds every expression.
+func (re *regexps) compile() error {
+	for _, e := range re.exprs() {
+		r, err := nfa.Compile(e.src)
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package attack
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -11,6 +10,7 @@ import (
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/detect/decode"
 	"github.com/vigilhq/vigil/internal/headers"
+	"github.com/vigilhq/vigil/internal/nfa"
 )
 
 // Detector is the Detector name on every Finding this package produces.
@@ -127,39 +127,39 @@ type Scanner struct {
 // regexps are the RE2 expressions that confirm a keyword hit. Each runs only after
 // cheaper checks have made a match likely, and on at most WindowBytes of input.
 type regexps struct {
-	unionSelect     *regexp.Regexp
-	sqlStacked      *regexp.Regexp
-	sqlTimeFunc     *regexp.Regexp
-	sqlFunc         *regexp.Regexp
-	sqlTautology    *regexp.Regexp
-	sqlQuoteComment *regexp.Regexp
-	sqlCast         *regexp.Regexp
-	sqlMisc         *regexp.Regexp
-	sqlSelectCall   *regexp.Regexp
-	sqlLeadLogic    *regexp.Regexp
-	sqlOnlyCall     *regexp.Regexp
-	sqlExtra        *regexp.Regexp
-	sqlCommentKw    *regexp.Regexp
-	xssTag          *regexp.Regexp
-	xssHandler      *regexp.Regexp
-	xssJSCall       *regexp.Regexp
-	phpCall         *regexp.Regexp
-	phpCallWeak     *regexp.Regexp
-	phpOpenTag      *regexp.Regexp
-	perlInterp      *regexp.Regexp
-	jsLoop          *regexp.Regexp
-	jsInject        *regexp.Regexp
-	phpConcatCall   *regexp.Regexp
-	ldapInj         *regexp.Regexp
-	winFor          *regexp.Regexp
-	shellParamExp   *regexp.Regexp
-	requestLine     *regexp.Regexp
-	cookieSet       *regexp.Regexp
-	phpVarCall      *regexp.Regexp
-	phpSerial       *regexp.Regexp
-	javaFQCN        *regexp.Regexp
-	crlfHeader      *regexp.Regexp
-	ssti            *regexp.Regexp
+	unionSelect     *nfa.Regexp
+	sqlStacked      *nfa.Regexp
+	sqlTimeFunc     *nfa.Regexp
+	sqlFunc         *nfa.Regexp
+	sqlTautology    *nfa.Regexp
+	sqlQuoteComment *nfa.Regexp
+	sqlCast         *nfa.Regexp
+	sqlMisc         *nfa.Regexp
+	sqlSelectCall   *nfa.Regexp
+	sqlLeadLogic    *nfa.Regexp
+	sqlOnlyCall     *nfa.Regexp
+	sqlExtra        *nfa.Regexp
+	sqlCommentKw    *nfa.Regexp
+	xssTag          *nfa.Regexp
+	xssHandler      *nfa.Regexp
+	xssJSCall       *nfa.Regexp
+	phpCall         *nfa.Regexp
+	phpCallWeak     *nfa.Regexp
+	phpOpenTag      *nfa.Regexp
+	perlInterp      *nfa.Regexp
+	jsLoop          *nfa.Regexp
+	jsInject        *nfa.Regexp
+	phpConcatCall   *nfa.Regexp
+	ldapInj         *nfa.Regexp
+	winFor          *nfa.Regexp
+	shellParamExp   *nfa.Regexp
+	requestLine     *nfa.Regexp
+	cookieSet       *nfa.Regexp
+	phpVarCall      *nfa.Regexp
+	phpSerial       *nfa.Regexp
+	javaFQCN        *nfa.Regexp
+	crlfHeader      *nfa.Regexp
+	ssti            *nfa.Regexp
 }
 
 // New compiles the Scanner's keyword tables and expressions. It returns an error only

@@ -197,9 +197,14 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 			return
 		}
 		r = r.WithContext(vc)
+		// finish has work only for a request acted on (or that would be) and for the
+		// event sink; an allowed request without a sink skips the call.
+		finish := v.WouldBe != ActionAllow || g.cfg.Events != nil
 		if g.cfg.Events == nil && d.login == nil && !d.observe {
 			next.ServeHTTP(w, r)
-			g.finish(r, &d, 0, 0, start)
+			if finish {
+				g.finish(r, &d, 0, 0, start)
+			}
 			return
 		}
 		// The recorder lives in the verdict's allocation.
@@ -212,7 +217,9 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 		if d.observe {
 			g.observe(r, &d, rec.status(), start)
 		}
-		g.finish(r, &d, rec.status(), rec.bytes, start)
+		if finish {
+			g.finish(r, &d, rec.status(), rec.bytes, start)
+		}
 	})
 }
 

@@ -165,7 +165,7 @@ func TestGuardAllowAllocs(t *testing.T) {
 		r := browserRequest("/products?page=2&sort=price")
 		w := &benchWriter{h: http.Header{}}
 		h.ServeHTTP(w, r) // warm caches (User-Agent classification)
-		got := testing.AllocsPerRun(200, func() {
+		got := vigiltest.AllocsPerRun(200, func() {
 			w.reset()
 			h.ServeHTTP(w, r)
 		})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/agent"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 	"github.com/vigilhq/vigil/internal/wire"
 	"github.com/vigilhq/vigil/internal/wire/wiretest"
 	"github.com/vigilhq/vigil/policy"
@@ -310,7 +311,7 @@ func TestRecordAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := vigil.Event{Kind: vigil.EventRequest, Verdict: vigil.Verdict{Action: vigil.ActionBlock, WouldBe: vigil.ActionBlock}}
-	if n := testing.AllocsPerRun(1000, func() { a.Record(e) }); n != 0 {
+	if n := vigiltest.AllocsPerRun(1000, func() { a.Record(e) }); n != 0 {
 		t.Errorf("Record allocates %v times", n)
 	}
 }

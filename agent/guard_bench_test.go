@@ -85,7 +85,7 @@ func TestGuardAllowAgentAllocs(t *testing.T) {
 	r := vigiltest.NavigationRequest("/products?page=2&sort=price")
 	allocs := func(h http.Handler) float64 {
 		w := &nopWriter{h: http.Header{}}
-		return testing.AllocsPerRun(2000, func() { clear(w.h); h.ServeHTTP(w, r) })
+		return vigiltest.AllocsPerRun(2000, func() { clear(w.h); h.ServeHTTP(w, r) })
 	}
 	without := allocs(allowGuard(t, nil))
 	a := runningAgent(t)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vigilhq/vigil/fraud"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // validInputs returns the valid addresses of canonicalCases, the benchmark's inputs.
@@ -86,7 +87,7 @@ func TestAnalyzeEmailAllocs(t *testing.T) {
 		{"J.o.h.n+x@googlemail.com", 7}, // and two reasons with their texts
 		{"a..b@gmail.com", 1},           // the one reason
 	} {
-		got := testing.AllocsPerRun(100, func() { a.AnalyzeEmail(ctx, tc.addr) })
+		got := vigiltest.AllocsPerRun(100, func() { a.AnalyzeEmail(ctx, tc.addr) })
 		if got > tc.max {
 			t.Errorf("AnalyzeEmail(%q): %.0f allocations, ceiling %.0f", tc.addr, got, tc.max)
 		}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // Fake credentials of every kind the canary test covers. Provider prefixes are split
@@ -376,7 +378,7 @@ func TestCleanAllocs(t *testing.T) {
 		if c.want != "" {
 			continue
 		}
-		if n := testing.AllocsPerRun(100, func() { _ = r.String(c.in) }); n != 0 {
+		if n := vigiltest.AllocsPerRun(100, func() { _ = r.String(c.in) }); n != 0 {
 			t.Errorf("%s: %v allocs, want 0", c.name, n)
 		}
 	}

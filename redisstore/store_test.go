@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/internal/ratelimit"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // deadRedis returns a client of a loopback port nothing listens on.
@@ -235,7 +236,7 @@ func TestAllocs(t *testing.T) {
 		"add":    func() { s.Add(ctx, "strikes:192.0.2.1", 1, time.Hour) },
 	} {
 		s.local.collect(nil, 0) // empty the dirty lists, as a sync does
-		if n := testing.AllocsPerRun(1000, f); n != 0 {
+		if n := vigiltest.AllocsPerRun(1000, f); n != 0 {
 			t.Errorf("%s: %v allocations, want 0", name, n)
 		}
 	}

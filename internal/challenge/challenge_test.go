@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 var (
@@ -564,7 +566,7 @@ func TestPassedAllocs(t *testing.T) {
 				t.Skip("the race detector makes sync.Pool drop entries")
 			}
 			c.Passed(r, b, at) // fill the pool
-			if n := testing.AllocsPerRun(100, func() { c.Passed(r, b, at) }); n != 0 {
+			if n := vigiltest.AllocsPerRun(100, func() { c.Passed(r, b, at) }); n != 0 {
 				t.Errorf("Passed allocates %v times per call, want 0", n)
 			}
 		})

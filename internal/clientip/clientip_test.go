@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // proxies are the trusted proxies of most cases below. 198.51.100.0/24,
@@ -473,7 +475,7 @@ func TestAllocs(t *testing.T) {
 				t.Fatal(err)
 			}
 			req := newRequest(tc.remote, tc.lines)
-			if n := testing.AllocsPerRun(100, func() { r.ClientIP(req) }); n != 0 {
+			if n := vigiltest.AllocsPerRun(100, func() { r.ClientIP(req) }); n != 0 {
 				t.Errorf("ClientIP: %v allocs per run, want 0", n)
 			}
 		})

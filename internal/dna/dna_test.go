@@ -10,6 +10,7 @@ import (
 	"github.com/vigilhq/vigil/fingerprint"
 
 	"github.com/vigilhq/vigil/internal/headers"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 func request(h map[string]string) *http.Request {
@@ -81,7 +82,7 @@ func TestFromRequest(t *testing.T) {
 func TestFromRequestAllocs(t *testing.T) {
 	h := NewHasher()
 	r := request(chrome)
-	if n := testing.AllocsPerRun(100, func() { h.FromRequest(r, "chrome", "browser") }); n > 0 {
+	if n := vigiltest.AllocsPerRun(100, func() { h.FromRequest(r, "chrome", "browser") }); n > 0 {
 		t.Errorf("%.0f allocs for a profile seen before, want 0 (its ID is cached)", n)
 	}
 }
@@ -269,7 +270,7 @@ func TestDNADoesNotAllocateWhenCached(t *testing.T) {
 	in := &Input{Protocol: "h1"}
 	order := []string{"Host", "User-Agent", "Accept"}
 	h.DNA(&hs, order, in)
-	if n := testing.AllocsPerRun(100, func() { h.DNA(&hs, order, in) }); n != 0 {
+	if n := vigiltest.AllocsPerRun(100, func() { h.DNA(&hs, order, in) }); n != 0 {
 		t.Errorf("DNA allocates %v times for a cached profile, want 0", n)
 	}
 }

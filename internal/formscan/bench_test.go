@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // benchCases are the findCases the benchmarks and allocation ceilings use: a typical
@@ -95,7 +97,7 @@ func TestFindAllocs(t *testing.T) {
 	ceilings := map[string]float64{"json_signup": 2, "json_nested": 3, "form_signup": 2, "multipart_fields": 40}
 	for _, name := range benchCases {
 		ct, body := findCase(t, name)
-		if n := fewestAllocs(func() { Find(ct, body, allGroups...) }); n > ceilings[name] {
+		if n := vigiltest.AllocsPerRun(100, func() { Find(ct, body, allGroups...) }); n > ceilings[name] {
 			t.Errorf("%s: Find made %v allocations, ceiling %v", name, n, ceilings[name])
 		}
 	}
@@ -103,25 +105,13 @@ func TestFindAllocs(t *testing.T) {
 	r, _ := http.NewRequest("POST", "/", nil)
 	rd := bytes.NewReader(body)
 	rc := &nopBody{rd}
-	if n := fewestAllocs(func() {
+	if n := vigiltest.AllocsPerRun(100, func() {
 		rd.Reset(body)
 		r.Body, r.ContentLength = rc, int64(len(body))
 		Read(r, 1024)
 	}); n > 2 {
 		t.Errorf("Read made %v allocations, ceiling 2 (the buffer and the replay)", n)
 	}
-}
-
-// fewestAllocs is testing.AllocsPerRun(100, f), the fewest of three measurements.
-// AllocsPerRun counts every allocation the process makes meanwhile, so a burst from
-// elsewhere (the runtime, the race detector's bookkeeping) once pushed json_nested's
-// average from 3 to 4 in CI; a real regression shows in all three.
-func fewestAllocs(f func()) float64 {
-	n := testing.AllocsPerRun(100, f)
-	for range 2 {
-		n = min(n, testing.AllocsPerRun(100, f))
-	}
-	return n
 }
 
 // oldFormField is guard.go's formField before this package, for comparison.

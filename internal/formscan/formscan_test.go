@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // The field groups every case searches for: e-mail, phone, username.
@@ -176,7 +178,7 @@ func TestFindMultipartLargeFileNotCopied(t *testing.T) {
 		"Content-Disposition: form-data; name=\"avatar\"; filename=\"a.png\"\r\n\r\n"+strings.Repeat("x", 1<<20),
 		field("email", "a@x.y")))
 	var got []string
-	allocs := testing.AllocsPerRun(5, func() { got = Find(ctMultipart, body, emailFields) })
+	allocs := vigiltest.AllocsPerRun(5, func() { got = Find(ctMultipart, body, emailFields) })
 	if got[0] != "a@x.y" {
 		t.Fatalf("got %q", got)
 	}

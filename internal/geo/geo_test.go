@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigilhq/vigil/internal/geo"
 	"github.com/vigilhq/vigil/internal/geo/geotest"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // testCountries and testASNs are the tiny databases behind lookupCases.
@@ -182,7 +183,7 @@ func TestNilAndEmptyDB(t *testing.T) {
 	if empty.Enabled() || empty.Lookup(ip) != (geo.Info{}) {
 		t.Error("Open(Config{}) knows something")
 	}
-	if n := testing.AllocsPerRun(100, func() { nilDB.Lookup(ip); empty.Lookup(ip) }); n != 0 {
+	if n := vigiltest.AllocsPerRun(100, func() { nilDB.Lookup(ip); empty.Lookup(ip) }); n != 0 {
 		t.Errorf("nil and empty lookups allocate %v times", n)
 	}
 }
@@ -277,7 +278,7 @@ func TestLookupAllocs(t *testing.T) {
 	for _, tc := range lookupCases {
 		ip := netip.MustParseAddr(tc.ip)
 		db.Lookup(ip) // fill the record cache
-		if n := testing.AllocsPerRun(200, func() { db.Lookup(ip) }); n > maxLookupAllocs {
+		if n := vigiltest.AllocsPerRun(200, func() { db.Lookup(ip) }); n > maxLookupAllocs {
 			t.Errorf("%s: Lookup allocates %v times, ceiling %d", tc.name, n, maxLookupAllocs)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // BenchmarkFeedPop is the per-request cost on the hot path: one head fed as one read
@@ -82,7 +84,7 @@ func BenchmarkIdleConn(b *testing.B) {
 func TestAllocs(t *testing.T) {
 	chrome := []byte(chromeHead)
 	var tap Tap
-	if n := testing.AllocsPerRun(100, func() {
+	if n := vigiltest.AllocsPerRun(100, func() {
 		tap.Feed(chrome)
 		if _, ok := tap.Pop("GET", "/products/42?ref=home"); !ok {
 			t.Fatal("not popped")
@@ -92,18 +94,18 @@ func TestAllocs(t *testing.T) {
 	}
 	body := []byte(strings.Repeat("b", 4096))
 	tap.Feed([]byte(crlf("POST /up HTTP/1.1", "Host: a", "Content-Length: 1000000000")))
-	if n := testing.AllocsPerRun(100, func() { tap.Feed(body) }); n != 0 {
+	if n := vigiltest.AllocsPerRun(100, func() { tap.Feed(body) }); n != 0 {
 		t.Errorf("Feed of body bytes: %v allocations, want 0", n)
 	}
 	var chunked Tap
 	chunked.Feed([]byte(crlf("POST /up HTTP/1.1", "Host: a", "Transfer-Encoding: chunked")))
 	chunk := []byte("1000;ext=1\r\n" + strings.Repeat("c", 4096) + "\r\n")
-	if n := testing.AllocsPerRun(100, func() { chunked.Feed(chunk) }); n != 0 {
+	if n := vigiltest.AllocsPerRun(100, func() { chunked.Feed(chunk) }); n != 0 {
 		t.Errorf("Feed of chunks: %v allocations, want 0", n)
 	}
 	long := []byte(crlf("LONG-METHOD-NAME-THAT-IS-OVER-32-BYTES /x HTTP/1.1", "Host: a"))
 	var longTap Tap
-	if n := testing.AllocsPerRun(100, func() {
+	if n := vigiltest.AllocsPerRun(100, func() {
 		longTap.Feed(long)
 		if _, ok := longTap.Pop("LONG-METHOD-NAME-THAT-IS-OVER-32-BYTES", "/x"); !ok {
 			t.Fatal("long method not popped")
@@ -113,7 +115,7 @@ func TestAllocs(t *testing.T) {
 	}
 	var stopped Tap
 	stopped.Stop()
-	if n := testing.AllocsPerRun(100, func() {
+	if n := vigiltest.AllocsPerRun(100, func() {
 		stopped.Feed(chrome)
 		stopped.Pop("GET", "/")
 	}); n != 0 {

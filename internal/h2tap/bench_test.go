@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // steadyRequest returns a Chromium-like connection start with two requests, and the
@@ -114,7 +116,7 @@ func TestAllocsPerRequest(t *testing.T) {
 	tap := New(Config{})
 	tap.Feed(start)
 	id := uint32(5)
-	allocs := testing.AllocsPerRun(1000, func() {
+	allocs := vigiltest.AllocsPerRun(1000, func() {
 		setStream(frame, id)
 		id += 2
 		tap.Feed(frame[:frameHeaderLen])

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // TestLookupMatchesVocabulary keeps the switch in Lookup and the name list in step.
@@ -124,7 +126,7 @@ func checkSet(t *testing.T, s *Set, h http.Header) {
 func TestSetReadDoesNotAllocate(t *testing.T) {
 	h := http.Header{"User-Agent": {"x"}, "Accept": {"y"}, "X-A": {"1"}, "X-B": {"2"}}
 	var s Set
-	if n := testing.AllocsPerRun(100, func() { s.Read(h) }); n != 0 {
+	if n := vigiltest.AllocsPerRun(100, func() { s.Read(h) }); n != 0 {
 		t.Errorf("Read allocated %v times, want 0", n)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // lookupCase is one query against a set: want is the most specific matching
@@ -385,10 +387,10 @@ func TestLookupAllocs(t *testing.T) {
 		netip.MustParseAddr("2001:db8:1::1%eth0"),
 	}
 	for _, ip := range ips {
-		if n := testing.AllocsPerRun(100, func() { s.Contains(ip) }); n != 0 {
+		if n := vigiltest.AllocsPerRun(100, func() { s.Contains(ip) }); n != 0 {
 			t.Errorf("Contains(%s): %v allocs, want 0", ip, n)
 		}
-		if n := testing.AllocsPerRun(100, func() { s.Lookup(ip) }); n != 0 {
+		if n := vigiltest.AllocsPerRun(100, func() { s.Lookup(ip) }); n != 0 {
 			t.Errorf("Lookup(%s): %v allocs, want 0", ip, n)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/vigilhq/vigil/internal/knownclients"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // The benchmarks and the allocation ceilings share the golden table (golden_test.go)
@@ -118,7 +119,7 @@ func TestAllocations(t *testing.T) {
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
-			if n := testing.AllocsPerRun(100, c.f); n != 0 {
+			if n := vigiltest.AllocsPerRun(100, c.f); n != 0 {
 				t.Errorf("%v allocations, want 0", n)
 			}
 		})

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 var banAddCases = []struct {
@@ -386,10 +388,10 @@ func TestBansLookupAllocs(t *testing.T) {
 			continue // dropping an expired ban allocates, once
 		}
 		ip := parseIP(tc.ip)
-		if n := testing.AllocsPerRun(1000, func() { b.Lookup(ip, tc.dna, t0) }); n != 0 {
+		if n := vigiltest.AllocsPerRun(1000, func() { b.Lookup(ip, tc.dna, t0) }); n != 0 {
 			t.Errorf("%s: %v allocations, want 0", tc.name, n)
 		}
-		if n := testing.AllocsPerRun(1000, func() { b.LookupClock(ip, tc.dna, time.Now) }); n != 0 {
+		if n := vigiltest.AllocsPerRun(1000, func() { b.LookupClock(ip, tc.dna, time.Now) }); n != 0 {
 			t.Errorf("%s: LookupClock: %v allocations, want 0", tc.name, n)
 		}
 	}

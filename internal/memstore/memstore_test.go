@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vigilhq/vigil/internal/ratelimit"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -301,7 +302,7 @@ func TestStoreAllocs(t *testing.T) {
 		{"get_miss", func() { s.Get("missing", t0) }},
 	}
 	for _, tc := range tests {
-		if n := testing.AllocsPerRun(1000, tc.f); n != 0 {
+		if n := vigiltest.AllocsPerRun(1000, tc.f); n != 0 {
 			t.Errorf("%s: %v allocations, want 0", tc.name, n)
 		}
 	}

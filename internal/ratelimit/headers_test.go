@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 var headerCases = []struct {
@@ -133,7 +135,7 @@ func TestHeadersAllocs(t *testing.T) {
 	for _, tc := range headerCases {
 		h := http.Header{}
 		tc.r.Headers(tc.pol, h) // size the map
-		allocs := testing.AllocsPerRun(100, func() {
+		allocs := vigiltest.AllocsPerRun(100, func() {
 			clear(h)
 			tc.r.Headers(tc.pol, h)
 		})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/rules"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // benchPolicy is a realistic policy: 20 rules of every kind, exclusions, routes and the
@@ -65,13 +66,13 @@ func TestEvalAllocs(t *testing.T) {
 		if fs, action, _ := s.Eval(&in, buf[:0]); len(fs) != 0 || action != "" {
 			t.Fatalf("%s: a rule matched: %v %q", target, fs, action)
 		}
-		if n := testing.AllocsPerRun(200, func() { s.Eval(&in, buf[:0]) }); n != 0 {
+		if n := vigiltest.AllocsPerRun(200, func() { s.Eval(&in, buf[:0]) }); n != 0 {
 			t.Errorf("Eval(%s) with no match allocates %v times, want 0", target, n)
 		}
 	}
 	// A matching rule appends into dst without allocating.
 	in := benchInput(t, "/wp-admin/x")
-	if n := testing.AllocsPerRun(200, func() { s.Eval(&in, buf[:0]) }); n != 0 {
+	if n := vigiltest.AllocsPerRun(200, func() { s.Eval(&in, buf[:0]) }); n != 0 {
 		t.Errorf("Eval with a match allocates %v times, want 0", n)
 	}
 }
@@ -79,7 +80,7 @@ func TestEvalAllocs(t *testing.T) {
 func TestPathGatesAllocs(t *testing.T) {
 	s := parse(t, benchPolicy)
 	for _, escaped := range []string{"/products/42", "/Products/ABC/Details", "/.ENV", "/api/v1/users", "/healthz"} {
-		n := testing.AllocsPerRun(200, func() {
+		n := vigiltest.AllocsPerRun(200, func() {
 			p := rules.ParsePath(escaped)
 			s.Excluded(p)
 			s.Honeypot(p)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/rules"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 	"github.com/vigilhq/vigil/policy"
 )
 
@@ -167,7 +168,7 @@ func TestPathCaseAllocs(t *testing.T) {
 	var buf [8]detect.Finding
 	for _, tc := range evalCaseCases {
 		in := caseInput(tc.method, tc.escaped, tc.office)
-		n := testing.AllocsPerRun(100, func() {
+		n := vigiltest.AllocsPerRun(100, func() {
 			s.Excluded(in.Path)
 			s.Route(in.Method, in.Path)
 			s.Eval(&in, buf[:0])

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/rules"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 	"github.com/vigilhq/vigil/policy"
 )
 
@@ -125,7 +126,7 @@ func FuzzParsePath(f *testing.F) {
 
 func TestParsePathAllocs(t *testing.T) {
 	for _, p := range []string{"/", "/products/42", "/static/css/site.css", "/static/"} {
-		if n := testing.AllocsPerRun(100, func() { rules.ParsePath(p) }); n != 0 {
+		if n := vigiltest.AllocsPerRun(100, func() { rules.ParsePath(p) }); n != 0 {
 			t.Errorf("ParsePath(%q) allocates %v times, want 0", p, n)
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // recordCases are the record sizes the tests, the fuzz seeds and the benchmarks use.
@@ -905,7 +907,7 @@ func TestAppendAllocs(t *testing.T) {
 	defer mustClose(t, s)
 	rec := make([]byte, 1<<10)
 	mustAppend(t, s, rec)
-	if n := testing.AllocsPerRun(1000, func() { s.Append(rec) }); n != 0 {
+	if n := vigiltest.AllocsPerRun(1000, func() { s.Append(rec) }); n != 0 {
 		t.Errorf("Append allocates %v times per record, want 0", n)
 	}
 }

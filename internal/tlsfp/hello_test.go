@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // chromeHello is what ParseClientHello must return for chromeSpec in one record.
@@ -300,15 +302,15 @@ func TestParseErrors(t *testing.T) {
 // and its lists (7 for a Chrome hello), the fingerprint one string.
 func TestParseAllocs(t *testing.T) {
 	in := records(chromeSpec().message())
-	if n := testing.AllocsPerRun(100, func() { _, _ = ParseClientHello(in) }); n > 7 {
+	if n := vigiltest.AllocsPerRun(100, func() { _, _ = ParseClientHello(in) }); n > 7 {
 		t.Errorf("ParseClientHello: %v allocations, want at most 7", n)
 	}
 	h := mustParse(t, in)
-	if n := testing.AllocsPerRun(100, func() { _ = h.Fingerprint() }); n > 1 {
+	if n := vigiltest.AllocsPerRun(100, func() { _ = h.Fingerprint() }); n > 1 {
 		t.Errorf("Fingerprint: %v allocations, want at most 1", n)
 	}
 	chi := stdlibHello(in, nil)
-	if n := testing.AllocsPerRun(100, func() { _ = FromClientHelloInfo(chi) }); n > 1 {
+	if n := vigiltest.AllocsPerRun(100, func() { _ = FromClientHelloInfo(chi) }); n > 1 {
 		t.Errorf("FromClientHelloInfo: %v allocations, want at most 1", n)
 	}
 }

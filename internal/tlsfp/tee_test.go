@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // handshakeResult is what the server side of a test handshake saw.
@@ -363,7 +365,7 @@ func TestTeeReadAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 16)
-	if n := testing.AllocsPerRun(100, func() {
+	if n := vigiltest.AllocsPerRun(100, func() {
 		r.Reset(in)
 		_, _ = tee.Read(buf)
 	}); n != 0 {

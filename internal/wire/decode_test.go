@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vigilhq/vigil"
 	"github.com/vigilhq/vigil/fingerprint"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // decodeEventsJSON is DecodeEvents as it was before decodeEventBatch: encoding/json
@@ -792,7 +793,7 @@ func TestDecodeEventsAllocs(t *testing.T) {
 	}
 	const n = 100
 	data := benchBatch(n)
-	allocs := testing.AllocsPerRun(20, func() {
+	allocs := vigiltest.AllocsPerRun(20, func() {
 		if _, err := DecodeEvents(data); err != nil {
 			t.Fatal(err)
 		}

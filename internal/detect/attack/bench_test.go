@@ -112,7 +112,7 @@ func TestScanCleanGETAllocs(t *testing.T) {
 	s := newScanner(t)
 	for name, r := range map[string]*http.Request{"browser": browserGET(), "navigation": navigationGET()} {
 		var buf [8]detect.Finding
-		n := testing.AllocsPerRun(200, func() {
+		n := vigiltest.AllocsPerRun(200, func() {
 			if fs, _ := s.ScanRequest(buf[:0], r); len(fs) != 0 {
 				t.Fatalf("clean GET: %+v", fs)
 			}

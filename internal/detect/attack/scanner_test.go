@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vigilhq/vigil/internal/detect"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // codes returns the sorted codes of findings at or above min, for comparison.
@@ -659,7 +660,7 @@ func TestScanValueExaminesLongValuesWhole(t *testing.T) {
 func TestScanValueDoesNotAllocateOnCleanValues(t *testing.T) {
 	s := newScanner(t)
 	for _, v := range []string{"price", "2", "Hello world, how are you?", "https://example.com/a/b?c=d", "GA1.2.1234567890.1699999999"} {
-		n := testing.AllocsPerRun(100, func() {
+		n := vigiltest.AllocsPerRun(100, func() {
 			if fs := s.ScanValue(nil, "query:q", v); len(fs) != 0 {
 				t.Fatalf("ScanValue(%q) = %+v", v, fs)
 			}

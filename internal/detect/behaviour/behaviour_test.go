@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vigilhq/vigil/internal/detect"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -449,11 +450,11 @@ func TestAllocs(t *testing.T) {
 	for range 100 {
 		observe()
 	}
-	if n := testing.AllocsPerRun(1000, observe); n != 0 {
+	if n := vigiltest.AllocsPerRun(1000, observe); n != 0 {
 		t.Errorf("Observe on a hot client: %v allocs, want 0", n)
 	}
 	var dst []detect.Finding
-	if n := testing.AllocsPerRun(1000, func() { dst = tr.Check(dst[:0], "hot", at) }); n != 0 {
+	if n := vigiltest.AllocsPerRun(1000, func() { dst = tr.Check(dst[:0], "hot", at) }); n != 0 {
 		t.Errorf("Check on a clean client: %v allocs, want 0", n)
 	}
 	if len(dst) != 0 {
@@ -612,7 +613,7 @@ func TestCheckReusesItsJudgement(t *testing.T) {
 		t.Fatalf("not flagged: %+v", first)
 	}
 	buf := make([]detect.Finding, 0, 1)
-	if n := testing.AllocsPerRun(10, func() { tr.Check(buf[:0], "c", now) }); n != 0 {
+	if n := vigiltest.AllocsPerRun(10, func() { tr.Check(buf[:0], "c", now) }); n != 0 {
 		t.Errorf("a repeated Check of a flagged client allocates %v times", n)
 	}
 }

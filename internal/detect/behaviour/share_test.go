@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vigilhq/vigil/internal/detect"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // memCounter is the fixed-window counter of a shared store, in memory: the stores' own
@@ -443,11 +444,11 @@ func TestAllocsSharing(t *testing.T) {
 	}
 	// One round in 16 requests: its keys (one string) and its context; the counter's
 	// own allocations come on top.
-	if n := testing.AllocsPerRun(1600, observe); n > 0.5 {
+	if n := vigiltest.AllocsPerRun(1600, observe); n > 0.5 {
 		t.Errorf("Observe with sharing: %v allocs a request, want at most 0.5", n)
 	}
 	var dst []detect.Finding
-	if n := testing.AllocsPerRun(1000, func() { dst = tr.Check(dst[:0], "hot", at) }); n != 0 {
+	if n := vigiltest.AllocsPerRun(1000, func() { dst = tr.Check(dst[:0], "hot", at) }); n != 0 {
 		t.Errorf("Check on a clean shared client: %v allocs, want 0", n)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/vigilhq/vigil/internal/detect"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // classifyCases feed TestClassify, FuzzClassify's seeds and the Classify benchmarks.
@@ -378,13 +379,13 @@ func TestAllocs(t *testing.T) {
 	d := newTestDetector(t)
 	ua := classifyCases[0].ua
 	d.Classify(ua)
-	if n := testing.AllocsPerRun(100, func() { d.Classify(ua) }); n != 0 {
+	if n := vigiltest.AllocsPerRun(100, func() { d.Classify(ua) }); n != 0 {
 		t.Errorf("Classify cache hit: %v allocs, want 0", n)
 	}
 	r := inspectCases[0].request()
 	c := d.Classify(r.UserAgent())
 	dst := make([]detect.Finding, 0, 8)
-	if n := testing.AllocsPerRun(100, func() { dst = d.InspectRequest(dst[:0], r, c) }); n != 0 {
+	if n := vigiltest.AllocsPerRun(100, func() { dst = d.InspectRequest(dst[:0], r, c) }); n != 0 {
 		t.Errorf("Inspect on a consistent Chrome request: %v allocs, want 0", n)
 	}
 	if len(dst) != 0 {

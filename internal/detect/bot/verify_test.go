@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // fakeResolver answers from tables. Real DNS is not reachable from the test machines, so
@@ -355,7 +357,7 @@ func TestVerifyAllocs(t *testing.T) {
 		ip := netip.MustParseAddr("66.249.66.1")
 		d.Verify(ip, googlebot)
 		synctest.Wait()
-		if n := testing.AllocsPerRun(100, func() { d.Verify(ip, googlebot) }); n != 0 {
+		if n := vigiltest.AllocsPerRun(100, func() { d.Verify(ip, googlebot) }); n != 0 {
 			t.Errorf("Verify cache hit: %v allocs, want 0", n)
 		}
 	})

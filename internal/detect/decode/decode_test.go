@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // cases feeds TestString, the fuzz seeds and BenchmarkString.
@@ -86,7 +88,7 @@ func TestStringCleanInputDoesNotAllocate(t *testing.T) {
 		{"user_agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)", Text},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n := testing.AllocsPerRun(100, func() { _ = String(tc.in, tc.ctx) })
+			n := vigiltest.AllocsPerRun(100, func() { _ = String(tc.in, tc.ctx) })
 			if n != 0 {
 				t.Errorf("String(%q) allocates %v times, want 0", tc.in, n)
 			}

@@ -7,6 +7,7 @@ import (
 	"github.com/vigilhq/vigil/fingerprint"
 	"github.com/vigilhq/vigil/internal/detect"
 	"github.com/vigilhq/vigil/internal/knownclients"
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // Measured on loopback (see the fingerprinting reference, §9.1).
@@ -87,7 +88,7 @@ func TestCheckDoesNotAllocateForConsistentClients(t *testing.T) {
 	table := knownclients.Default()
 	d := fingerprint.DNA{Protocol: "h2", TLS: &fingerprint.TLS{JA4: ja4Chromium}, H2: &fingerprint.H2{Akamai: akamaiChrom}}
 	buf := make([]detect.Finding, 0, 4)
-	if n := testing.AllocsPerRun(100, func() { Check(buf[:0], table, Claim{Family: "chrome"}, &d) }); n != 0 {
+	if n := vigiltest.AllocsPerRun(100, func() { Check(buf[:0], table, Claim{Family: "chrome"}, &d) }); n != 0 {
 		t.Errorf("Check allocates %v times for a consistent client, want 0", n)
 	}
 }

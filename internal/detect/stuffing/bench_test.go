@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // checkCases are the attempts of the benchmark and the allocation test.
@@ -63,7 +65,7 @@ func TestCheckAllocs(t *testing.T) {
 	for _, tc := range checkCases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newClockStore(newClock(t0))
-			plain := testing.AllocsPerRun(100, func() { _, _ = Check(ctx, s, limits, tc.a) })
+			plain := vigiltest.AllocsPerRun(100, func() { _, _ = Check(ctx, s, limits, tc.a) })
 			if plain > ceiling[tc.name] {
 				t.Errorf("Check: %v allocations, want at most %v", plain, ceiling[tc.name])
 			}
@@ -76,7 +78,7 @@ func TestCheckAllocs(t *testing.T) {
 				}
 				m := &Monitor{now: func() time.Time { return t0 }}
 				m.state.Store(st)
-				if got := testing.AllocsPerRun(100, func() { _, _ = m.Check(ctx, s, limits, tc.a) }); got > want {
+				if got := vigiltest.AllocsPerRun(100, func() { _, _ = m.Check(ctx, s, limits, tc.a) }); got > want {
 					t.Errorf("Monitor.Check (spike %v): %v allocations, want at most %v", spike, got, want)
 				}
 			}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // matchCases feeds TestMatch, the FuzzGlob seeds and BenchmarkMatch.
@@ -336,7 +338,7 @@ func TestMatchAllocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := testing.AllocsPerRun(100, func() { p.Match(tc.path) }); n != 0 {
+		if n := vigiltest.AllocsPerRun(100, func() { p.Match(tc.path) }); n != 0 {
 			t.Errorf("%s: Match allocates %v times, want 0", tc.name, n)
 		}
 		f, err := CompileFold(tc.pattern)
@@ -344,7 +346,7 @@ func TestMatchAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 		upper := strings.ToUpper(tc.path)
-		if n := testing.AllocsPerRun(100, func() { f.Match(upper) }); n != 0 {
+		if n := vigiltest.AllocsPerRun(100, func() { f.Match(upper) }); n != 0 {
 			t.Errorf("%s: folding Match allocates %v times, want 0", tc.name, n)
 		}
 	}

@@ -240,15 +240,13 @@ type machine struct {
 	jobs    []job    // the backtracker's stack
 }
 
+// machine returns a machine from the pool or a new one; each engine sizes the parts
+// it uses on first use (the backtracker's bits, the Pike VM's queues).
 func (r *Regexp) machine() *machine {
 	if m, ok := r.pool.Get().(*machine); ok {
 		return m
 	}
-	n := len(r.inst)
-	return &machine{
-		q0: queue{sparse: make([]uint32, n), dense: make([]entry, 0, n)},
-		q1: queue{sparse: make([]uint32, n), dense: make([]entry, 0, n)},
-	}
+	return new(machine)
 }
 
 // context is the empty-width context at a position: what the runes before and after
@@ -298,6 +296,10 @@ func (r *Regexp) run(s string, anyMatch bool) (start, end int, matched bool) {
 // pike finds the leftmost-first match with the Pike VM; anyMatch stops at the first match
 // found, whichever it is.
 func (r *Regexp) pike(m *machine, s string, anyMatch bool) (start, end int, matched bool) {
+	if n := len(r.inst); len(m.q0.sparse) < n {
+		m.q0 = queue{sparse: make([]uint32, n), dense: make([]entry, 0, n)}
+		m.q1 = queue{sparse: make([]uint32, n), dense: make([]entry, 0, n)}
+	}
 	runq, nextq := &m.q0, &m.q1
 	runq.dense, nextq.dense = runq.dense[:0], nextq.dense[:0]
 

@@ -5,7 +5,10 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/vigilhq/vigil/internal/vigiltest"
 )
 
 // exprs are expressions that exercise what the engine must get right: priorities of
@@ -223,3 +226,20 @@ func BenchmarkFindStringIndex(b *testing.B) {
 		}
 	})
 }
+
+// TestAllocs holds the ceiling: a match reuses its pooled machine, so MatchString does
+// not allocate and FindStringIndex allocates only the slice it returns.
+func TestAllocs(t *testing.T) {
+	re := MustCompile(`(?i)\bunion\b\s+select\b`)
+	short, long := "1 UNION select 2", strings.Repeat("union all, ", 3000)+"union select 1"
+	for _, in := range []string{short, long} { // the backtracker, then the Pike VM
+		if n := vigiltest.AllocsPerRun(100, func() { re.MatchString(in) }); n != 0 {
+			t.Errorf("MatchString on %d bytes: %v allocations, want 0", len(in), n)
+		}
+		if n := vigiltest.AllocsPerRun(100, func() { sink = re.FindStringIndex(in) }); n > 1 {
+			t.Errorf("FindStringIndex on %d bytes: %v allocations, want at most 1", len(in), n)
+		}
+	}
+}
+
+var sink []int

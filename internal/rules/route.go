@@ -91,6 +91,9 @@ func (r *Route) Disabled(name string) bool {
 // otherwise in its strict form (Route.Strict), so "/WEBHOOKS/x" gets only what tightens
 // in a route on "/webhooks/**" (see the package doc).
 func (s *Set) Route(method string, p Path) *Route {
+	if len(s.routes) == 0 {
+		return nil // the default policy's case: nothing to scan the path for
+	}
 	if !s.routeUpper && !hasUpper(p.Clean) {
 		// Neither side has an upper-case letter: matching ignoring case is exact
 		// matching, and this loop is the common case.

@@ -362,9 +362,7 @@ loop:
 		for j := 0; j < len(runq.dense); j++ {
 			e := runq.dense[j]
 			in := &r.inst[e.pc]
-			var ok bool
-			switch in.op {
-			case syntax.InstMatch:
+			if in.op == syntax.InstMatch {
 				start, end, matched = e.start, pos, true
 				if anyMatch {
 					return start, end, true
@@ -372,16 +370,8 @@ loop:
 				// Leftmost-first: the threads after this one have lower priority.
 				runq.dense = runq.dense[:j+1]
 				continue
-			case syntax.InstRune:
-				ok = r.matchRune(in, c)
-			case syntax.InstRune1:
-				ok = c == r.runes[in.lo]
-			case syntax.InstRuneAny:
-				ok = true
-			case syntax.InstRuneAnyNotNL:
-				ok = c != '\n'
 			}
-			if ok && c != endOfText {
+			if r.consumes(in, c) {
 				r.addThread(nextq, in.out, pos+w, e.start, &next)
 			}
 		}
@@ -424,6 +414,25 @@ func (r *Regexp) addThread(q *queue, pc uint32, pos, start int, at *context) {
 	case syntax.InstNop, syntax.InstCapture:
 		r.addThread(q, in.out, pos, start, at)
 	}
+}
+
+// consumes reports whether in is a rune instruction that matches c; nothing matches at
+// the end of the text.
+func (r *Regexp) consumes(in *inst, c rune) bool {
+	if c == endOfText {
+		return false
+	}
+	switch in.op {
+	case syntax.InstRune:
+		return r.matchRune(in, c)
+	case syntax.InstRune1:
+		return c == r.runes[in.lo]
+	case syntax.InstRuneAny:
+		return true
+	case syntax.InstRuneAnyNotNL:
+		return c != '\n'
+	}
+	return false
 }
 
 // matchRune is syntax.Inst.MatchRune on the flattened instruction.
@@ -528,18 +537,7 @@ func (r *Regexp) try(m *machine, s string, pos int) (int, bool) {
 				break follow
 			default: // the rune instructions
 				c, w := step(s, pos)
-				var ok bool
-				switch in.op {
-				case syntax.InstRune:
-					ok = r.matchRune(in, c)
-				case syntax.InstRune1:
-					ok = c == r.runes[in.lo]
-				case syntax.InstRuneAny:
-					ok = true
-				case syntax.InstRuneAnyNotNL:
-					ok = c != '\n'
-				}
-				if !ok || c == endOfText {
+				if !r.consumes(in, c) {
 					break follow
 				}
 				pc, pos = in.out, pos+w

@@ -5,13 +5,13 @@ import (
 	"net/netip"
 	"net/textproto"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/gaissmai/bart"
 
 	"github.com/vigilhq/vigil/internal/detect"
+	"github.com/vigilhq/vigil/internal/nfa"
 	"github.com/vigilhq/vigil/policy"
 )
 
@@ -335,7 +335,7 @@ type matcher struct {
 // valueCond tests the values of one named header, query parameter or cookie.
 type valueCond struct {
 	name string
-	re   *regexp.Regexp // nil: present
+	re   *nfa.Regexp // nil: present; nfa keeps the program out of the collector's scans
 }
 
 // test tests header values.
@@ -421,7 +421,7 @@ func compileValues(m map[string]string, canon func(string) string) ([]valueCond,
 		}
 		c := valueCond{name: name}
 		if expr != "" {
-			re, err := regexp.Compile(expr)
+			re, err := nfa.Compile(expr)
 			if err != nil {
 				return nil, err
 			}

@@ -372,7 +372,7 @@ loop:
 				continue
 			}
 			if r.consumes(in, c) {
-				r.addThread(nextq, in.out, pos+w, e.start, &next)
+				r.add(nextq, in.out, e.start, &next)
 			}
 		}
 		runq.dense = runq.dense[:0]
@@ -391,12 +391,9 @@ loop:
 }
 
 // add puts pc and what it leads to without consuming input into q, in priority order,
-// each program counter once; threads start where a match from pos would.
-func (r *Regexp) add(q *queue, pc uint32, pos int, at *context) {
-	r.addThread(q, pc, pos, pos, at)
-}
-
-func (r *Regexp) addThread(q *queue, pc uint32, pos, start int, at *context) {
+// each program counter once, as threads of a match that starts at start; at is the
+// empty-width context of the position they are at.
+func (r *Regexp) add(q *queue, pc uint32, start int, at *context) {
 	if q.has(pc) {
 		return
 	}
@@ -405,14 +402,14 @@ func (r *Regexp) addThread(q *queue, pc uint32, pos, start int, at *context) {
 	in := &r.inst[pc]
 	switch in.op {
 	case syntax.InstAlt, syntax.InstAltMatch:
-		r.addThread(q, in.out, pos, start, at)
-		r.addThread(q, in.arg, pos, start, at)
+		r.add(q, in.out, start, at)
+		r.add(q, in.arg, start, at)
 	case syntax.InstEmptyWidth:
 		if syntax.EmptyOp(in.arg)&^at.get() == 0 {
-			r.addThread(q, in.out, pos, start, at)
+			r.add(q, in.out, start, at)
 		}
 	case syntax.InstNop, syntax.InstCapture:
-		r.addThread(q, in.out, pos, start, at)
+		r.add(q, in.out, start, at)
 	}
 }
 

@@ -229,25 +229,20 @@ func BenchmarkFindStringIndex(b *testing.B) {
 
 // TestAllocs holds the ceiling: a match reuses its pooled machine, so MatchString does
 // not allocate and FindStringIndex allocates only the slice it returns. Under the race
-// detector the pool drops a quarter of the machines put back, and making one again costs
-// up to five allocations (the machine and the Pike VM's four slices): on average up to
-// 1.25 more per call, so the ceilings there are two higher. A regression that
-// allocates per step or per thread would still be far over either.
+// detector sync.Pool drops a quarter of what is put back, so the test runs without it
+// (make unit).
 func TestAllocs(t *testing.T) {
-	extra := 0.0
 	if raceEnabled {
-		extra = 2
+		t.Skip("the race detector makes pooled paths allocate; make unit runs the ceilings without it")
 	}
 	re := MustCompile(`(?i)\bunion\b\s+select\b`)
 	short, long := "1 UNION select 2", strings.Repeat("union all, ", 3000)+"union select 1"
 	for _, in := range []string{short, long} { // the backtracker, then the Pike VM
-		n := vigiltest.AllocsPerRun(100, func() { re.MatchString(in) })
-		t.Logf("MatchString on %d bytes: %v allocations", len(in), n)
-		if n > extra {
-			t.Errorf("MatchString on %d bytes: %v allocations, want at most %v", len(in), n, extra)
+		if n := vigiltest.AllocsPerRun(100, func() { re.MatchString(in) }); n != 0 {
+			t.Errorf("MatchString on %d bytes: %v allocations, want 0", len(in), n)
 		}
-		if n := vigiltest.AllocsPerRun(100, func() { sink = re.FindStringIndex(in) }); n > 1+extra {
-			t.Errorf("FindStringIndex on %d bytes: %v allocations, want at most %v", len(in), n, 1+extra)
+		if n := vigiltest.AllocsPerRun(100, func() { sink = re.FindStringIndex(in) }); n > 1 {
+			t.Errorf("FindStringIndex on %d bytes: %v allocations, want at most 1", len(in), n)
 		}
 	}
 }
